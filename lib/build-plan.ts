@@ -1,0 +1,109 @@
+import { BuildConfig } from './config';
+import { deriveImageName, objectName, refToTag, repositoryName } from './naming';
+import { isCommitSha } from './source-rules';
+
+/** One image of a build, with the name we derived for it. */
+export interface PlannedImage {
+  readonly name: string;
+  readonly context: string;
+  readonly dockerfile: string;
+  /** Where it came from, for messages: `builds[0].images[1]`. */
+  readonly source: string;
+}
+
+/** One build, resolved: names, tags and images fixed before any object exists. */
+export interface PlannedBuild {
+  /** Name of the builder workload (Job or Pod). */
+  readonly name: string;
+  readonly source: string;
+  readonly repo: string;
+  readonly ref: string;
+  /** Tags pushed for every image besides the short commit SHA. */
+  readonly tags: string[];
+  readonly images: PlannedImage[];
+}
+
+/** Two sources would push the same image, or builders would share a name. */
+export class PlanError extends Error {
+  constructor(readonly conflicts: string[]) {
+    super(conflicts.join('\n'));
+    this.name = 'PlanError';
+  }
+}
+
+/**
+ * Tags for a ref: the ref in Docker's tag grammar, plus `latest` only when the
+ * ref is the build's default branch, so `latest` always means "the default
+ * branch" and never "whatever was built last".
+ */
+export function tagsForRef(ref: string, defaultBranch: string): string[] {
+  const tags = [refToTag(ref)];
+  if (ref === defaultBranch && !isCommitSha(ref)) {
+    tags.push('latest');
+  }
+  return tags;
+}
+
+function describeImage(build: BuildConfig, image: PlannedImage): string {
+  return `${image.source} (${build.repo} at ${build.ref}, context ${image.context}, dockerfile ${image.dockerfile})`;
+}
+
+/**
+ * Resolves builds.yaml builds into what will be synthesized, and refuses
+ * conflicts: two images that would push the same `name:tag` (within a build or
+ * across builds), and two builds whose workloads would share a name.
+ *
+ * @param workloadName names the builder of a build; by default
+ *   `build-<repository>-<ref tag>`.
+ */
+export function planBuilds(
+  builds: BuildConfig[],
+  workloadName: (build: BuildConfig) => string = (b) => objectName('build', repositoryName(b.repo), refToTag(b.ref)),
+): PlannedBuild[] {
+  const plans = builds.map((build, b): PlannedBuild => ({
+    name: workloadName(build),
+    source: `builds[${b}]`,
+    repo: build.repo,
+    ref: build.ref,
+    tags: tagsForRef(build.ref, build.defaultBranch),
+    images: build.images.map((image, i) => ({
+      name: deriveImageName(build.repo, image.context),
+      context: image.context,
+      dockerfile: image.dockerfile,
+      source: `builds[${b}].images[${i}]`,
+    })),
+  }));
+
+  const conflicts: string[] = [];
+  const pushers = new Map<string, string>();
+  plans.forEach((plan, b) => {
+    for (const image of plan.images) {
+      for (const tag of plan.tags) {
+        const ref = `${image.name}:${tag}`;
+        const here = describeImage(builds[b], image);
+        const first = pushers.get(ref);
+        if (first) {
+          conflicts.push(`image "${ref}" would be pushed by both ${first} and ${here}. `
+            + 'Image names come from the last directory of the context (or the repository name for "."), '
+            + 'so build each image once: remove one entry, or build the other from a directory with a different name.');
+        } else {
+          pushers.set(ref, here);
+        }
+      }
+    }
+  });
+  const workloads = new Map<string, string>();
+  plans.forEach((plan) => {
+    const first = workloads.get(plan.name);
+    if (first) {
+      conflicts.push(`${first} and ${plan.source} would both be builder "${plan.name}" (same repository name and ref); `
+        + 'merge their images into one build.');
+    } else {
+      workloads.set(plan.name, plan.source);
+    }
+  });
+  if (conflicts.length > 0) {
+    throw new PlanError(conflicts);
+  }
+  return plans;
+}

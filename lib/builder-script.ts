@@ -1,0 +1,114 @@
+/**
+ * The builder's shell script and the environment that parameterizes it.
+ *
+ * The script is a constant: nothing from builds.yaml is ever spliced into it.
+ * Repository, ref, image names, contexts and tags reach it only as environment
+ * values, and it quotes every expansion. It is POSIX sh, so the same text runs
+ * under the docker image's busybox ash and under dash in the end-to-end test.
+ *
+ * Steps, each announced with `==> [step] ...` so `kubectl logs` reads as a
+ * timeline, and a failure ends with `!! build failed at step '<step>'`:
+ *   install-git → clone → build <image> (all images) → push <image>:<tag> → done
+ * Every image is built before anything is pushed, so a broken context or
+ * Dockerfile pushes nothing under the final tags.
+ */
+export const BUILD_SCRIPT = `set -eu
+step=start
+trap 'status=$?; if [ "$status" -ne 0 ]; then echo "!! build failed at step '"'"'$step'"'"' (exit $status)" >&2; fi' EXIT
+announce() { step="$1"; shift; echo "==> [$step] $*"; }
+die() { echo "!! $*" >&2; exit 1; }
+
+announce install-git "apk add --no-cache git"
+apk add --no-cache git
+
+announce clone "$REPO_URL at $GIT_REF"
+src="$WORKSPACE/src"
+rm -rf "$src"
+git init -q "$src"
+git -C "$src" remote add origin "$REPO_URL"
+if ! git -C "$src" fetch -q --depth 1 origin "$GIT_REF"; then
+  case "$GIT_REF" in
+    *[!0-9a-f]*) die "cannot fetch $GIT_REF from $REPO_URL: check the repository URL, that the ref exists, and that this node can reach the git server" ;;
+  esac
+  # A server that will not serve a commit by SHA: fetch all branches, then look for it.
+  git -C "$src" fetch -q origin '+refs/heads/*:refs/remotes/origin/*' || die "cannot fetch from $REPO_URL"
+  git -C "$src" update-ref FETCH_HEAD "$GIT_REF" 2>/dev/null || die "commit $GIT_REF is not on any branch of $REPO_URL"
+fi
+git -C "$src" -c advice.detachedHead=false checkout -q FETCH_HEAD
+commit=$(git -C "$src" rev-parse HEAD)
+short=$(git -C "$src" rev-parse --short=7 HEAD)
+echo "checked out $commit"
+
+registry="localhost:$REGISTRY_PORT"
+i=1
+while [ "$i" -le "$IMAGE_COUNT" ]; do
+  eval "name=\\$IMAGE_\${i}_NAME context=\\$IMAGE_\${i}_CONTEXT dockerfile=\\$IMAGE_\${i}_DOCKERFILE"
+  announce "build $name" "context $context, dockerfile $dockerfile"
+  [ -d "$src/$context" ] || die "context directory '$context' does not exist in $REPO_URL at $GIT_REF"
+  [ -f "$src/$context/$dockerfile" ] || die "Dockerfile '$context/$dockerfile' does not exist in $REPO_URL at $GIT_REF"
+  set -- --label "org.opencontainers.image.source=$REPO_URL" --label "org.opencontainers.image.revision=$commit" -t "$registry/$name:$short"
+  for tag in $IMAGE_TAGS; do set -- "$@" -t "$registry/$name:$tag"; done
+  docker build "$@" -f "$src/$context/$dockerfile" "$src/$context"
+  i=$((i + 1))
+done
+
+log="$WORKSPACE/push.log"
+i=1
+while [ "$i" -le "$IMAGE_COUNT" ]; do
+  eval "name=\\$IMAGE_\${i}_NAME"
+  for tag in $IMAGE_TAGS $short; do
+    announce "push $name:$tag" "$registry/$name:$tag"
+    if ! docker push "$registry/$name:$tag" >"$log" 2>&1; then
+      cat "$log" >&2
+      die "push to $registry failed: is the registry Service up on NodePort $REGISTRY_PORT?"
+    fi
+    cat "$log"
+    digest=$(sed -n 's/.*digest: \\(sha256:[0-9a-f]*\\).*/\\1/p' "$log")
+    echo "pushed $registry/$name:$tag@$digest"
+  done
+  i=$((i + 1))
+done
+announce done "built $IMAGE_COUNT image(s) from $commit"
+`;
+
+/** Where the builder's emptyDir is mounted; the script clones below it. */
+export const WORKSPACE_PATH = '/workspace';
+
+/** One image as the script sees it. */
+export interface ScriptImage {
+  readonly name: string;
+  readonly context: string;
+  readonly dockerfile: string;
+}
+
+/** Everything one run of the script needs. */
+export interface ScriptParameters {
+  readonly registryPort: number;
+  readonly repo: string;
+  readonly ref: string;
+  /** Tags pushed besides the short commit SHA, e.g. `["main", "latest"]`. */
+  readonly tags: string[];
+  readonly images: ScriptImage[];
+}
+
+/**
+ * The script's environment, in a stable order. Every value is a string: the
+ * Kubernetes API refuses `value: 30500` (a number) in an EnvVar.
+ */
+export function scriptEnvironment(p: ScriptParameters): Record<string, string> {
+  const env: Record<string, string> = {
+    REGISTRY_PORT: String(p.registryPort),
+    REPO_URL: p.repo,
+    GIT_REF: p.ref,
+    IMAGE_TAGS: p.tags.join(' '),
+    IMAGE_COUNT: String(p.images.length),
+    WORKSPACE: WORKSPACE_PATH,
+  };
+  p.images.forEach((image, index) => {
+    const n = index + 1;
+    env[`IMAGE_${n}_NAME`] = image.name;
+    env[`IMAGE_${n}_CONTEXT`] = image.context;
+    env[`IMAGE_${n}_DOCKERFILE`] = image.dockerfile;
+  });
+  return env;
+}

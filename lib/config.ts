@@ -1,0 +1,346 @@
+import { readFileSync } from 'fs';
+import Ajv, { ErrorObject } from 'ajv';
+import { Document, isNode, LineCounter, parseDocument } from 'yaml';
+import { checkRef, checkRelativePath, checkRepoUrl, normalizeRelativePath } from './source-rules';
+
+/**
+ * builds.yaml: what users edit. The shape is a JSON Schema (validated by ajv,
+ * unknown keys refused) plus the source rules in ./source-rules; every problem
+ * is reported with its file, line, key path and a fix, all at once.
+ */
+
+export interface RegistryConfig {
+  /** NodePort the registry listens on, on every node. */
+  readonly nodePort?: number;
+  /** Keep pushed images on a PersistentVolumeClaim instead of an emptyDir. */
+  readonly storage?: { readonly persistentVolumeClaim: { readonly size: string; readonly storageClassName?: string } };
+}
+
+export interface Toleration {
+  readonly key?: string;
+  readonly operator?: 'Equal' | 'Exists';
+  readonly value?: string;
+  readonly effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  readonly tolerationSeconds?: number;
+}
+
+export interface ResourceAmounts {
+  readonly cpu?: string;
+  readonly memory?: string;
+}
+
+export interface BuildersConfig {
+  /** `Job` (default): one Job per build. `Pod`: the seed's single Pod, for one build. */
+  readonly workload?: 'Job' | 'Pod';
+  readonly nodeSelector?: Record<string, string>;
+  readonly tolerations?: Toleration[];
+  readonly resources?: { readonly requests?: ResourceAmounts; readonly limits?: ResourceAmounts };
+  readonly backoffLimit?: number;
+  readonly activeDeadlineSeconds?: number;
+  readonly ttlSecondsAfterFinished?: number;
+}
+
+export interface ImageConfig {
+  readonly context: string;
+  readonly dockerfile: string;
+}
+
+export interface BuildConfig {
+  readonly repo: string;
+  readonly ref: string;
+  readonly defaultBranch: string;
+  readonly images: ImageConfig[];
+}
+
+export interface BuildsFile {
+  readonly registry: RegistryConfig;
+  readonly builders: BuildersConfig;
+  readonly builds: BuildConfig[];
+}
+
+const CPU = '^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$';
+const MEMORY = '^[1-9][0-9]*(Mi|Gi|Ti)$';
+const LABEL_KEY = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
+
+const resourceAmounts = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    cpu: { type: 'string', pattern: CPU },
+    memory: { type: 'string', pattern: MEMORY },
+  },
+};
+
+/** The JSON Schema of builds.yaml. Exported so editors and docs can use it. */
+export const BUILDS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['builds'],
+  properties: {
+    registry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        nodePort: { type: 'integer', minimum: 30000, maximum: 32767 },
+        storage: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['persistentVolumeClaim'],
+          properties: {
+            persistentVolumeClaim: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['size'],
+              properties: {
+                size: { type: 'string', pattern: MEMORY },
+                storageClassName: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+              },
+            },
+          },
+        },
+      },
+    },
+    builders: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        workload: { enum: ['Job', 'Pod'] },
+        nodeSelector: {
+          type: 'object',
+          propertyNames: { pattern: LABEL_KEY },
+          additionalProperties: { type: 'string', pattern: LABEL_VALUE },
+        },
+        tolerations: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              key: { type: 'string', pattern: LABEL_KEY },
+              operator: { enum: ['Equal', 'Exists'] },
+              value: { type: 'string', pattern: LABEL_VALUE },
+              effect: { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] },
+              tolerationSeconds: { type: 'integer', minimum: 0 },
+            },
+          },
+        },
+        resources: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { requests: resourceAmounts, limits: resourceAmounts },
+        },
+        backoffLimit: { type: 'integer', minimum: 0, maximum: 100 },
+        activeDeadlineSeconds: { type: 'integer', minimum: 60 },
+        ttlSecondsAfterFinished: { type: 'integer', minimum: 0 },
+      },
+    },
+    builds: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['repo'],
+        properties: {
+          repo: { type: 'string' },
+          ref: { type: 'string' },
+          defaultBranch: { type: 'string' },
+          images: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                context: { type: 'string' },
+                dockerfile: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+/** Fixes for keys people are likely to try, shown with the "unknown key" error. */
+const UNKNOWN_KEY_HINTS: Record<string, string> = {
+  name: 'image names are derived from the context directory (or the repository name) and cannot be set; remove it',
+  image: 'image names are derived from the context directory (or the repository name) and cannot be set; remove it',
+  tag: 'tags are derived from "ref"; set the ref to the branch or tag to build instead',
+  replicas: 'the registry runs exactly one replica because its storage is not shared; remove it',
+};
+
+/** One problem in builds.yaml. */
+export interface ConfigProblem {
+  /** Key path in the file, e.g. `builds[0].images[1].context`. */
+  readonly path: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+/** builds.yaml is unusable; `message` lists every problem, one per line. */
+export class ConfigError extends Error {
+  constructor(readonly file: string, readonly problems: ConfigProblem[]) {
+    super(problems.map((p) => `${file}${p.line ? `:${p.line}:${p.column}` : ''}: ${p.path || '(top level)'}: ${p.message}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+type PathPart = string | number;
+
+function formatPath(parts: PathPart[]): string {
+  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${p}`)).join('');
+}
+
+/** Where a key path sits in the file: the value's node, or its nearest parent. */
+function locate(doc: Document, lines: LineCounter, parts: PathPart[], key?: string): { line?: number; column?: number } {
+  for (let n = parts.length; n >= 0; n--) {
+    const node = doc.getIn(parts.slice(0, n), true);
+    if (isNode(node) && node.range) {
+      let offset = node.range[0];
+      if (key !== undefined && n === parts.length && 'items' in node) {
+        const pair = (node.items as any[]).find((item) => item?.key?.value === key);
+        offset = pair?.key?.range?.[0] ?? offset;
+      }
+      const pos = lines.linePos(offset);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return {};
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function schemaMessage(error: ErrorObject, data: unknown): { parts: PathPart[]; key?: string; message: string } {
+  const parts: PathPart[] = error.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
+  const value = parts.reduce<any>((v, p) => (v == null ? v : v[p]), data);
+  const params = error.params as Record<string, any>;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = params.additionalProperty as string;
+      const allowed = Object.keys((error.parentSchema as any)?.properties ?? {});
+      const hint = UNKNOWN_KEY_HINTS[key] ?? `allowed keys here: ${allowed.join(', ')}`;
+      return { parts, key, message: `unknown key "${key}": ${hint}` };
+    }
+    case 'required':
+      return { parts, message: `missing required key "${params.missingProperty}": add it` };
+    case 'type':
+      return { parts, message: `must be ${params.type === 'integer' ? 'a whole number' : `a ${params.type}`}, got ${describe(value)}${params.type === 'string' ? ' (quote it)' : ''}` };
+    case 'minimum':
+    case 'maximum': {
+      const bounds = (error.parentSchema as any) ?? {};
+      const range = bounds.maximum !== undefined ? `${bounds.minimum}-${bounds.maximum}` : `at least ${bounds.minimum}`;
+      const what = parts[parts.length - 1] === 'nodePort' ? 'the NodePort range ' : '';
+      return { parts, message: `${JSON.stringify(value)} is outside ${what}${range}; pick a value in ${range}` };
+    }
+    case 'enum':
+      return { parts, message: `${JSON.stringify(value)} is not one of ${params.allowedValues.map((v: unknown) => JSON.stringify(v)).join(', ')}` };
+    case 'minItems':
+      return { parts, message: `must list at least ${params.limit} item${params.limit === 1 ? '' : 's'}` };
+    case 'pattern':
+      return { parts, message: `${JSON.stringify(value)} is not valid here (expected ${describePattern(params.pattern)})` };
+    case 'propertyNames':
+      return { parts, message: `key ${JSON.stringify(params.propertyName)} is not a valid label key` };
+    default:
+      return { parts, message: error.message ?? 'is invalid' };
+  }
+}
+
+function describePattern(pattern: string): string {
+  if (pattern === CPU) return 'a CPU quantity such as "500m" or "2"';
+  if (pattern === MEMORY) return 'a whole number of Mi, Gi or Ti such as "512Mi" or "10Gi"';
+  if (pattern === LABEL_KEY) return 'a label key such as "dedicated" or "example.com/role"';
+  if (pattern === LABEL_VALUE) return 'a label value: up to 63 letters, digits, "-", "_" or "."';
+  return `a string matching ${pattern}`;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateSchema = ajv.compile(BUILDS_SCHEMA);
+
+/** The semantic rules the schema cannot say: URLs, refs and paths. */
+function sourceProblems(raw: any): { parts: PathPart[]; message: string }[] {
+  const found: { parts: PathPart[]; message: string }[] = [];
+  (raw.builds as any[]).forEach((build, b) => {
+    const repoProblem = checkRepoUrl(build.repo);
+    if (repoProblem) found.push({ parts: ['builds', b, 'repo'], message: repoProblem });
+    for (const field of ['ref', 'defaultBranch'] as const) {
+      if (build[field] !== undefined) {
+        const refProblem = checkRef(build[field]);
+        if (refProblem) found.push({ parts: ['builds', b, field], message: refProblem });
+      }
+    }
+    (build.images ?? []).forEach((image: any, i: number) => {
+      if (image.context !== undefined) {
+        const p = checkRelativePath(image.context, 'dockercoins/worker');
+        if (p) found.push({ parts: ['builds', b, 'images', i, 'context'], message: p });
+      }
+      if (image.dockerfile !== undefined) {
+        const p = checkRelativePath(image.dockerfile, 'Dockerfile');
+        if (p) found.push({ parts: ['builds', b, 'images', i, 'dockerfile'], message: p });
+      }
+    });
+  });
+  return found;
+}
+
+/**
+ * Parses and validates builds.yaml text. Throws ConfigError listing every
+ * problem; returns the file with defaults applied.
+ */
+export function parseBuildsFile(text: string, file = 'builds.yaml'): BuildsFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.map((e) => {
+      const pos = lines.linePos(e.pos[0]);
+      return { path: '', line: pos.line, column: pos.col, message: `YAML error: ${e.message.split('\n')[0]}` };
+    }));
+  }
+  const raw = doc.toJS();
+  if (!validateSchema(raw)) {
+    throw new ConfigError(file, (validateSchema.errors ?? []).map((error) => {
+      const { parts, key, message } = schemaMessage(error, raw);
+      return { path: formatPath(key ? [...parts, key] : parts), ...locate(doc, lines, parts, key), message };
+    }));
+  }
+  const problems = sourceProblems(raw);
+  if (problems.length > 0) {
+    throw new ConfigError(file, problems.map(({ parts, message }) => ({ path: formatPath(parts), ...locate(doc, lines, parts), message })));
+  }
+  return withDefaults(raw);
+}
+
+function withDefaults(raw: any): BuildsFile {
+  return {
+    registry: raw.registry ?? {},
+    builders: raw.builders ?? {},
+    builds: (raw.builds as any[]).map((b) => {
+      const defaultBranch = b.defaultBranch ?? 'main';
+      return {
+        repo: b.repo,
+        ref: b.ref ?? defaultBranch,
+        defaultBranch,
+        images: (b.images ?? [{}]).map((i: any) => ({
+          context: normalizeRelativePath(i.context ?? '.'),
+          dockerfile: normalizeRelativePath(i.dockerfile ?? 'Dockerfile'),
+        })),
+      };
+    }),
+  };
+}
+
+/** Reads builds.yaml from disk (see parseBuildsFile). */
+export function loadBuildsFile(file: string): BuildsFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf-8');
+  } catch (e: any) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read the file (${e.code ?? e.message}); create it or set BUILDS_CONFIG to its path` }]);
+  }
+  return parseBuildsFile(text, file);
+}

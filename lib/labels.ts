@@ -1,0 +1,40 @@
+import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+
+/**
+ * The app.kubernetes.io/* labels every object carries. Selectors use only
+ * these (never cdk8s's construct-path labels), so renaming a construct in code
+ * cannot orphan running Pods.
+ */
+export const PART_OF = 'cdk8s-image-builder';
+
+export type Component = 'registry' | 'builder';
+
+export function standardLabels(component: Component, instance: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': component === 'registry' ? 'registry' : 'image-builder',
+    'app.kubernetes.io/instance': instance,
+    'app.kubernetes.io/component': component,
+    'app.kubernetes.io/part-of': PART_OF,
+    'app.kubernetes.io/managed-by': 'cdk8s',
+  };
+}
+
+/** The labels a selector needs: stable across releases, unique per instance. */
+export function selectorLabels(component: Component, instance: string): Record<string, string> {
+  const all = standardLabels(component, instance);
+  return {
+    'app.kubernetes.io/name': all['app.kubernetes.io/name'],
+    'app.kubernetes.io/instance': all['app.kubernetes.io/instance'],
+  };
+}
+
+/**
+ * cdk8s-plus labels every Pod with `cdk8s.io/metadata.addr`, a hash of the
+ * construct path. Nothing selects on it here, and it would change whenever a
+ * construct is renamed, so it is removed from the output.
+ */
+export function dropAddressLabel(workload: Construct, labelsPath: string): void {
+  ApiObject.of(workload).addJsonPatch(JsonPatch.remove(`${labelsPath}/${kplus.Pod.ADDRESS_LABEL.replace(/\//g, '~1')}`));
+}

@@ -1,0 +1,13 @@
+import { App, Chart, YamlOutputType } from 'cdk8s';
+import { loadBuildsFile } from './lib/config';
+import { ImageBuilder } from './lib/image-builder';
+import { runCli } from './lib/cli';
+
+// Composition only: read builds.yaml, build the chart, write dist/.
+runCli(() => {
+  const config = loadBuildsFile(process.env.BUILDS_CONFIG ?? 'builds.yaml');
+  const app = new App({ outdir: process.env.CDK8S_OUTDIR ?? 'dist', yamlOutputType: YamlOutputType.FILE_PER_CHART });
+  const chart = new Chart(app, 'image-builder', { disableResourceNameHashes: true });
+  new ImageBuilder(chart, 'ImageBuilder', config);
+  app.synth();
+});
