@@ -259,7 +259,8 @@ function describePattern(pattern: string): string {
   return `a string matching ${pattern}`;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true });
+// verbose: errors carry their schema, so messages can quote the allowed range and keys.
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 const validateSchema = ajv.compile(BUILDS_SCHEMA);
 
 /** The semantic rules the schema cannot say: URLs, refs and paths. */

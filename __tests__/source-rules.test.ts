@@ -1,0 +1,106 @@
+import { checkRef, checkRelativePath, checkRepoUrl, isCommitSha, normalizeRelativePath } from '../lib/source-rules';
+
+describe('checkRef', () => {
+  test.each(['main', 'v1.2.0', 'feature/login', 'release/2.x', 'fix_12-b', 'user+topic', '0123456789abcdef0123456789abcdef01234567'])('accepts %s', (ref) => {
+    expect(checkRef(ref)).toBeUndefined();
+  });
+
+  test.each([
+    ['', /must not be empty/],
+    ['main; rm -rf /', /space, control or shell character/],
+    ['$(reboot)', /shell character/],
+    ['`id`', /shell character/],
+    ['a|b', /shell character/],
+    ['a&&b', /shell character/],
+    ["it's", /shell character/],
+    ['two words', /space/],
+    ['line\nbreak', /control/],
+    ['--upload-pack=touch /tmp/x', /starts with "-"/],
+    ['-b', /starts with "-"/],
+    ['../../etc', /"\.\."/],
+    ['a..b', /"\.\."/],
+    ['feature/', /empty path component/],
+    ['a//b', /empty path component/],
+    ['branch.lock', /"\.lock"/],
+    ['ends.', /ends with "\."/],
+    ['.hidden', /starting with "\."/],
+    ['a/.b', /starting with "\."/],
+    ['HEAD@{1}', /shell character|revision expression/],
+    ['@', /revision expression/],
+    ['abc1234', /abbreviated commit SHA/],
+    ['a'.repeat(256), /max 255/],
+    ['ref~1', /shell character/],
+    ['ref^', /shell character/],
+    ['a:b', /shell character/],
+  ])('refuses %j', (ref, reason) => {
+    expect(checkRef(ref)).toMatch(reason);
+  });
+
+  test('every refusal says how to fix it', () => {
+    expect(checkRef('a b')).toMatch(/use a branch name, a tag or a full 40-character commit SHA/);
+  });
+});
+
+describe('isCommitSha', () => {
+  test('knows full SHA-1 and SHA-256 ids only', () => {
+    expect(isCommitSha('0123456789abcdef0123456789abcdef01234567')).toBe(true);
+    expect(isCommitSha('a'.repeat(64))).toBe(true);
+    expect(isCommitSha('0123456')).toBe(false);
+    expect(isCommitSha('main')).toBe(false);
+  });
+});
+
+describe('checkRepoUrl', () => {
+  test.each([
+    'https://github.com/jpetazzo/container.training',
+    'https://git.example.com:8443/team/app.git',
+    'http://127.0.0.1:8080/fixture.git',
+    'git://127.0.0.1:9418/fixture.git',
+    'ssh://git@git.example.com/team/app.git',
+    'git@git.example.com:team/app.git',
+    'https://token@git.example.com/team/app.git',
+  ])('accepts %s', (repo) => {
+    expect(checkRepoUrl(repo)).toBeUndefined();
+  });
+
+  test.each([
+    ['https://user:secret@git.example.com/app.git', /password/],
+    ['file:///etc', /uses file:\/\//],
+    ['ftp://x.example/app.git', /uses ftp:\/\//],
+    ['https://x.example/app.git; curl evil', /space, control or shell character/],
+    ['https://x.example/$(id).git', /shell character/],
+    ['--upload-pack=touch /tmp/pwned', /starts with "-"/],
+    ['not a url', /space/],
+    ['just-a-word', /not a URL/],
+    ['https://x.example/', /no repository path/],
+    ['https://x.example/app.git#main', /query or fragment/],
+    ['https://x.example/app.git?ref=main', /shell character/],
+    ['ext::sh -c touch% /tmp/pwned', /space|not a URL|uses/],
+  ])('refuses %j', (repo, reason) => {
+    expect(checkRepoUrl(repo)).toMatch(reason);
+  });
+});
+
+describe('checkRelativePath', () => {
+  test.each(['.', 'dockercoins/worker', 'docker/Dockerfile.prod', 'a/b/c', 'app@2'])('accepts %s', (path) => {
+    expect(checkRelativePath(path, 'x')).toBeUndefined();
+  });
+
+  test.each([
+    ['', /must not be empty/],
+    ['/etc', /absolute/],
+    ['../other', /escapes the repository/],
+    ['a/../../b', /escapes the repository/],
+    ['-rf', /starts with "-"/],
+    ['a b', /characters outside/],
+    ['$(id)', /characters outside/],
+    ['a;b', /characters outside/],
+  ])('refuses %j', (path, reason) => {
+    expect(checkRelativePath(path, 'dockercoins/worker')).toMatch(reason);
+  });
+
+  test('normalizes ./ and trailing slashes', () => {
+    expect(normalizeRelativePath('./')).toBe('.');
+    expect(normalizeRelativePath('./a/./b/')).toBe('a/b');
+  });
+});
