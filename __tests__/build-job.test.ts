@@ -1,0 +1,67 @@
+import { Duration, Testing } from 'cdk8s';
+import { BUILD_SCRIPT } from '../lib/builder-script';
+import { BuildJob } from '../lib/build-job';
+
+const BUILD = {
+  registryPort: 31000,
+  repo: 'https://git.example.com/team/app.git',
+  ref: 'v1.2.0',
+  tags: ['v1.2.0'],
+  images: [{ name: 'api', context: 'api', dockerfile: 'Dockerfile' }, { name: 'web', context: 'web', dockerfile: 'docker/Dockerfile.prod' }],
+};
+
+function synthJob(props: Partial<ConstructorParameters<typeof BuildJob>[2]> = {}) {
+  const chart = Testing.chart();
+  new BuildJob(chart, 'Job', { name: 'build-app-v1.2.0', build: BUILD, ...props });
+  const [job] = Testing.synth(chart);
+  return job;
+}
+
+describe('BuildJob', () => {
+  test('one Job, bounded retries, a deadline and cleanup of finished builds', () => {
+    const job = synthJob();
+    expect(job.kind).toBe('Job');
+    expect(job.metadata.name).toBe('build-app-v1.2.0');
+    expect(job.spec).toMatchObject({ backoffLimit: 3, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 86400 });
+    const custom = synthJob({ backoffLimit: 1, activeDeadline: Duration.minutes(20), ttlAfterFinished: Duration.hours(2) });
+    expect(custom.spec).toMatchObject({ backoffLimit: 1, activeDeadlineSeconds: 1200, ttlSecondsAfterFinished: 7200 });
+  });
+
+  test('restarts in place on failure (cdk8s-plus defaults Jobs to Never)', () => {
+    expect(synthJob().spec.template.spec.restartPolicy).toBe('OnFailure');
+  });
+
+  test('same container and script as the Pod form; every image in env', () => {
+    const container = synthJob().spec.template.spec.containers[0];
+    expect(container.name).toBe('docker-build');
+    expect(container.command).toEqual(['sh', '-c', BUILD_SCRIPT]);
+    expect(container.env).toEqual([
+      { name: 'REGISTRY_PORT', value: '31000' },
+      { name: 'REPO_URL', value: BUILD.repo },
+      { name: 'GIT_REF', value: 'v1.2.0' },
+      { name: 'IMAGE_TAGS', value: 'v1.2.0' },
+      { name: 'IMAGE_COUNT', value: '2' },
+      { name: 'WORKSPACE', value: '/workspace' },
+      { name: 'IMAGE_1_NAME', value: 'api' },
+      { name: 'IMAGE_1_CONTEXT', value: 'api' },
+      { name: 'IMAGE_1_DOCKERFILE', value: 'Dockerfile' },
+      { name: 'IMAGE_2_NAME', value: 'web' },
+      { name: 'IMAGE_2_CONTEXT', value: 'web' },
+      { name: 'IMAGE_2_DOCKERFILE', value: 'docker/Dockerfile.prod' },
+    ]);
+  });
+
+  test('labels on the Job and its Pods; the Job controller picks its own selector', () => {
+    const job = synthJob({ labels: { 'cdk8s-image-builder/build': 'build-app-v1.2.0' } });
+    expect(job.metadata.labels['cdk8s-image-builder/build']).toBe('build-app-v1.2.0');
+    expect(job.spec.template.metadata.labels).toEqual(job.metadata.labels);
+    expect(job.spec.selector).toBeUndefined();
+    expect(JSON.stringify(job)).not.toContain('cdk8s.io/metadata.addr');
+  });
+
+  test('placement goes into the Pod template', () => {
+    const job = synthJob({ nodeSelector: { pool: 'builders' }, tolerations: [{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }] });
+    expect(job.spec.template.spec.nodeSelector).toEqual({ pool: 'builders' });
+    expect(job.spec.template.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }]);
+  });
+});

@@ -1,0 +1,107 @@
+import { Testing } from 'cdk8s';
+import { BUILDER_CONTAINER_NAME, DOCKER_CLI_IMAGE } from '../lib/builder-container';
+import { BuilderPod } from '../lib/builder-pod';
+import { BUILD_SCRIPT } from '../lib/builder-script';
+import { envOf } from './support/synth';
+
+const SEED = {
+  registryPort: 30500,
+  repo: 'https://github.com/jpetazzo/container.training',
+  ref: 'main',
+  tags: ['main', 'latest'],
+  images: [{ name: 'worker', context: 'dockercoins/worker', dockerfile: 'Dockerfile' }],
+};
+
+function synthPod(props: Partial<ConstructorParameters<typeof BuilderPod>[2]> = {}) {
+  const chart = Testing.chart();
+  new BuilderPod(chart, 'Builder', { build: SEED, ...props });
+  const manifests = Testing.synth(chart);
+  expect(manifests).toHaveLength(1);
+  return manifests[0];
+}
+
+describe('BuilderPod', () => {
+  test('is the seed Pod: build-image, OnFailure, container docker-build', () => {
+    const pod = synthPod();
+    expect(pod.kind).toBe('Pod');
+    expect(pod.metadata.name).toBe('build-image');
+    expect(pod.spec.restartPolicy).toBe('OnFailure');
+    expect(pod.spec.containers.map((c: any) => c.name)).toEqual([BUILDER_CONTAINER_NAME]);
+  });
+
+  test('runs the constant script with sh -c, parameters only in env', () => {
+    const container = synthPod().spec.containers[0];
+    expect(container.command).toEqual(['sh', '-c', BUILD_SCRIPT]);
+    expect(container.args).toBeUndefined();
+    expect(BUILD_SCRIPT).not.toContain('container.training');
+    expect(BUILD_SCRIPT).not.toContain('worker');
+    expect(envOf(container)).toEqual({
+      REGISTRY_PORT: '30500',
+      REPO_URL: SEED.repo,
+      GIT_REF: 'main',
+      IMAGE_TAGS: 'main latest',
+      IMAGE_COUNT: '1',
+      WORKSPACE: '/workspace',
+      IMAGE_1_NAME: 'worker',
+      IMAGE_1_CONTEXT: 'dockercoins/worker',
+      IMAGE_1_DOCKERFILE: 'Dockerfile',
+    });
+  });
+
+  test('the script installs git, clones, builds and pushes to localhost:$REGISTRY_PORT', () => {
+    expect(BUILD_SCRIPT).toContain('apk add --no-cache git');
+    expect(BUILD_SCRIPT).toContain('registry="localhost:$REGISTRY_PORT"');
+    expect(BUILD_SCRIPT).toMatch(/docker build "\$@" -f "\$src\/\$context\/\$dockerfile" "\$src\/\$context"/);
+    expect(BUILD_SCRIPT).toContain('docker push "$registry/$name:$tag"');
+  });
+
+  test('pinned alpine-based docker CLI image, pulled only when missing', () => {
+    const container = synthPod().spec.containers[0];
+    expect(container.image).toBe(DOCKER_CLI_IMAGE);
+    expect(container.image).toMatch(/^docker:\d+\.\d+\.\d+-cli$/);
+    expect(container.imagePullPolicy).toBe('IfNotPresent');
+  });
+
+  test('mounts the node Docker socket (hostPath type Socket) at the same path', () => {
+    const pod = synthPod();
+    expect(pod.spec.volumes).toContainEqual({ name: 'docker-socket', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } });
+    expect(pod.spec.containers[0].volumeMounts).toContainEqual({ name: 'docker-socket', mountPath: '/var/run/docker.sock' });
+  });
+
+  test('runs as root with a writable root filesystem and an emptyDir workspace (apk needs both)', () => {
+    const pod = synthPod();
+    expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: false, runAsUser: 0 });
+    expect(pod.spec.containers[0].securityContext).toMatchObject({
+      runAsNonRoot: false, runAsUser: 0, readOnlyRootFilesystem: false, privileged: false, allowPrivilegeEscalation: false,
+    });
+    expect(pod.spec.volumes).toContainEqual({ name: 'workspace', emptyDir: {} });
+    expect(pod.spec.containers[0].volumeMounts).toContainEqual({ name: 'workspace', mountPath: '/workspace' });
+  });
+
+  test('small default resources, overridable', () => {
+    expect(synthPod().spec.containers[0].resources).toEqual({
+      requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1024Mi' },
+    });
+    expect(synthPod({ resources: { limits: { memory: '2Gi' } } }).spec.containers[0].resources.limits.memory).toBe('2048Mi');
+  });
+
+  test('placement: nodeSelector and tolerations as given', () => {
+    const tolerations = [{ key: 'dedicated', operator: 'Equal', value: 'builder', effect: 'NoSchedule' }];
+    const pod = synthPod({ nodeSelector: { builder: 'true' }, tolerations });
+    expect(pod.spec.nodeSelector).toEqual({ builder: 'true' });
+    expect(pod.spec.tolerations).toEqual(tolerations);
+    expect(synthPod().spec.nodeSelector).toBeUndefined();
+  });
+
+  test('labels: standard ones plus the ones given, no construct-path label', () => {
+    const pod = synthPod({ name: 'build-x', labels: { 'cdk8s-image-builder/build': 'build-x' } });
+    expect(pod.metadata.labels).toEqual({
+      'app.kubernetes.io/name': 'image-builder',
+      'app.kubernetes.io/instance': 'build-x',
+      'app.kubernetes.io/component': 'builder',
+      'app.kubernetes.io/part-of': 'cdk8s-image-builder',
+      'app.kubernetes.io/managed-by': 'cdk8s',
+      'cdk8s-image-builder/build': 'build-x',
+    });
+  });
+});

@@ -1,0 +1,80 @@
+import { PlanError } from '../lib/build-plan';
+import { BUILD_LABEL, IMAGE_LABEL_PREFIX } from '../lib/image-builder';
+import { envOf, find, SEED_BUILD, synthBuilds, synthDefault } from './support/synth';
+
+describe('ImageBuilder', () => {
+  test('snapshot of the default builds.yaml (review this diff in PRs)', () => {
+    expect(synthDefault()).toMatchSnapshot();
+  });
+
+  test('the default builds.yaml: registry + one Job building the four dockercoins images from one clone', () => {
+    const manifests = synthDefault();
+    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual([
+      'Deployment/registry', 'Service/registry', 'Job/build-container-training-main',
+    ]);
+    const env = envOf(find(manifests, 'Job').spec.template.spec.containers[0]);
+    expect(env).toMatchObject({
+      REPO_URL: 'https://github.com/jpetazzo/container.training',
+      IMAGE_COUNT: '4', IMAGE_1_NAME: 'hasher', IMAGE_2_NAME: 'rng', IMAGE_3_NAME: 'webui', IMAGE_4_NAME: 'worker',
+    });
+  });
+
+  test('REGISTRY_PORT is wired from the registry nodePort', () => {
+    const manifests = synthBuilds(`registry: {nodePort: 32100}\n${SEED_BUILD}`);
+    expect(find(manifests, 'Service').spec.ports[0].nodePort).toBe(32100);
+    expect(envOf(find(manifests, 'Job').spec.template.spec.containers[0]).REGISTRY_PORT).toBe('32100');
+  });
+
+  test('workload Pod: the seed form, a single build-image Pod', () => {
+    const manifests = synthBuilds(`builders: {workload: Pod}\n${SEED_BUILD}`);
+    const pod = find(manifests, 'Pod', 'build-image');
+    expect(envOf(pod.spec.containers[0])).toMatchObject({ IMAGE_1_NAME: 'worker', REGISTRY_PORT: '30500' });
+    expect(manifests.filter((m) => m.kind === 'Job')).toEqual([]);
+  });
+
+  test('workload Pod with several builds is refused', () => {
+    expect(() => synthBuilds(`builders: {workload: Pod}
+builds: [{repo: "https://x.example/a.git"}, {repo: "https://x.example/b.git"}]`)).toThrow(PlanError);
+  });
+
+  test('one Job per build, each labelled for kubectl logs -l', () => {
+    const manifests = synthBuilds(`builds:
+  - {repo: "https://x.example/shop.git", ref: main, images: [{context: api}, {context: web}]}
+  - {repo: "https://x.example/tools.git", ref: v1.0.0}
+`);
+    const jobs = manifests.filter((m) => m.kind === 'Job');
+    expect(jobs.map((j) => j.metadata.name)).toEqual(['build-shop-main', 'build-tools-v1-0-0']);
+    expect(jobs[0].spec.template.metadata.labels).toMatchObject({
+      [BUILD_LABEL]: 'build-shop-main', [`${IMAGE_LABEL_PREFIX}api`]: 'true', [`${IMAGE_LABEL_PREFIX}web`]: 'true',
+      'app.kubernetes.io/component': 'builder',
+    });
+    expect(jobs[1].spec.template.metadata.labels).toMatchObject({ [`${IMAGE_LABEL_PREFIX}tools`]: 'true' });
+  });
+
+  test('builders placement applies to every builder; Job knobs apply to Jobs', () => {
+    const manifests = synthBuilds(`builders:
+  nodeSelector: {builder: "true"}
+  tolerations: [{key: dedicated, operator: Equal, value: builder, effect: NoSchedule}]
+  resources: {requests: {cpu: 250m, memory: 256Mi}, limits: {cpu: "2", memory: 2Gi}}
+  backoffLimit: 5
+  activeDeadlineSeconds: 1800
+  ttlSecondsAfterFinished: 600
+builds:
+  - {repo: "https://x.example/a.git"}
+  - {repo: "https://x.example/b.git"}
+`);
+    for (const job of manifests.filter((m) => m.kind === 'Job')) {
+      expect(job.spec).toMatchObject({ backoffLimit: 5, activeDeadlineSeconds: 1800, ttlSecondsAfterFinished: 600 });
+      expect(job.spec.template.spec.nodeSelector).toEqual({ builder: 'true' });
+      expect(job.spec.template.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'builder', effect: 'NoSchedule' }]);
+      expect(job.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '2', memory: '2048Mi' } });
+    }
+    // The registry is not a builder: it stays schedulable anywhere.
+    expect(find(manifests, 'Deployment').spec.template.spec.nodeSelector).toBeUndefined();
+  });
+
+  test('registry storage on a PersistentVolumeClaim', () => {
+    const manifests = synthBuilds(`registry: {storage: {persistentVolumeClaim: {size: 50Gi, storageClassName: standard}}}\n${SEED_BUILD}`);
+    expect(find(manifests, 'PersistentVolumeClaim', 'registry-data').spec.resources.requests.storage).toBe('50Gi');
+  });
+});

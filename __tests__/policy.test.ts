@@ -1,0 +1,103 @@
+import { readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { checkPolicy, Manifest, parseManifests, RULES } from '../lib/policy';
+import { ROOT, SEED_BUILD, synthBuilds, synthDefault } from './support/synth';
+
+const DIST = join(ROOT, 'dist');
+
+function distText(): string {
+  return readdirSync(DIST).filter((f) => f.endsWith('.k8s.yaml')).sort().map((f) => readFileSync(join(DIST, f), 'utf-8')).join('---\n');
+}
+
+const clone = (manifests: Manifest[]): Manifest[] => JSON.parse(JSON.stringify(manifests));
+const job = (ms: Manifest[]) => ms.find((m) => m.kind === 'Job')!;
+const builder = (ms: Manifest[]) => job(ms).spec.template.spec;
+const registry = (ms: Manifest[]) => ms.find((m) => m.kind === 'Deployment')!;
+const env = (ms: Manifest[], name: string) => builder(ms).containers[0].env.find((e: any) => e.name === name);
+
+/**
+ * For each rule: a way to break it. Each must make exactly that rule report,
+ * which proves the rule (and the test that runs it on dist/) can fail.
+ */
+const BREAKERS: Record<string, (ms: Manifest[]) => void> = {
+  IB001: (ms) => { env(ms, 'IMAGE_COUNT').value = 4; },
+  IB002: (ms) => { env(ms, 'REGISTRY_PORT').value = '30501'; },
+  IB003: (ms) => { registry(ms).spec.template.spec.containers[0].image = 'registry'; },
+  IB004: (ms) => { env(ms, 'IMAGE_1_NAME').value = 'my-favourite-name'; },
+  IB005: (ms) => { builder(ms).restartPolicy = 'Never'; },
+  IB006: (ms) => { builder(ms).volumes[0].hostPath.type = undefined; },
+  IB007: (ms) => { registry(ms).spec.replicas = 2; },
+  IB008: (ms) => { builder(ms).containers[0].securityContext.readOnlyRootFilesystem = true; },
+};
+
+describe('policy', () => {
+  test('every rule has a breaker below', () => {
+    expect(Object.keys(BREAKERS).sort()).toEqual(RULES.map((r) => r.id).sort());
+  });
+
+  test('the synthesized default app keeps every rule', () => {
+    expect(checkPolicy(synthDefault())).toEqual([]);
+  });
+
+  test('the committed dist/ YAML, read as kubectl reads it (YAML 1.1), keeps every rule', () => {
+    const manifests = parseManifests(distText());
+    expect(manifests.map((m) => m.kind)).toEqual(['Deployment', 'Service', 'Job']);
+    expect(checkPolicy(manifests)).toEqual([]);
+  });
+
+  test.each(Object.keys(BREAKERS))('%s reports when its rule is broken', (id) => {
+    const manifests = clone(synthDefault());
+    BREAKERS[id](manifests);
+    const violations = checkPolicy(manifests);
+    expect(violations.map((v) => v.rule)).toEqual([id]);
+    expect(violations[0].object).toMatch(/^(Job|Deployment)\//);
+    expect(violations[0].fix.length).toBeGreaterThan(10);
+  });
+
+  describe('on the YAML text', () => {
+    test('numeric-looking env values are quoted in dist/', () => {
+      const text = distText();
+      expect(text).toContain('value: "30500"');
+      expect(text).toContain('value: "4"');
+      expect(text).not.toMatch(/value: \d+\s*$/m);
+    });
+
+    test('an unquoted port in the text is caught (IB001)', () => {
+      const broken = distText().replace('value: "30500"', 'value: 30500');
+      const violations = checkPolicy(parseManifests(broken));
+      expect(violations.map((v) => v.rule)).toContain('IB001');
+      expect(violations.find((v) => v.rule === 'IB001')!.message).toBe('env REGISTRY_PORT is number 30500, not a string');
+    });
+
+    test('YAML 1.1 booleans are caught too (kubectl reads `on` as true)', () => {
+      const broken = distText().replace('value: main\n', 'value: on\n');
+      expect(checkPolicy(parseManifests(broken)).map((v) => v.message)).toContain('env GIT_REF is boolean true, not a string');
+    });
+
+    test('values that YAML 1.1 would mistype are quoted by the synth', () => {
+      const text = synthBuilds(`builds: [{repo: "https://x.example/on.git", ref: "on", defaultBranch: "yes", images: [{context: "0755"}]}]`);
+      expect(checkPolicy(text)).toEqual([]);
+    });
+  });
+
+  test('image names cannot be set by config: the key is refused before synth', () => {
+    expect(() => synthBuilds(`builds: [{repo: "https://x.example/a.git", images: [{context: api, name: other}]}]`)).toThrow(/unknown key "name"/);
+    expect(checkPolicy(synthBuilds(SEED_BUILD))).toEqual([]);
+  });
+
+  test('IB003 knows pinned forms', () => {
+    const pod = (image: string) => [{ kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image }] } }];
+    for (const image of ['registry:2.8.3', 'localhost:30500/worker:v1', `docker@sha256:${'a'.repeat(64)}`, `docker:28-cli@sha256:${'b'.repeat(64)}`]) {
+      expect(checkPolicy(pod(image))).toEqual([]);
+    }
+    for (const image of ['registry', 'registry:latest', 'localhost:30500/worker', 'docker.io/library/docker']) {
+      expect(checkPolicy(pod(image)).map((v) => v.rule)).toEqual(['IB003']);
+    }
+  });
+
+  test('IB006: a hostPath outside builders is refused', () => {
+    const manifests = clone(synthDefault());
+    registry(manifests).spec.template.spec.volumes.push({ name: 'host', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } });
+    expect(checkPolicy(manifests).map((v) => v.message)).toEqual(['hostPath /var/run/docker.sock in a workload that is not a builder']);
+  });
+});
