@@ -6,7 +6,13 @@ import { runCli } from './lib/cli';
 // Composition only: read builds.yaml, build the chart, write dist/.
 runCli(() => {
   const config = loadBuildsFile(process.env.BUILDS_CONFIG ?? 'builds.yaml');
-  const app = new App({ outdir: process.env.CDK8S_OUTDIR ?? 'dist', yamlOutputType: YamlOutputType.FILE_PER_CHART });
+  const app = new App({
+    outdir: process.env.CDK8S_OUTDIR ?? 'dist',
+    yamlOutputType: YamlOutputType.FILE_PER_CHART,
+    // Keep dist/ to manifests only: `kubectl apply -f dist/` would choke on the
+    // construct-metadata.json that `cdk8s synth` asks for when validations run.
+    recordConstructMetadata: false,
+  });
   const chart = new Chart(app, 'image-builder', { disableResourceNameHashes: true });
   new ImageBuilder(chart, 'ImageBuilder', config);
   app.synth();
