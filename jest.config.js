@@ -4,7 +4,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/e2e/'],
+  // The API-server and end-to-end suites start real servers: npm run test:server, npm run test:e2e.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/e2e/', '<rootDir>/__tests__/server/'],
   // Snapshots stay next to the tests so reviewers see them in the same PR diff.
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };
