@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# A real, local Kubernetes API server for validation: etcd + kube-apiserver ${K8S_VERSION}, loopback only,
+# no controller-manager/scheduler/kubelet (objects are validated, defaulted and stored, never run).
+#
+#   apiserver.sh start    start etcd and kube-apiserver if not running; wait for /readyz; write .tools/run/kubeconfig
+#   apiserver.sh stop     stop both, remove pid files (data is kept)
+#   apiserver.sh status   print state; exit 0 if ready, 3 if not running/ready
+#   apiserver.sh reset    stop and delete .tools/run (etcd data, certificates, kubeconfig, logs)
+#   apiserver.sh env      print `export KUBECONFIG=...`
+#
+# Then:  .tools/bin/kubectl --kubeconfig .tools/run/kubeconfig apply --dry-run=server -f x.yaml
+#
+# Prerequisites: .tools/bin/kube-apiserver (install-apiserver.sh); etcd >= ${ETCD_MIN_VERSION} and openssl
+# (installed with apt-get if missing: Debian packages ${ETCD_DEBIAN_PACKAGE}, openssl).
+#
+# Configuration notes:
+#  * Authentication: client certificate CN=validate-admin,O=system:masters (RBAC superuser); CA, serving
+#    certificate (SAN 127.0.0.1/localhost/kubernetes.default...), client cert and the service-account
+#    signing key are created once with openssl under .tools/run/pki/.
+#  * Admission: the defaults of ${K8S_VERSION} minus ServiceAccount, which needs the controller-manager's
+#    token/serviceaccount controllers (without it, Pods fail with 'serviceaccount "default" not found').
+#  * --endpoint-reconciler-type=none: the "kubernetes" Service endpoint would be 127.0.0.1, which Endpoints
+#    validation rejects (loopback); nothing here needs that Service.
+#  * --allow-privileged=true as on kubeadm clusters, so privileged build containers validate like there.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+PKI="${TOOLS_RUN}/pki"
+ETCD_DATA="${TOOLS_RUN}/etcd-data"
+KUBECONFIG_FILE="${TOOLS_RUN}/kubeconfig"
+ETCD_PID="${TOOLS_RUN}/etcd.pid"
+APISERVER_PID="${TOOLS_RUN}/kube-apiserver.pid"
+ETCD_LOG="${TOOLS_RUN}/etcd.log"
+APISERVER_LOG="${TOOLS_RUN}/kube-apiserver.log"
+ETCD_URL="http://127.0.0.1:${ETCD_CLIENT_PORT}"
+APISERVER_URL="https://127.0.0.1:${APISERVER_PORT}"
+SERVICE_CIDR="10.96.0.0/12" # virtual ClusterIP range (allocation only; no traffic, no kube-proxy)
+
+# ---------------------------------------------------------------- process helpers
+# pid from file if that process is alive and is the expected executable (guards against pid reuse).
+live_pid() { # PIDFILE EXE_BASENAME
+  local pid
+  [ -f "$1" ] || return 1
+  pid="$(cat "$1" 2>/dev/null)"
+  [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "${pid}" 2>/dev/null || return 1
+  [ "$(basename "$(readlink "/proc/${pid}/exe" 2>/dev/null || echo)")" = "$2" ] || return 1
+  printf '%s\n' "${pid}"
+}
+
+stop_pid() { # PIDFILE EXE_BASENAME NAME
+  local pid
+  if pid="$(live_pid "$1" "$2")"; then
+    kill -TERM "${pid}" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "${pid}" 2>/dev/null; then
+      vt_log "$3 (pid ${pid}) did not exit on SIGTERM; sending SIGKILL"
+      kill -KILL "${pid}" 2>/dev/null || true
+      sleep 0.2
+    fi
+    vt_log "stopped $3 (pid ${pid})"
+  fi
+  rm -f "$1"
+}
+
+# Start a daemon in its own session, detached from the caller's terminal/process group.
+spawn() { # PIDFILE LOG EXE ARGS...
+  local pidfile="$1" log="$2"; shift 2
+  setsid "$@" >>"${log}" 2>&1 </dev/null &
+  printf '%s\n' "$!" >"${pidfile}"
+}
+
+port_in_use() { # PORT
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# ---------------------------------------------------------------- prerequisites
+find_etcd() {
+  if [ -n "${ETCD_BIN:-}" ]; then printf '%s\n' "${ETCD_BIN}"; return; fi
+  if [ -x "${TOOLS_BIN}/etcd" ]; then printf '%s\n' "${TOOLS_BIN}/etcd"; return; fi
+  vt_apt_ensure etcd "${ETCD_DEBIAN_PACKAGE}"
+  command -v etcd
+}
+
+check_etcd_version() { # BIN
+  local v
+  v="$("$1" --version 2>/dev/null | sed -n 's/^etcd Version: //p')"
+  # sort -V: minimum first means v >= min
+  [ -n "$v" ] && [ "$(printf '%s\n%s\n' "${ETCD_MIN_VERSION}" "$v" | sort -V | head -n1)" = "${ETCD_MIN_VERSION}" ] ||
+    vt_die "etcd $1 is '${v:-unknown}', need >= ${ETCD_MIN_VERSION}"
+}
+
+# ---------------------------------------------------------------- certificates
+make_pki() {
+  vt_apt_ensure openssl openssl
+  mkdir -p "${PKI}"
+  chmod 700 "${PKI}"
+  local days=3650
+  if [ ! -s "${PKI}/ca.crt" ] || [ ! -s "${PKI}/ca.key" ]; then
+    rm -f "${PKI}"/*.crt "${PKI}"/*.key "${PKI}"/*.csr
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days "${days}" \
+      -keyout "${PKI}/ca.key" -out "${PKI}/ca.crt" -subj "/CN=validate-tools-ca" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  fi
+  if [ ! -s "${PKI}/apiserver.crt" ]; then
+    openssl req -newkey rsa:2048 -nodes -keyout "${PKI}/apiserver.key" -out "${PKI}/apiserver.csr" \
+      -subj "/CN=kube-apiserver" 2>/dev/null
+    printf '%s\n' \
+      "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+      "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
+      >"${PKI}/apiserver.ext"
+    openssl x509 -req -sha256 -days "${days}" -in "${PKI}/apiserver.csr" -CA "${PKI}/ca.crt" -CAkey "${PKI}/ca.key" \
+      -CAcreateserial -extfile "${PKI}/apiserver.ext" -out "${PKI}/apiserver.crt" 2>/dev/null
+  fi
+  if [ ! -s "${PKI}/admin.crt" ]; then
+    openssl req -newkey rsa:2048 -nodes -keyout "${PKI}/admin.key" -out "${PKI}/admin.csr" \
+      -subj "/O=system:masters/CN=validate-admin" 2>/dev/null
+    printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=clientAuth" >"${PKI}/admin.ext"
+    openssl x509 -req -sha256 -days "${days}" -in "${PKI}/admin.csr" -CA "${PKI}/ca.crt" -CAkey "${PKI}/ca.key" \
+      -CAcreateserial -extfile "${PKI}/admin.ext" -out "${PKI}/admin.crt" 2>/dev/null
+  fi
+  if [ ! -s "${PKI}/sa.key" ]; then
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "${PKI}/sa.key" 2>/dev/null
+    openssl pkey -in "${PKI}/sa.key" -pubout -out "${PKI}/sa.pub" 2>/dev/null
+  fi
+  chmod 600 "${PKI}"/*.key
+}
+
+write_kubeconfig() {
+  local b64="base64 -w0"
+  cat >"${KUBECONFIG_FILE}.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+  - name: validate-tools
+    cluster:
+      server: ${APISERVER_URL}
+      certificate-authority-data: $(${b64} <"${PKI}/ca.crt")
+users:
+  - name: validate-admin
+    user:
+      client-certificate-data: $(${b64} <"${PKI}/admin.crt")
+      client-key-data: $(${b64} <"${PKI}/admin.key")
+contexts:
+  - name: validate-tools
+    context:
+      cluster: validate-tools
+      user: validate-admin
+      namespace: default
+current-context: validate-tools
+EOF
+  chmod 600 "${KUBECONFIG_FILE}.tmp"
+  mv "${KUBECONFIG_FILE}.tmp" "${KUBECONFIG_FILE}"
+}
+
+api_get() { # PATH -> body (fails on HTTP error)
+  curl -sf --max-time 5 --cacert "${PKI}/ca.crt" --cert "${PKI}/admin.crt" --key "${PKI}/admin.key" \
+    "${APISERVER_URL}$1"
+}
+
+etcd_healthy() { curl -sf --max-time 3 "${ETCD_URL}/health" 2>/dev/null | grep -q '"health":"true"'; }
+apiserver_ready() { [ "$(api_get /readyz 2>/dev/null)" = "ok" ]; }
+
+wait_for() { # SECONDS DESCRIPTION PIDFILE EXE LOG CHECK...
+  local secs="$1" what="$2" pidfile="$3" exe="$4" log="$5"; shift 5
+  local deadline=$((SECONDS + secs))
+  until "$@"; do
+    if ! live_pid "${pidfile}" "${exe}" >/dev/null; then
+      tail -n 30 "${log}" >&2 || true
+      vt_die "${what} exited during startup (log: ${log})"
+    fi
+    if [ "${SECONDS}" -ge "${deadline}" ]; then
+      tail -n 30 "${log}" >&2 || true
+      vt_die "${what} not ready after ${secs}s (log: ${log})"
+    fi
+    sleep 0.5
+  done
+}
+
+# ---------------------------------------------------------------- commands
+start() {
+  local t0=${SECONDS}
+  if [ -f "${KUBECONFIG_FILE}" ] && live_pid "${ETCD_PID}" etcd >/dev/null &&
+    live_pid "${APISERVER_PID}" kube-apiserver >/dev/null && apiserver_ready; then
+    vt_log "already running and ready: ${APISERVER_URL} (kubeconfig ${KUBECONFIG_FILE})"
+    return 0
+  fi
+  [ -x "${TOOLS_BIN}/kube-apiserver" ] ||
+    vt_die "${TOOLS_BIN}/kube-apiserver missing; run scripts/validate-tools/install-apiserver.sh"
+  command -v curl >/dev/null 2>&1 || vt_apt_ensure curl curl
+  local etcd_bin
+  etcd_bin="$(find_etcd)"
+  check_etcd_version "${etcd_bin}"
+  mkdir -p "${TOOLS_RUN}"
+  make_pki
+  write_kubeconfig
+
+  if ! live_pid "${ETCD_PID}" "$(basename "${etcd_bin}")" >/dev/null; then
+    rm -f "${ETCD_PID}"
+    port_in_use "${ETCD_CLIENT_PORT}" && vt_die "port ${ETCD_CLIENT_PORT} (ETCD_CLIENT_PORT) is already in use"
+    port_in_use "${ETCD_PEER_PORT}" && vt_die "port ${ETCD_PEER_PORT} (ETCD_PEER_PORT) is already in use"
+    mkdir -p "${ETCD_DATA}"
+    chmod 700 "${ETCD_DATA}"
+    [ "$(uname -m)" = aarch64 ] && export ETCD_UNSUPPORTED_ARCH=arm64
+    vt_log "starting etcd ($("${etcd_bin}" --version | sed -n 's/^etcd Version: //p')) on ${ETCD_URL}"
+    spawn "${ETCD_PID}" "${ETCD_LOG}" "${etcd_bin}" \
+      --name validate-tools \
+      --data-dir "${ETCD_DATA}" \
+      --listen-client-urls "${ETCD_URL}" \
+      --advertise-client-urls "${ETCD_URL}" \
+      --listen-peer-urls "http://127.0.0.1:${ETCD_PEER_PORT}" \
+      --initial-advertise-peer-urls "http://127.0.0.1:${ETCD_PEER_PORT}" \
+      --initial-cluster "validate-tools=http://127.0.0.1:${ETCD_PEER_PORT}" \
+      --logger zap --log-level warn
+  fi
+  wait_for 30 etcd "${ETCD_PID}" "$(basename "${etcd_bin}")" "${ETCD_LOG}" etcd_healthy
+
+  if ! live_pid "${APISERVER_PID}" kube-apiserver >/dev/null; then
+    rm -f "${APISERVER_PID}"
+    port_in_use "${APISERVER_PORT}" && vt_die "port ${APISERVER_PORT} (APISERVER_PORT) is already in use"
+    vt_log "starting kube-apiserver $("${TOOLS_BIN}/kube-apiserver" --version | awk '{print $2}') on ${APISERVER_URL}"
+    spawn "${APISERVER_PID}" "${APISERVER_LOG}" "${TOOLS_BIN}/kube-apiserver" \
+      --etcd-servers "${ETCD_URL}" \
+      --bind-address 127.0.0.1 \
+      --advertise-address 127.0.0.1 \
+      --secure-port "${APISERVER_PORT}" \
+      --tls-cert-file "${PKI}/apiserver.crt" \
+      --tls-private-key-file "${PKI}/apiserver.key" \
+      --client-ca-file "${PKI}/ca.crt" \
+      --authorization-mode RBAC \
+      --service-account-issuer https://kubernetes.default.svc.cluster.local \
+      --service-account-key-file "${PKI}/sa.pub" \
+      --service-account-signing-key-file "${PKI}/sa.key" \
+      --service-cluster-ip-range "${SERVICE_CIDR}" \
+      --disable-admission-plugins ServiceAccount \
+      --endpoint-reconciler-type none \
+      --allow-privileged=true \
+      --profiling=false \
+      --v=1
+  fi
+  wait_for 120 kube-apiserver "${APISERVER_PID}" kube-apiserver "${APISERVER_LOG}" apiserver_ready
+  # The "default" namespace is created by a bootstrap loop shortly after readiness.
+  local deadline=$((SECONDS + 30))
+  until api_get /api/v1/namespaces/default >/dev/null 2>&1; do
+    [ "${SECONDS}" -lt "${deadline}" ] || vt_die "namespace default not created (log: ${APISERVER_LOG})"
+    sleep 0.5
+  done
+  vt_log "ready in $((SECONDS - t0))s: ${APISERVER_URL}; kubeconfig ${KUBECONFIG_FILE}"
+}
+
+stop() {
+  stop_pid "${APISERVER_PID}" kube-apiserver kube-apiserver
+  local exe=etcd
+  [ -f "${ETCD_PID}" ] && exe="$(basename "$(readlink "/proc/$(cat "${ETCD_PID}")/exe" 2>/dev/null || echo etcd)")"
+  stop_pid "${ETCD_PID}" "${exe}" etcd
+}
+
+status() {
+  local rc=0 pid
+  if pid="$(live_pid "${ETCD_PID}" etcd)"; then
+    echo "etcd:           running (pid ${pid}), $(etcd_healthy && echo healthy || echo unhealthy), ${ETCD_URL}"
+  else
+    echo "etcd:           not running"; rc=3
+  fi
+  if pid="$(live_pid "${APISERVER_PID}" kube-apiserver)"; then
+    echo "kube-apiserver: running (pid ${pid}), readyz: $(api_get /readyz 2>/dev/null || echo not-ready), ${APISERVER_URL}"
+    apiserver_ready || rc=3
+  else
+    echo "kube-apiserver: not running"; rc=3
+  fi
+  echo "kubeconfig:     ${KUBECONFIG_FILE}"
+  return "${rc}"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  reset) stop; rm -rf "${TOOLS_RUN}"; vt_log "removed ${TOOLS_RUN}" ;;
+  env) printf 'export KUBECONFIG=%q\n' "${KUBECONFIG_FILE}" ;;
+  *) echo "usage: $0 start|stop|status|reset|env" >&2; exit 2 ;;
+esac

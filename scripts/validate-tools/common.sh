@@ -1,0 +1,86 @@
+# shellcheck shell=bash disable=SC2034  # (variables are used by the scripts that source this file)
+# Shared helpers for scripts/validate-tools/*.sh. Source it; do not execute it.
+#
+# Layout (all git-ignored):
+#   .tools/bin/       kubeconform, kube-apiserver, kubectl
+#   .tools/schemas/   kubeconform JSON schemas (v1.27.N-standalone-strict/...)
+#   .tools/src/       swagger.json copies, throwaway Go module used to build kube-apiserver/kubectl
+#   .tools/run/       etcd data, certificates, kubeconfig, pid files and logs of the local API server
+#
+# The Go module cache and build cache stay in Go's default per-user locations
+# (GOMODCACHE=$(go env GOMODCACHE), GOCACHE=$(go env GOCACHE)): they are shared by every
+# checkout on the machine, so a fresh clone (e.g. CI) on a machine that already built once
+# only re-links (seconds) instead of recompiling Kubernetes.
+
+set -euo pipefail
+
+VT_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "${VT_SCRIPT_DIR}/../.." && pwd)"
+TOOLS_DIR="${VALIDATE_TOOLS_DIR:-${REPO_ROOT}/.tools}"
+TOOLS_BIN="${TOOLS_DIR}/bin"
+TOOLS_SRC="${TOOLS_DIR}/src"
+TOOLS_SCHEMAS="${TOOLS_DIR}/schemas"
+TOOLS_RUN="${TOOLS_DIR}/run"
+
+# shellcheck source=versions.env
+source "${VT_SCRIPT_DIR}/versions.env"
+
+# "v1.27.16" -> "1.27.16"
+K8S_VERSION_NUM="${K8S_VERSION#v}"
+
+vt_log() { printf '[validate-tools] %s\n' "$*" >&2; }
+vt_die() { printf '[validate-tools] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Locate Go and pin its behaviour: never download a toolchain, never stamp VCS info
+# (the throwaway build module lives inside this git checkout).
+vt_setup_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    if [ -x /usr/local/go/bin/go ]; then
+      export PATH="/usr/local/go/bin:${PATH}"
+    else
+      vt_die "Go is required (https://go.dev/dl/); 'go' not found on PATH or in /usr/local/go/bin"
+    fi
+  fi
+  # Go needs a home for its caches; without HOME (unusual CI setups) keep them inside .tools/.
+  if [ -z "${HOME:-}" ] && [ -z "${GOCACHE:-}" ]; then
+    export GOCACHE="${TOOLS_DIR}/go-build-cache" GOPATH="${TOOLS_DIR}/gopath"
+  fi
+  export GOTOOLCHAIN=local
+  export GOFLAGS="-buildvcs=false"
+  export GO111MODULE=on
+  # GOPROXY / GOSUMDB are left as configured (defaults: proxy.golang.org, sum.golang.org).
+}
+
+vt_need_node() {
+  command -v node >/dev/null 2>&1 || vt_die "Node.js is required"
+}
+
+# apt-get install the given packages if the named command is missing.
+# usage: vt_apt_ensure COMMAND PACKAGE...
+vt_apt_ensure() {
+  local cmd="$1"; shift
+  if command -v "$cmd" >/dev/null 2>&1; then return 0; fi
+  command -v apt-get >/dev/null 2>&1 || vt_die "'$cmd' missing and apt-get unavailable; install: $*"
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  vt_log "installing $* with apt-get"
+  # Update the package lists at most once per script run.
+  if [ -z "${VT_APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
+    VT_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  command -v "$cmd" >/dev/null 2>&1 || vt_die "'$cmd' still missing after apt-get install $*"
+}
+
+# Print the directory of a downloaded Go module (downloads it into GOMODCACHE if needed).
+# usage: vt_go_mod_dir MODULE VERSION
+vt_go_mod_dir() {
+  local json dir
+  # `go mod download` works outside a module; replace directives in the target's go.mod are irrelevant here.
+  json="$(cd / && go mod download -json "$1@$2" 2>&1)" || true
+  dir="$(printf '%s\n' "${json}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -n "${dir}" ] && [ -d "${dir}" ] ||
+    vt_die "could not download Go module $1@$2: $(printf '%s\n' "${json}" | grep -m1 -i error)"
+  printf '%s\n' "${dir}"
+}
