@@ -7,7 +7,7 @@
 //                                [--max N] [--report-only]
 //
 // Defaults: --swagger .tools/src/swagger/<K8S_VERSION>/swagger.json (see k8s-schemas.sh swagger),
-//           --expected $VALIDATE_EXPECTED_DEFINITIONS or /work/shared/k8s-schemas/v1.27.0/_definitions.json.
+//           --expected $VALIDATE_EXPECTED_DEFINITIONS or ../shared/k8s-schemas/v1.27.0/_definitions.json (relative to the repository).
 // An exact comparison needs the swagger.json of the same release as the expected file:
 //   node scripts/validate-tools/compare-definitions.mjs \
 //     --swagger "$(scripts/validate-tools/k8s-schemas.sh swagger v1.27.0)"
@@ -32,7 +32,7 @@ function parseArgs(argv) {
   const toolsDir = process.env.VALIDATE_TOOLS_DIR || path.join(repoRoot, '.tools');
   const a = {
     swagger: path.join(toolsDir, 'src', 'swagger', pinnedK8sVersion(), 'swagger.json'),
-    expected: process.env.VALIDATE_EXPECTED_DEFINITIONS || '/work/shared/k8s-schemas/v1.27.0/_definitions.json',
+    expected: process.env.VALIDATE_EXPECTED_DEFINITIONS || path.join(repoRoot, '..', 'shared', 'k8s-schemas', 'v1.27.0', '_definitions.json'),
     strict: false,
     max: 40,
     reportOnly: false,
