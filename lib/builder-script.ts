@@ -10,11 +10,14 @@
  * timeline, and a failure ends with `!! build failed at step '<step>'`:
  *   install-git → clone → build <image> (all images) → push <image>:<tag> → done
  * Every image is built before anything is pushed, so a broken context or
- * Dockerfile pushes nothing under the final tags.
+ * Dockerfile pushes nothing under the final tags; then the commit tags are
+ * pushed before the moving ones (ref, latest).
  */
 export const BUILD_SCRIPT = `set -eu
 step=start
 trap 'status=$?; if [ "$status" -ne 0 ]; then echo "!! build failed at step '"'"'$step'"'"' (exit $status)" >&2; fi' EXIT
+# dash and ash skip the EXIT trap on signals: turn the Job deadline's SIGTERM into an exit.
+trap 'exit 143' TERM INT
 announce() { step="$1"; shift; echo "==> [$step] $*"; }
 die() { echo "!! $*" >&2; exit 1; }
 
@@ -27,12 +30,14 @@ rm -rf "$src"
 git init -q "$src"
 git -C "$src" remote add origin "$REPO_URL"
 if ! git -C "$src" fetch -q --depth 1 origin "$GIT_REF"; then
-  case "$GIT_REF" in
-    *[!0-9a-f]*) die "cannot fetch $GIT_REF from $REPO_URL: check the repository URL, that the ref exists, and that this node can reach the git server" ;;
-  esac
+  # Only a full commit SHA may take the fallback below: a shorter hex name ("cafe")
+  # would otherwise resolve as an abbreviated object name and build the wrong commit.
+  printf '%s\\n' "$GIT_REF" | grep -Eqx '[0-9a-f]{40}|[0-9a-f]{64}' \\
+    || die "cannot fetch $GIT_REF from $REPO_URL: check the repository URL, that the ref exists, and that this node can reach the git server"
   # A server that will not serve a commit by SHA: fetch all branches, then look for it.
   git -C "$src" fetch -q origin '+refs/heads/*:refs/remotes/origin/*' || die "cannot fetch from $REPO_URL"
-  git -C "$src" update-ref FETCH_HEAD "$GIT_REF" 2>/dev/null || die "commit $GIT_REF is not on any branch of $REPO_URL"
+  git -C "$src" cat-file -e "$GIT_REF^{commit}" 2>/dev/null || die "commit $GIT_REF is not on any branch of $REPO_URL"
+  git -C "$src" update-ref FETCH_HEAD "$GIT_REF"
 fi
 git -C "$src" -c advice.detachedHead=false checkout -q FETCH_HEAD
 commit=$(git -C "$src" rev-parse HEAD)
@@ -52,11 +57,13 @@ while [ "$i" -le "$IMAGE_COUNT" ]; do
   i=$((i + 1))
 done
 
+# Push the commit tags of every image first, the moving tags (ref, latest) last, so a
+# failure part-way leaves no image under its final tags while another still is not.
 log="$WORKSPACE/push.log"
-i=1
-while [ "$i" -le "$IMAGE_COUNT" ]; do
-  eval "name=\\$IMAGE_\${i}_NAME"
-  for tag in $IMAGE_TAGS $short; do
+for tag in $short $IMAGE_TAGS; do
+  i=1
+  while [ "$i" -le "$IMAGE_COUNT" ]; do
+    eval "name=\\$IMAGE_\${i}_NAME"
     announce "push $name:$tag" "$registry/$name:$tag"
     if ! docker push "$registry/$name:$tag" >"$log" 2>&1; then
       cat "$log" >&2
@@ -64,9 +71,10 @@ while [ "$i" -le "$IMAGE_COUNT" ]; do
     fi
     cat "$log"
     digest=$(sed -n 's/.*digest: \\(sha256:[0-9a-f]*\\).*/\\1/p' "$log")
+    [ -n "$digest" ] || die "the registry reported no digest for $registry/$name:$tag"
     echo "pushed $registry/$name:$tag@$digest"
+    i=$((i + 1))
   done
-  i=$((i + 1))
 done
 announce done "built $IMAGE_COUNT image(s) from $commit"
 `;
