@@ -1,0 +1,174 @@
+import { ChildProcess, spawn } from 'child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { Testing } from 'cdk8s';
+import { parseBuildsFile } from '../../../lib/config';
+import { ImageBuilder } from '../../../lib/image-builder';
+
+/** The builder container of the one builder Job a builds.yaml synthesizes to. */
+export interface BuilderContainer {
+  readonly jobName: string;
+  readonly command: string[];
+  /** The container's env, exactly as in the manifest. */
+  readonly env: Record<string, string>;
+}
+
+/** Synthesizes a builds.yaml text in-process (as main.ts does) and returns its single builder Job's container. */
+export function synthBuilder(buildsYaml: string): BuilderContainer {
+  const chart = Testing.chart();
+  new ImageBuilder(chart, 'ImageBuilder', parseBuildsFile(buildsYaml, 'e2e builds.yaml'));
+  const manifests = Testing.synth(chart);
+  const jobs = manifests.filter((m) => m.kind === 'Job' && m.metadata?.labels?.['app.kubernetes.io/component'] === 'builder');
+  if (jobs.length !== 1) {
+    throw new Error(`expected exactly one builder Job, got ${jobs.length}: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`);
+  }
+  const containers = jobs[0].spec.template.spec.containers as any[];
+  if (containers.length !== 1) throw new Error(`expected one container in Job/${jobs[0].metadata.name}, got ${containers.length}`);
+  const container = containers[0];
+  const env: Record<string, string> = {};
+  for (const e of container.env as any[]) {
+    if (typeof e.value !== 'string' || e.valueFrom !== undefined) {
+      throw new Error(`env ${e.name} of Job/${jobs[0].metadata.name} is not a plain string value: ${JSON.stringify(e)}`);
+    }
+    env[e.name] = e.value;
+  }
+  return { jobName: jobs[0].metadata.name, command: container.command, env };
+}
+
+/**
+ * Writes the `apk` stand-in into `dir` and returns `dir`. There is no Alpine
+ * here and git is already on this machine, so the shim only checks that the
+ * script asks for exactly what the docker:cli image would install, and does
+ * nothing else.
+ */
+export function writeApkShim(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const shim = join(dir, 'apk');
+  writeFileSync(shim, `#!/bin/sh
+# e2e stand-in for Alpine's apk (the builder image is docker:cli, Alpine based).
+# There is no Alpine here and git is already on this machine: accept exactly the
+# one call the build script makes, refuse anything else, install nothing.
+if [ "$#" -eq 3 ] && [ "$1" = add ] && [ "$2" = --no-cache ] && [ "$3" = git ]; then
+  exit 0
+fi
+echo "apk (e2e shim): expected exactly 'apk add --no-cache git', got: apk $*" >&2
+exit 1
+`);
+  chmodSync(shim, 0o755);
+  return dir;
+}
+
+/** The node-side stand-ins a run needs; everything else comes from the manifest. */
+export interface NodeStandIns {
+  /** The node's Docker engine: podman's Docker-API socket. */
+  readonly dockerHost: string;
+  readonly dockerConfig: string;
+  /** The emptyDir mounted at /workspace in the Pod. */
+  readonly workspace: string;
+  /** Directory holding the `apk` shim; goes first on PATH. */
+  readonly shimDir: string;
+}
+
+export interface BuilderRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout and stderr interleaved in arrival order, as `kubectl logs` would show them. */
+  readonly output: string;
+  readonly ms: number;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Kills (the process groups of) builder runs still going: for cleanup after a failure or a signal. */
+export function killRunningBuilders(): void {
+  for (const child of running) {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  running.clear();
+}
+
+/**
+ * Runs the container's command as the Pod would, with the manifest's env.
+ * The only overrides are the node's stand-ins:
+ *   DOCKER_HOST, DOCKER_CONFIG, DOCKER_BUILDKIT=0 — the node's engine
+ *     (/var/run/docker.sock in the Pod) is podman's Docker API here, which has
+ *     no BuildKit, and the docker CLI must not read this user's ~/.docker;
+ *   WORKSPACE — the manifest says /workspace, the Pod's emptyDir mount; here a
+ *     fresh temp dir per run;
+ *   PATH — the `apk` shim first, then this machine's PATH (git, docker, sed).
+ * Nothing else of this process's environment is passed on.
+ */
+export function runBuilder(container: BuilderContainer, node: NodeStandIns, timeoutMs = 240_000): Promise<BuilderRun> {
+  const overridden = ['DOCKER_HOST', 'DOCKER_CONFIG', 'DOCKER_BUILDKIT', 'PATH'].filter((k) => k in container.env);
+  if (overridden.length > 0) {
+    throw new Error(`the manifest sets ${overridden.join(', ')}, which the e2e would override; update the e2e harness`);
+  }
+  if (container.env.WORKSPACE !== '/workspace') {
+    throw new Error(`the manifest's WORKSPACE is ${container.env.WORKSPACE}, expected the emptyDir mount /workspace`);
+  }
+  mkdirSync(node.workspace, { recursive: true });
+  const env: Record<string, string> = {
+    ...container.env,
+    WORKSPACE: node.workspace,
+    PATH: `${node.shimDir}:${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`,
+    DOCKER_HOST: node.dockerHost,
+    DOCKER_CONFIG: node.dockerConfig,
+    DOCKER_BUILDKIT: '0',
+  };
+  const [cmd, ...args] = container.command;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    // Own process group, so a timeout (or cleanup) stops git/docker children too.
+    const child = spawn(cmd, args, { env, cwd: node.workspace, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    running.add(child);
+    let stdout = '';
+    let stderr = '';
+    let output = '';
+    child.stdout!.setEncoding('utf-8').on('data', (s: string) => { stdout += s; output += s; });
+    child.stderr!.setEncoding('utf-8').on('data', (s: string) => { stderr += s; output += s; });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    }, timeoutMs);
+    child.on('error', (e) => { clearTimeout(timer); running.delete(child); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      if (timedOut) {
+        reject(new Error(`builder ${container.jobName} timed out after ${timeoutMs} ms; output so far:\n${output}`));
+        return;
+      }
+      resolve({ code, signal, stdout, stderr, output, ms: Date.now() - started });
+    });
+  });
+}
+
+/** `pushed localhost:<port>/<name>:<tag>@sha256:…` lines of a run. */
+export interface PushedLine {
+  readonly line: string;
+  readonly port: number;
+  readonly name: string;
+  readonly tag: string;
+  readonly digest: string;
+}
+
+export function pushedLines(output: string): PushedLine[] {
+  const found: PushedLine[] = [];
+  for (const line of output.split('\n')) {
+    const m = /^pushed localhost:(\d+)\/([^:@\s]+):([^@\s]+)@(\S*)$/.exec(line);
+    if (m) found.push({ line, port: Number(m[1]), name: m[2], tag: m[3], digest: m[4] });
+  }
+  return found;
+}
+
+/** The `==> [step]` names of a run, in order. */
+export function steps(output: string): string[] {
+  return output.split('\n').map((l) => /^==> \[([^\]]+)\]/.exec(l)?.[1]).filter((s): s is string => s !== undefined);
+}

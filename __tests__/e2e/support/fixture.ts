@@ -1,0 +1,123 @@
+import { execFileSync } from 'child_process';
+import { mkdirSync, writeFileSync } from 'fs';
+import { dirname, join } from 'path';
+
+/**
+ * The fixture application: a git repository with three build contexts,
+ * created by the test and served by env.sh's git daemon.
+ *
+ *   main            C1 ── C2                (C1 is tagged v1.0.0, annotated)
+ *   feature/login          └── C3           (worker's queue changed)
+ *   e2e/*                  └── one commit each, for the failure cases
+ *                              (own SHA, so their short-SHA tags are unused too)
+ */
+
+export const BASE_IMAGE = 'localhost/e2e-busybox:1';
+
+const HASHER = `FROM ${BASE_IMAGE}
+LABEL e2e.image="hasher" e2e.fixture="hasher-label"
+ENV HASHER_ALGO=sha256 E2E_IMAGE=hasher
+COPY hash.sh /usr/local/bin/hash.sh
+RUN chmod +x /usr/local/bin/hash.sh && echo "e2e: hasher RUN step ran" && echo "hasher built with $HASHER_ALGO" > /etc/hasher-built.txt
+CMD ["/usr/local/bin/hash.sh"]
+`;
+
+const worker = (queue: string) => `FROM ${BASE_IMAGE}
+LABEL e2e.image="worker" e2e.fixture="worker-label"
+ENV WORKER_QUEUE=${queue} E2E_IMAGE=worker
+RUN mkdir -p /srv && echo "e2e: worker RUN step ran" && echo "worker queue=$WORKER_QUEUE" > /srv/worker-built.txt
+CMD ["cat", "/srv/worker-built.txt"]
+`;
+
+/** services/api has no Dockerfile at its root: only docker/Dockerfile.prod, relative to the context. */
+const API_PROD = `FROM ${BASE_IMAGE}
+LABEL e2e.image="api" e2e.dockerfile="docker/Dockerfile.prod"
+ENV API_ENV=production E2E_IMAGE=api
+COPY config.txt /srv/api/config.txt
+RUN echo "e2e: api RUN step ran" && cp /srv/api/config.txt /srv/api/built.txt
+`;
+
+const BROKEN = `FROM ${BASE_IMAGE}
+LABEL e2e.image="broken"
+RUN echo "e2e: broken RUN step is about to fail" >&2; exit 3
+`;
+
+export interface FixtureRepo {
+  /** git://127.0.0.1:<port>/app.git */
+  readonly url: string;
+  /** Full commit SHAs. */
+  readonly commits: {
+    readonly v1: string;
+    readonly main: string;
+    readonly feature: string;
+    readonly missingContext: string;
+    readonly missingDockerfile: string;
+    readonly registryDown: string;
+    readonly badRun: string;
+  };
+}
+
+/** Branches for the failure cases (their tags: e2e-missing-context, …). */
+export const FAILURE_BRANCHES = {
+  missingContext: 'e2e/missing-context',
+  missingDockerfile: 'e2e/missing-dockerfile',
+  registryDown: 'e2e/registry-down',
+  badRun: 'e2e/bad-run',
+} as const;
+
+/** Creates `<gitRoot>/app.git` and pushes the fixture history to it over git://. */
+export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: string, homeDir: string): FixtureRepo {
+  mkdirSync(homeDir, { recursive: true });
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: homeDir,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_AUTHOR_NAME: 'e2e', GIT_AUTHOR_EMAIL: 'e2e@example.invalid',
+    GIT_COMMITTER_NAME: 'e2e', GIT_COMMITTER_EMAIL: 'e2e@example.invalid',
+  };
+  const git = (...args: string[]) => execFileSync('git', ['-C', workDir, ...args], { env, encoding: 'utf-8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  const write = (path: string, text: string) => {
+    mkdirSync(dirname(join(workDir, path)), { recursive: true });
+    writeFileSync(join(workDir, path), text);
+  };
+  const commit = (message: string) => {
+    git('add', '-A');
+    git('commit', '-q', '--allow-empty', '-m', message);
+    return git('rev-parse', 'HEAD');
+  };
+
+  mkdirSync(workDir, { recursive: true });
+  git('init', '-q', '-b', 'main');
+  write('README.md', '# e2e fixture app\n');
+  write('services/hasher/Dockerfile', HASHER);
+  write('services/hasher/hash.sh', '#!/bin/sh\nsha256sum "$@"\n');
+  write('services/worker/Dockerfile', worker('jobs'));
+  write('services/api/docker/Dockerfile.prod', API_PROD);
+  write('services/api/config.txt', 'api config from the services/api context\n');
+  const v1 = commit('fixture app 1.0.0');
+  git('tag', '-a', 'v1.0.0', '-m', 'release 1.0.0');
+
+  write('README.md', '# e2e fixture app\n\nNow on main after 1.0.0.\n');
+  const main = commit('main: after the release');
+
+  git('checkout', '-q', '-b', 'feature/login');
+  write('services/worker/Dockerfile', worker('login-jobs'));
+  const feature = commit('feature/login: worker consumes the login queue');
+
+  const branch = (name: string, message: string, files: Record<string, string> = {}) => {
+    git('checkout', '-q', '-b', name, 'main');
+    for (const [path, text] of Object.entries(files)) write(path, text);
+    return commit(message);
+  };
+  const missingContext = branch(FAILURE_BRANCHES.missingContext, 'e2e: for the missing-context case');
+  const missingDockerfile = branch(FAILURE_BRANCHES.missingDockerfile, 'e2e: for the missing-Dockerfile case');
+  const registryDown = branch(FAILURE_BRANCHES.registryDown, 'e2e: for the registry-down case');
+  const badRun = branch(FAILURE_BRANCHES.badRun, 'e2e: a Dockerfile whose RUN fails', { 'services/broken/Dockerfile': BROKEN });
+  git('checkout', '-q', 'main');
+
+  execFileSync('git', ['init', '-q', '--bare', join(gitRoot, 'app.git')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = `${gitBase}app.git`;
+  git('push', '-q', url, 'main', 'feature/login', 'v1.0.0', ...Object.values(FAILURE_BRANCHES));
+  return { url, commits: { v1, main, feature, missingContext, missingDockerfile, registryDown, badRun } };
+}
