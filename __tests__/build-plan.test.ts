@@ -72,6 +72,12 @@ describe('planBuilds', () => {
     expect(conflicts[1]).toMatch(/^builds\[0\] and builds\[1\] would both be builder "build-app-feature-login"/);
   });
 
+  test('a context with nothing to name an image after is a PlanError naming the entry', () => {
+    expect(conflictsOf('builds: [{repo: "https://x.example/a.git", images: [{context: "x/---"}]}]')).toEqual([
+      expect.stringMatching(/^builds\[0\]\.images\[0\]\.context: cannot derive an image name from "---"/),
+    ]);
+  });
+
   test('the same repository at two refs is fine', () => {
     const builds = plan(`builds:
   - {repo: "https://x.example/app.git", ref: main}

@@ -44,6 +44,15 @@ export function tagsForRef(ref: string, defaultBranch: string): string[] {
   return tags;
 }
 
+/** deriveImageName, but its refusal reported like every other builds.yaml problem (no stack trace). */
+function nameOrPlanError(repo: string, context: string, source: string): string {
+  try {
+    return deriveImageName(repo, context);
+  } catch (e) {
+    throw new PlanError([`${source}.context: ${(e as Error).message}`]);
+  }
+}
+
 function describeImage(build: BuildConfig, image: PlannedImage): string {
   return `${image.source} (${build.repo} at ${build.ref}, context ${image.context}, dockerfile ${image.dockerfile})`;
 }
@@ -67,7 +76,7 @@ export function planBuilds(
     ref: build.ref,
     tags: tagsForRef(build.ref, build.defaultBranch),
     images: build.images.map((image, i) => ({
-      name: deriveImageName(build.repo, image.context),
+      name: nameOrPlanError(build.repo, image.context, `builds[${b}].images[${i}]`),
       context: image.context,
       dockerfile: image.dockerfile,
       source: `builds[${b}].images[${i}]`,
