@@ -1,7 +1,7 @@
 import { App, Chart, YamlOutputType } from 'cdk8s';
-import { loadBuildsFile } from './lib/config';
-import { ImageBuilder } from './lib/image-builder';
-import { runCli } from './lib/cli';
+import { loadBuildsFile } from './lib/config/builds-file';
+import { ImageBuilder } from './lib/constructs/image-builder';
+import { runCli } from './lib/output/cli';
 
 // Composition only: read builds.yaml, build the chart, write dist/.
 runCli(() => {

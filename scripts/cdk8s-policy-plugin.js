@@ -3,7 +3,7 @@
 // manifests it just wrote and fails on any violation, through cdk8s's own report API.
 'use strict';
 require('ts-node').register({ transpileOnly: true, compilerOptions: { module: 'commonjs' } });
-const { checkPolicy, RULES } = require('../lib/policy');
+const { checkPolicy, RULES } = require('../lib/policy/rules');
 
 class PolicyValidation {
   async validate(context) {

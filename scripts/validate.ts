@@ -3,15 +3,15 @@
  *
  * Validates manifests (default: dist/) in layers, each the real tool of the field:
  *   yaml         duplicate keys and syntax, read as kubectl reads YAML (1.1)
- *   policy       this project's rules (lib/policy.ts)
+ *   policy       this project's rules (lib/policy/rules.ts)
  *   kubeconform  strict JSON-schema validation, Kubernetes 1.27, offline schemas
  *   apiserver    (--server) `kubectl apply --dry-run=server` against a local kube-apiserver
  * Prints one line per problem (file, object, field, what is wrong) and exits 1 if any.
  */
 import { parseArgs } from 'util';
-import { apiserverProblems, startApiServer } from './validate/apiserver';
-import { kubeconformProblems } from './validate/kubeconform';
-import { collectFiles, formatProblem, parseFile, policyProblems, Problem } from './validate/problems';
+import { apiserverProblems, startApiServer } from '../lib/validation/apiserver';
+import { kubeconformProblems } from '../lib/validation/kubeconform';
+import { collectFiles, formatProblem, parseFile, policyProblems, Problem } from '../lib/validation/problems';
 
 function main(): number {
   const { values, positionals } = parseArgs({

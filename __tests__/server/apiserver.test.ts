@@ -1,6 +1,6 @@
 import { join } from 'path';
-import { apiserverProblems, kubectl, parseKubectlErrors, startApiServer } from '../../scripts/validate/apiserver';
-import { collectFiles, Problem } from '../../scripts/validate/problems';
+import { apiserverProblems, kubectl, parseKubectlErrors, startApiServer } from '../../lib/validation/apiserver';
+import { collectFiles, Problem } from '../../lib/validation/problems';
 import { ROOT } from '../support/synth';
 
 /**

@@ -1,8 +1,8 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdk8s';
-import { parseBuildsFile } from '../../lib/config';
-import { ImageBuilder } from '../../lib/image-builder';
+import { parseBuildsFile } from '../../lib/config/builds-file';
+import { ImageBuilder } from '../../lib/constructs/image-builder';
 
 export const ROOT = join(__dirname, '..', '..');
 

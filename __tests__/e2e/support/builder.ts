@@ -2,8 +2,8 @@ import { ChildProcess, spawn } from 'child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdk8s';
-import { parseBuildsFile } from '../../../lib/config';
-import { ImageBuilder } from '../../../lib/image-builder';
+import { parseBuildsFile } from '../../../lib/config/builds-file';
+import { ImageBuilder } from '../../../lib/constructs/image-builder';
 
 /** The builder container of the one builder Job a builds.yaml synthesizes to. */
 export interface BuilderContainer {

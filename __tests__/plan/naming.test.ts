@@ -1,4 +1,4 @@
-import { deriveImageName, IMAGE_NAME_PATTERN, normalizeImageName, objectName, refToTag, repositoryName, TAG_PATTERN } from '../lib/naming';
+import { deriveImageName, IMAGE_NAME_PATTERN, normalizeImageName, objectName, refToTag, repositoryName, TAG_PATTERN } from '../../lib/plan/naming';
 
 describe('repositoryName', () => {
   test.each([

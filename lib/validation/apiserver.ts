@@ -4,7 +4,7 @@ import { join } from 'path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { Problem } from './problems';
 
-const TOOLS = join(__dirname, '..', 'validate-tools');
+const TOOLS = join(__dirname, '..', '..', 'scripts', 'validate-tools');
 const ROOT = join(__dirname, '..', '..');
 export const KUBECONFIG = join(process.env.VALIDATE_TOOLS_DIR ?? join(ROOT, '.tools'), 'run', 'kubeconfig');
 const KUBECTL = join(process.env.VALIDATE_TOOLS_DIR ?? join(ROOT, '.tools'), 'bin', 'kubectl');

@@ -1,6 +1,6 @@
 import { Duration, Testing } from 'cdk8s';
-import { BUILD_SCRIPT } from '../lib/builder-script';
-import { BuildJob } from '../lib/build-job';
+import { BUILD_SCRIPT } from '../../lib/constructs/builder-script';
+import { BuildJob } from '../../lib/constructs/build-job';
 
 const BUILD = {
   registryPort: 31000,

@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import { join } from 'path';
 import { pointerToPath, Problem } from './problems';
 
-const SCRIPT = join(__dirname, '..', 'validate-tools', 'kubeconform.sh');
+const SCRIPT = join(__dirname, '..', '..', 'scripts', 'validate-tools', 'kubeconform.sh');
 
 /**
  * The real kubeconform, strict, against the Kubernetes 1.27 schemas the

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { checkPolicy, Manifest, parseManifests, RULES } from '../lib/policy';
-import { ROOT, SEED_BUILD, synthBuilds, synthDefault } from './support/synth';
+import { checkPolicy, Manifest, parseManifests, RULES } from '../../lib/policy/rules';
+import { ROOT, SEED_BUILD, synthBuilds, synthDefault } from '../support/synth';
 
 const DIST = join(ROOT, 'dist');
 

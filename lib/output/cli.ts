@@ -1,5 +1,5 @@
-import { ConfigError } from './config';
-import { PlanError } from './build-plan';
+import { ConfigError } from '../config/builds-file';
+import { PlanError } from '../plan/build-plan';
 
 /**
  * Runs a synth step and turns our own errors into a clean message and exit

@@ -1,8 +1,8 @@
 import { parseAllDocuments } from 'yaml';
-import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH } from './builder-container';
-import { WORKSPACE_PATH } from './builder-script';
-import { deriveImageName } from './naming';
-import { REGISTRY_DATA_PATH } from './registry';
+import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH } from '../constructs/builder-container';
+import { WORKSPACE_PATH } from '../constructs/builder-script';
+import { deriveImageName } from '../plan/naming';
+import { REGISTRY_DATA_PATH } from '../constructs/registry';
 
 /**
  * The rules our manifests must keep, as data: an id, what it protects, and

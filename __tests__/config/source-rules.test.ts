@@ -1,4 +1,4 @@
-import { checkRef, checkRelativePath, checkRepoUrl, isCommitSha, normalizeRelativePath } from '../lib/source-rules';
+import { checkRef, checkRelativePath, checkRepoUrl, isCommitSha, normalizeRelativePath } from '../../lib/config/source-rules';
 
 describe('checkRef', () => {
   test.each(['main', 'v1.2.0', 'feature/login', 'release/2.x', 'fix_12-b', 'user+topic', '0123456789abcdef0123456789abcdef01234567'])('accepts %s', (ref) => {

@@ -3,8 +3,8 @@ import { Construct } from 'constructs';
 import { BuilderContainerProps } from './builder-container';
 import { BuilderPod } from './builder-pod';
 import { BuildJob } from './build-job';
-import { PlanError, PlannedBuild, planBuilds } from './build-plan';
-import { BuildsFile } from './config';
+import { PlanError, PlannedBuild, planBuilds } from '../plan/build-plan';
+import { BuildsFile } from '../config/builds-file';
 import { sizeFromQuantity } from './quantity';
 import { Registry } from './registry';
 

@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { ConfigError, loadBuildsFile, parseBuildsFile } from '../lib/config';
-import { SEED_BUILD } from './support/synth';
+import { ConfigError, loadBuildsFile, parseBuildsFile } from '../../lib/config/builds-file';
+import { SEED_BUILD } from '../support/synth';
 
 function problemsOf(text: string): string {
   try {

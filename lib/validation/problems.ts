@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'fs';
 import { join, relative } from 'path';
 import { isMap, isSeq, LineCounter, parseAllDocuments } from 'yaml';
-import { checkPolicy, Manifest } from '../../lib/policy';
+import { checkPolicy, Manifest } from '../policy/rules';
 
 /** One problem found by one layer of `npm run validate`. */
 export interface Problem {

@@ -1,5 +1,5 @@
-import { PlanError, planBuilds, tagsForRef } from '../lib/build-plan';
-import { parseBuildsFile } from '../lib/config';
+import { PlanError, planBuilds, tagsForRef } from '../../lib/plan/build-plan';
+import { parseBuildsFile } from '../../lib/config/builds-file';
 
 const plan = (text: string) => planBuilds(parseBuildsFile(text).builds);
 

@@ -1,6 +1,6 @@
 import { join } from 'path';
-import { kubeconformProblems } from '../../scripts/validate/kubeconform';
-import { collectFiles, parseFile, pointerToPath, policyProblems, Problem } from '../../scripts/validate/problems';
+import { kubeconformProblems } from '../../lib/validation/kubeconform';
+import { collectFiles, parseFile, pointerToPath, policyProblems, Problem } from '../../lib/validation/problems';
 import { ROOT } from '../support/synth';
 
 const BAD = join(ROOT, '__tests__', 'fixtures', 'manifests', 'bad');

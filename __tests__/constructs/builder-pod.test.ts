@@ -1,8 +1,8 @@
 import { Testing } from 'cdk8s';
-import { BUILDER_CONTAINER_NAME, DOCKER_CLI_IMAGE } from '../lib/builder-container';
-import { BuilderPod } from '../lib/builder-pod';
-import { BUILD_SCRIPT } from '../lib/builder-script';
-import { envOf } from './support/synth';
+import { BUILDER_CONTAINER_NAME, DOCKER_CLI_IMAGE } from '../../lib/constructs/builder-container';
+import { BuilderPod } from '../../lib/constructs/builder-pod';
+import { BUILD_SCRIPT } from '../../lib/constructs/builder-script';
+import { envOf } from '../support/synth';
 
 const SEED = {
   registryPort: 30500,

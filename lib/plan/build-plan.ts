@@ -1,6 +1,6 @@
-import { BuildConfig } from './config';
+import { BuildConfig } from '../config/builds-file';
 import { deriveImageName, objectName, refToTag, repositoryName } from './naming';
-import { isCommitSha } from './source-rules';
+import { isCommitSha } from '../config/source-rules';
 
 /** One image of a build, with the name we derived for it. */
 export interface PlannedImage {

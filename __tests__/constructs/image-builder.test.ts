@@ -1,6 +1,6 @@
-import { PlanError } from '../lib/build-plan';
-import { BUILD_LABEL, IMAGE_LABEL_PREFIX } from '../lib/image-builder';
-import { envOf, find, SEED_BUILD, synthBuilds, synthDefault } from './support/synth';
+import { PlanError } from '../../lib/plan/build-plan';
+import { BUILD_LABEL, IMAGE_LABEL_PREFIX } from '../../lib/constructs/image-builder';
+import { envOf, find, SEED_BUILD, synthBuilds, synthDefault } from '../support/synth';
 
 describe('ImageBuilder', () => {
   test('snapshot of the default builds.yaml (review this diff in PRs)', () => {

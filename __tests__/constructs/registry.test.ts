@@ -1,6 +1,6 @@
 import { Size, Testing } from 'cdk8s';
-import { DEFAULT_REGISTRY_NODE_PORT, Registry, REGISTRY_DATA_PATH, REGISTRY_IMAGE } from '../lib/registry';
-import { find } from './support/synth';
+import { DEFAULT_REGISTRY_NODE_PORT, Registry, REGISTRY_DATA_PATH, REGISTRY_IMAGE } from '../../lib/constructs/registry';
+import { find } from '../support/synth';
 
 function synth(props = {}) {
   const chart = Testing.chart();
