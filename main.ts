@@ -1,11 +1,11 @@
 import { App, Chart, YamlOutputType } from 'cdk8s';
-import { loadBuildsFile } from './lib/config/builds-file';
+import { loadImageBuilderProps } from './lib/config/to-props';
 import { ImageBuilder } from './lib/constructs/image-builder';
 import { runCli } from './lib/output/cli';
 
-// Composition only: read builds.yaml, build the chart, write dist/.
+// Composition only: builds.yaml → typed props, the chart, dist/.
 runCli(() => {
-  const config = loadBuildsFile(process.env.BUILDS_CONFIG ?? 'builds.yaml');
+  const props = loadImageBuilderProps(process.env.BUILDS_CONFIG ?? 'builds.yaml');
   const app = new App({
     outdir: process.env.CDK8S_OUTDIR ?? 'dist',
     yamlOutputType: YamlOutputType.FILE_PER_CHART,
@@ -14,6 +14,6 @@ runCli(() => {
     recordConstructMetadata: false,
   });
   const chart = new Chart(app, 'image-builder', { disableResourceNameHashes: true });
-  new ImageBuilder(chart, 'ImageBuilder', config);
+  new ImageBuilder(chart, 'ImageBuilder', props);
   app.synth();
 });

@@ -125,6 +125,39 @@ ${SEED_BUILD}`).split('\n')).toEqual([
   });
 });
 
+describe('parseBuildsFile: builder rules across keys (what the API server or the workload would refuse later)', () => {
+  test('workload Pod runs exactly one build', () => {
+    expect(problemsOf(`builders:
+  workload: Pod
+builds: [{repo: "https://x.example/a.git"}, {repo: "https://x.example/b.git"}]
+`)).toBe('builds.yaml:2:13: builders.workload: "Pod" runs exactly one build (the single build-image Pod), but builds lists 2; '
+      + 'use workload "Job" (one Job per build) or keep one build');
+    expect(() => parseBuildsFile(`builders: {workload: Pod}\n${SEED_BUILD}`)).not.toThrow();
+  });
+
+  test('tolerations: key, value, effect and tolerationSeconds as Kubernetes requires them', () => {
+    expect(problemsOf(`builders:
+  tolerations:
+    - {operator: Equal, value: x}
+    - {operator: Exists, effect: NoSchedule}
+    - {key: dedicated, operator: Exists, value: builder}
+    - {key: dedicated, value: builder, effect: NoSchedule, tolerationSeconds: 60}
+${SEED_BUILD}`).split('\n')).toEqual([
+      'builds.yaml:3:7: builders.tolerations[0]: a toleration without "key" must have operator "Exists" (it then tolerates every taint); add a key',
+      'builds.yaml:4:34: builders.tolerations[1].effect: a toleration of every taint cannot be limited to one effect; add a key, or remove effect',
+      'builds.yaml:5:49: builders.tolerations[2].value: operator "Exists" matches any value, so value must not be set; remove it or use operator "Equal"',
+      'builds.yaml:6:79: builders.tolerations[3].tolerationSeconds: only applies to effect "NoExecute" (how long a Pod stays after the taint appears); set effect: NoExecute or remove it',
+    ]);
+    expect(() => parseBuildsFile(`builders:
+  tolerations:
+    - {operator: Exists}
+    - {key: a, operator: Exists, effect: NoSchedule}
+    - {key: b, value: c}
+    - {key: d, operator: Equal, value: e, effect: NoExecute, tolerationSeconds: 0}
+${SEED_BUILD}`)).not.toThrow();
+  });
+});
+
 describe('loadBuildsFile', () => {
   test('reads a file and names it in errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'builds-'));

@@ -1,18 +1,24 @@
 import { Duration, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { PlannedBuild } from '../../lib/plan/build-plan';
 import { BUILD_SCRIPT } from '../../lib/constructs/builder-script';
 import { BuildJob } from '../../lib/constructs/build-job';
 
-const BUILD = {
-  registryPort: 31000,
+const BUILD: PlannedBuild = {
+  name: 'build-app-v1.2.0',
+  source: 'builds[0]',
   repo: 'https://git.example.com/team/app.git',
   ref: 'v1.2.0',
   tags: ['v1.2.0'],
-  images: [{ name: 'api', context: 'api', dockerfile: 'Dockerfile' }, { name: 'web', context: 'web', dockerfile: 'docker/Dockerfile.prod' }],
+  images: [
+    { name: 'api', context: 'api', dockerfile: 'Dockerfile', source: 'builds[0].images[0]' },
+    { name: 'web', context: 'web', dockerfile: 'docker/Dockerfile.prod', source: 'builds[0].images[1]' },
+  ],
 };
 
 function synthJob(props: Partial<ConstructorParameters<typeof BuildJob>[2]> = {}) {
   const chart = Testing.chart();
-  new BuildJob(chart, 'Job', { name: 'build-app-v1.2.0', build: BUILD, ...props });
+  new BuildJob(chart, 'Job', { build: BUILD, registryPort: 31000, ...props });
   const [job] = Testing.synth(chart);
   return job;
 }
@@ -51,17 +57,27 @@ describe('BuildJob', () => {
     ]);
   });
 
-  test('labels on the Job and its Pods; the Job controller picks its own selector', () => {
-    const job = synthJob({ labels: { 'cdk8s-image-builder/build': 'build-app-v1.2.0' } });
-    expect(job.metadata.labels['cdk8s-image-builder/build']).toBe('build-app-v1.2.0');
+  test('labels on the Job and its Pods: the build, each image, extra ones; the Job controller picks its own selector', () => {
+    const job = synthJob({ labels: { team: 'shop' } });
+    expect(job.metadata.labels).toMatchObject({
+      'cdk8s-image-builder/build': 'build-app-v1.2.0',
+      'images.cdk8s-image-builder/api': 'true',
+      'images.cdk8s-image-builder/web': 'true',
+      'team': 'shop',
+    });
     expect(job.spec.template.metadata.labels).toEqual(job.metadata.labels);
     expect(job.spec.selector).toBeUndefined();
     expect(JSON.stringify(job)).not.toContain('cdk8s.io/metadata.addr');
   });
 
   test('placement goes into the Pod template', () => {
-    const job = synthJob({ nodeSelector: { pool: 'builders' }, tolerations: [{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }] });
-    expect(job.spec.template.spec.nodeSelector).toEqual({ pool: 'builders' });
+    const job = synthJob({
+      nodeLabels: [kplus.NodeLabelQuery.is('pool', 'builders')],
+      tolerations: [kplus.NodeTaintQuery.exists('dedicated', { effect: kplus.TaintEffect.NO_SCHEDULE })],
+    });
+    expect(job.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual({
+      nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['builders'] }] }],
+    });
     expect(job.spec.template.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }]);
   });
 });

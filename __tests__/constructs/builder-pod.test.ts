@@ -1,20 +1,23 @@
-import { Testing } from 'cdk8s';
+import { Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { PlannedBuild } from '../../lib/plan/build-plan';
 import { BUILDER_CONTAINER_NAME, DOCKER_CLI_IMAGE } from '../../lib/constructs/builder-container';
 import { BuilderPod } from '../../lib/constructs/builder-pod';
 import { BUILD_SCRIPT } from '../../lib/constructs/builder-script';
 import { envOf } from '../support/synth';
 
-const SEED = {
-  registryPort: 30500,
+const SEED: PlannedBuild = {
+  name: 'build-image',
+  source: 'builds[0]',
   repo: 'https://github.com/jpetazzo/container.training',
   ref: 'main',
   tags: ['main', 'latest'],
-  images: [{ name: 'worker', context: 'dockercoins/worker', dockerfile: 'Dockerfile' }],
+  images: [{ name: 'worker', context: 'dockercoins/worker', dockerfile: 'Dockerfile', source: 'builds[0].images[0]' }],
 };
 
 function synthPod(props: Partial<ConstructorParameters<typeof BuilderPod>[2]> = {}) {
   const chart = Testing.chart();
-  new BuilderPod(chart, 'Builder', { build: SEED, ...props });
+  new BuilderPod(chart, 'Builder', { build: SEED, registryPort: 30500, ...props });
   const manifests = Testing.synth(chart);
   expect(manifests).toHaveLength(1);
   return manifests[0];
@@ -82,19 +85,25 @@ describe('BuilderPod', () => {
     expect(synthPod().spec.containers[0].resources).toEqual({
       requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1024Mi' },
     });
-    expect(synthPod({ resources: { limits: { memory: '2Gi' } } }).spec.containers[0].resources.limits.memory).toBe('2048Mi');
+    const custom = synthPod({ resources: { memory: { limit: Size.gibibytes(2) } } }).spec.containers[0].resources;
+    expect(custom).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '2048Mi' } });
   });
 
-  test('placement: nodeSelector and tolerations as given', () => {
-    const tolerations = [{ key: 'dedicated', operator: 'Equal', value: 'builder', effect: 'NoSchedule' }];
-    const pod = synthPod({ nodeSelector: { builder: 'true' }, tolerations });
-    expect(pod.spec.nodeSelector).toEqual({ builder: 'true' });
-    expect(pod.spec.tolerations).toEqual(tolerations);
-    expect(synthPod().spec.nodeSelector).toBeUndefined();
+  test('placement: node labels (all of them, one selector term) and tolerations through cdk8s-plus scheduling', () => {
+    const pod = synthPod({
+      nodeLabels: [kplus.NodeLabelQuery.is('builder', 'true'), kplus.NodeLabelQuery.is('zone', 'a')],
+      tolerations: [kplus.NodeTaintQuery.is('dedicated', 'builder', { effect: kplus.TaintEffect.NO_SCHEDULE })],
+    });
+    expect(pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([{
+      matchExpressions: [{ key: 'builder', operator: 'In', values: ['true'] }, { key: 'zone', operator: 'In', values: ['a'] }],
+    }]);
+    expect(pod.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'builder', effect: 'NoSchedule' }]);
+    expect(synthPod().spec.affinity).toBeUndefined();
+    expect(synthPod().spec.tolerations).toBeUndefined();
   });
 
   test('labels: standard ones plus the ones given, no construct-path label', () => {
-    const pod = synthPod({ name: 'build-x', labels: { 'cdk8s-image-builder/build': 'build-x' } });
+    const pod = synthPod({ build: { ...SEED, name: 'build-x' }, labels: { team: 'shop' } });
     expect(pod.metadata.labels).toEqual({
       'app.kubernetes.io/name': 'image-builder',
       'app.kubernetes.io/instance': 'build-x',
@@ -102,6 +111,8 @@ describe('BuilderPod', () => {
       'app.kubernetes.io/part-of': 'cdk8s-image-builder',
       'app.kubernetes.io/managed-by': 'cdk8s',
       'cdk8s-image-builder/build': 'build-x',
+      'images.cdk8s-image-builder/worker': 'true',
+      'team': 'shop',
     });
   });
 });

@@ -1,5 +1,5 @@
-import { PlanError } from '../../lib/plan/build-plan';
-import { BUILD_LABEL, IMAGE_LABEL_PREFIX } from '../../lib/constructs/image-builder';
+import { ConfigError } from '../../lib/config/builds-file';
+import { BUILD_LABEL, IMAGE_LABEL_PREFIX } from '../../lib/constructs/builder-container';
 import { envOf, find, SEED_BUILD, synthBuilds, synthDefault } from '../support/synth';
 
 describe('ImageBuilder', () => {
@@ -32,9 +32,11 @@ describe('ImageBuilder', () => {
     expect(manifests.filter((m) => m.kind === 'Job')).toEqual([]);
   });
 
-  test('workload Pod with several builds is refused', () => {
+  test('workload Pod with several builds is refused, at the line of builders.workload', () => {
     expect(() => synthBuilds(`builders: {workload: Pod}
-builds: [{repo: "https://x.example/a.git"}, {repo: "https://x.example/b.git"}]`)).toThrow(PlanError);
+builds: [{repo: "https://x.example/a.git"}, {repo: "https://x.example/b.git"}]`)).toThrow(ConfigError);
+    expect(() => synthBuilds(`builders: {workload: Pod}
+builds: [{repo: "https://x.example/a.git"}, {repo: "https://x.example/b.git"}]`)).toThrow(/^builds\.yaml:1:22: builders\.workload: "Pod" runs exactly one build/);
   });
 
   test('one Job per build, each labelled for kubectl logs -l', () => {
@@ -65,12 +67,14 @@ builds:
 `);
     for (const job of manifests.filter((m) => m.kind === 'Job')) {
       expect(job.spec).toMatchObject({ backoffLimit: 5, activeDeadlineSeconds: 1800, ttlSecondsAfterFinished: 600 });
-      expect(job.spec.template.spec.nodeSelector).toEqual({ builder: 'true' });
+      expect(job.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution)
+        .toEqual({ nodeSelectorTerms: [{ matchExpressions: [{ key: 'builder', operator: 'In', values: ['true'] }] }] });
       expect(job.spec.template.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'builder', effect: 'NoSchedule' }]);
       expect(job.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '2', memory: '2048Mi' } });
     }
     // The registry is not a builder: it stays schedulable anywhere.
-    expect(find(manifests, 'Deployment').spec.template.spec.nodeSelector).toBeUndefined();
+    expect(find(manifests, 'Deployment').spec.template.spec.affinity).toBeUndefined();
+    expect(find(manifests, 'Deployment').spec.template.spec.tolerations).toBeUndefined();
   });
 
   test('registry storage on a PersistentVolumeClaim', () => {

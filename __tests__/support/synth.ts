@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdk8s';
-import { parseBuildsFile } from '../../lib/config/builds-file';
+import { parseImageBuilderProps } from '../../lib/config/to-props';
 import { ImageBuilder } from '../../lib/constructs/image-builder';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -9,7 +9,7 @@ export const ROOT = join(__dirname, '..', '..');
 /** Synthesizes the whole app for a builds.yaml text, as main.ts does. */
 export function synthBuilds(text: string): any[] {
   const chart = Testing.chart();
-  new ImageBuilder(chart, 'ImageBuilder', parseBuildsFile(text));
+  new ImageBuilder(chart, 'ImageBuilder', parseImageBuilderProps(text));
   return Testing.synth(chart);
 }
 

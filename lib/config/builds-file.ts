@@ -2,6 +2,7 @@ import { readFileSync } from 'fs';
 import Ajv, { ErrorObject } from 'ajv';
 import { Document, isNode, LineCounter, parseDocument } from 'yaml';
 import { checkRef, checkRelativePath, checkRepoUrl, normalizeRelativePath } from './source-rules';
+import { BuildSource } from '../plan/build-plan';
 
 /**
  * builds.yaml: what users edit. The shape is a JSON Schema (validated by ajv,
@@ -40,22 +41,14 @@ export interface BuildersConfig {
   readonly ttlSecondsAfterFinished?: number;
 }
 
-export interface ImageConfig {
-  readonly context: string;
-  readonly dockerfile: string;
-}
-
-export interface BuildConfig {
-  readonly repo: string;
-  readonly ref: string;
-  readonly defaultBranch: string;
-  readonly images: ImageConfig[];
-}
-
+/**
+ * builds.yaml as written, checked, with the defaults of `builds` applied.
+ * lib/config/to-props.ts turns it into the ImageBuilder's typed props.
+ */
 export interface BuildsFile {
   readonly registry: RegistryConfig;
   readonly builders: BuildersConfig;
-  readonly builds: BuildConfig[];
+  readonly builds: BuildSource[];
 }
 
 const CPU = '^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$';
@@ -290,6 +283,39 @@ function sourceProblems(raw: any): { parts: PathPart[]; message: string }[] {
 }
 
 /**
+ * The rules across keys of `builders` that the schema cannot say, each one the
+ * API server (or the builder workload) would otherwise refuse later.
+ */
+function builderProblems(raw: any): { parts: PathPart[]; message: string }[] {
+  const found: { parts: PathPart[]; message: string }[] = [];
+  const builders = raw.builders ?? {};
+  if (builders.workload === 'Pod' && raw.builds.length !== 1) {
+    found.push({
+      parts: ['builders', 'workload'],
+      message: `"Pod" runs exactly one build (the single build-image Pod), but builds lists ${raw.builds.length}; `
+        + 'use workload "Job" (one Job per build) or keep one build',
+    });
+  }
+  (builders.tolerations ?? []).forEach((t: Toleration, i: number) => {
+    const at = (key: string): PathPart[] => ['builders', 'tolerations', i, key];
+    const exists = t.operator === 'Exists';
+    if (t.key === undefined && !exists) {
+      found.push({ parts: ['builders', 'tolerations', i], message: 'a toleration without "key" must have operator "Exists" (it then tolerates every taint); add a key' });
+    }
+    if (t.key === undefined && exists && t.effect !== undefined) {
+      found.push({ parts: at('effect'), message: 'a toleration of every taint cannot be limited to one effect; add a key, or remove effect' });
+    }
+    if (exists && t.value !== undefined) {
+      found.push({ parts: at('value'), message: 'operator "Exists" matches any value, so value must not be set; remove it or use operator "Equal"' });
+    }
+    if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') {
+      found.push({ parts: at('tolerationSeconds'), message: 'only applies to effect "NoExecute" (how long a Pod stays after the taint appears); set effect: NoExecute or remove it' });
+    }
+  });
+  return found;
+}
+
+/**
  * Parses and validates builds.yaml text. Throws ConfigError listing every
  * problem; returns the file with defaults applied.
  */
@@ -309,13 +335,14 @@ export function parseBuildsFile(text: string, file = 'builds.yaml'): BuildsFile 
       return { path: formatPath(key ? [...parts, key] : parts), ...locate(doc, lines, parts, key), message };
     }));
   }
-  const problems = sourceProblems(raw);
+  const problems = [...sourceProblems(raw), ...builderProblems(raw)];
   if (problems.length > 0) {
     throw new ConfigError(file, problems.map(({ parts, message }) => ({ path: formatPath(parts), ...locate(doc, lines, parts), message })));
   }
   return withDefaults(raw);
 }
 
+/** Defaults of `builds`: ref = defaultBranch = main, one image from the root, paths normalised once. */
 function withDefaults(raw: any): BuildsFile {
   return {
     registry: raw.registry ?? {},

@@ -1,27 +1,23 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { addBuilderContainer, BUILDER_POD_SECURITY, BuilderContainerProps } from './builder-container';
+import { addBuilderContainer, BUILDER_POD_SECURITY, BuilderProps, builderLabels } from './builder-container';
 import { dropAddressLabel, standardLabels } from './labels';
 
-export interface BuildJobProps extends BuilderContainerProps {
-  /** Name of the Job (derived from the build by the caller). */
-  readonly name: string;
-  /**
-   * Extra labels on the Job and its Pods.
-   * @default - the standard app.kubernetes.io labels only
-   */
-  readonly labels?: Record<string, string>;
+/** Retries, deadline and cleanup of builder Jobs. */
+export interface BuildJobOptions {
   /**
    * Pod restarts before the Job is marked failed.
    * @default 3
    */
   readonly backoffLimit?: number;
+
   /**
    * Upper bound on the whole build, retries included.
    * @default Duration.hours(1)
    */
   readonly activeDeadline?: Duration;
+
   /**
    * How long a finished Job (and its logs) stays before Kubernetes deletes it;
    * applying dist/ again after that runs the build again.
@@ -30,11 +26,14 @@ export interface BuildJobProps extends BuilderContainerProps {
   readonly ttlAfterFinished?: Duration;
 }
 
+export interface BuildJobProps extends BuilderProps, BuildJobOptions {}
+
 /**
- * One build as a Kubernetes Job: the same container and script as BuilderPod,
- * with retries bounded (backoffLimit), a deadline, and cleanup of finished
- * builds. The Pod restarts in place on failure (`OnFailure`), as the
- * hand-written Pod did, so `kubectl logs job/<name>` shows the latest attempt.
+ * One build as a Kubernetes Job named after the build: the same container and
+ * script as BuilderPod, with retries bounded (backoffLimit), a deadline, and
+ * cleanup of finished builds. The Pod restarts in place on failure
+ * (`OnFailure`), as the hand-written Pod did, so `kubectl logs job/<name>`
+ * shows the latest attempt.
  */
 export class BuildJob extends Construct {
   public readonly name: string;
@@ -43,8 +42,8 @@ export class BuildJob extends Construct {
 
   constructor(scope: Construct, id: string, props: BuildJobProps) {
     super(scope, id);
-    this.name = props.name;
-    const labels = { ...standardLabels('builder', this.name), ...props.labels };
+    this.name = props.build.name;
+    const labels = { ...standardLabels('builder', this.name), ...builderLabels(props.build), ...props.labels };
     this.job = new kplus.Job(this, 'Job', {
       metadata: { name: this.name, labels },
       podMetadata: { labels },
@@ -56,7 +55,7 @@ export class BuildJob extends Construct {
       ttlAfterFinished: props.ttlAfterFinished ?? Duration.days(1),
       securityContext: BUILDER_POD_SECURITY,
     });
-    this.container = addBuilderContainer(this.job, '/spec/template/spec', props);
-    dropAddressLabel(this.job, '/spec/template/metadata/labels');
+    this.container = addBuilderContainer(this.job, props);
+    dropAddressLabel(this.job);
   }
 }

@@ -1,7 +1,7 @@
-import { ApiObject, JsonPatch } from 'cdk8s';
+import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { cpuFromQuantity, sizeFromQuantity } from './quantity';
-import { BUILD_SCRIPT, ScriptParameters, scriptEnvironment, WORKSPACE_PATH } from './builder-script';
+import { PlannedBuild } from '../plan/build-plan';
+import { BUILD_SCRIPT, scriptEnvironment, WORKSPACE_PATH } from './builder-script';
 
 /** The docker CLI image (Alpine based, so `apk add git` works), pinned. */
 export const DOCKER_CLI_IMAGE = 'docker:28.2.2-cli';
@@ -12,47 +12,85 @@ export const DOCKER_SOCKET_PATH = '/var/run/docker.sock';
 /** Name of the builder container, as in the hand-written Pod it replaces. */
 export const BUILDER_CONTAINER_NAME = 'docker-build';
 
-/** Where builder workloads run. */
-export interface BuilderPlacement {
-  /** Nodes must carry all these labels. @default - any node */
-  readonly nodeSelector?: Record<string, string>;
-  /** Taints the builder tolerates, e.g. dedicated builder nodes. @default - none */
-  readonly tolerations?: Array<Record<string, string | number>>;
-}
+/** Label on every builder: `kubectl logs -l cdk8s-image-builder/build=<name>`. */
+export const BUILD_LABEL = 'cdk8s-image-builder/build';
 
-/** CPU and memory of the builder container. Quantities as Kubernetes writes them. */
-export interface BuilderResources {
-  readonly requests?: { readonly cpu?: string; readonly memory?: string };
-  readonly limits?: { readonly cpu?: string; readonly memory?: string };
-}
+/** Label prefix naming each image a builder pushes: `-l images.cdk8s-image-builder/worker`. */
+export const IMAGE_LABEL_PREFIX = 'images.cdk8s-image-builder/';
 
 /**
  * Small by default: the heavy lifting (the image build) happens in the node's
  * Docker engine, outside this container; it only runs apk, git and the CLI.
  */
-export const DEFAULT_BUILDER_RESOURCES: Required<BuilderResources> = {
-  requests: { cpu: '100m', memory: '128Mi' },
-  limits: { cpu: '1', memory: '1Gi' },
+export const DEFAULT_BUILDER_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
+  memory: { request: Size.mebibytes(128), limit: Size.gibibytes(1) },
 };
 
-export interface BuilderContainerProps extends BuilderPlacement {
-  /** What to build and where to push. */
-  readonly build: ScriptParameters;
-  /** @default DOCKER_CLI_IMAGE */
+/** Where builder Pods may run. */
+export interface BuilderPlacement {
+  /**
+   * Labels a node must carry (all of them) to run a builder, e.g.
+   * `[NodeLabelQuery.is('builder', 'true')]`.
+   * @default - any node
+   */
+  readonly nodeLabels?: kplus.NodeLabelQuery[];
+
+  /**
+   * Taints builders tolerate, e.g. dedicated builder nodes:
+   * `[NodeTaintQuery.is('dedicated', 'builder', { effect: TaintEffect.NO_SCHEDULE })]`.
+   * @default - none
+   */
+  readonly tolerations?: kplus.NodeTaintQuery[];
+}
+
+/** What every builder of an app shares: where it runs and what it may use. */
+export interface BuilderOptions extends BuilderPlacement {
+  /**
+   * The builder image: a docker CLI on Alpine (the script runs `apk add git`).
+   * @default DOCKER_CLI_IMAGE
+   */
   readonly image?: string;
-  /** @default DEFAULT_BUILDER_RESOURCES */
-  readonly resources?: BuilderResources;
+
+  /**
+   * CPU and memory of the builder container; each of request and limit
+   * falls back to its default separately.
+   * @default DEFAULT_BUILDER_RESOURCES
+   */
+  readonly resources?: kplus.ContainerResources;
+}
+
+/** Props of one builder workload (BuildJob or BuilderPod). */
+export interface BuilderProps extends BuilderOptions {
+  /** The build to run: its name names the workload. */
+  readonly build: PlannedBuild;
+
+  /** The registry's NodePort, pushed to as `localhost:<port>`: take it from `Registry.nodePort`. */
+  readonly registryPort: number;
+
+  /**
+   * Extra labels on the workload and its Pods.
+   * @default - the standard app.kubernetes.io labels and the build/image labels only
+   */
+  readonly labels?: Record<string, string>;
+}
+
+/** `kubectl logs -l` handles: the build's name, and one label per image it pushes. */
+export function builderLabels(build: PlannedBuild): Record<string, string> {
+  const labels: Record<string, string> = { [BUILD_LABEL]: build.name };
+  for (const image of build.images) {
+    labels[`${IMAGE_LABEL_PREFIX}${image.name}`] = 'true';
+  }
+  return labels;
 }
 
 /**
  * Adds the builder container to a Pod or a Job's Pod template: the constant
  * script, its parameters as env values, the node's Docker socket and a
- * writable workspace. Each cdk8s-plus default this changes is named below.
- *
- * @param podSpecPath JSON pointer of the pod spec in the API object, for the
- *   fields cdk8s-plus does not model (`/spec` for a Pod, `/spec/template/spec` for a Job)
+ * writable workspace, and places the Pod. Each cdk8s-plus default this
+ * changes is named below.
  */
-export function addBuilderContainer(workload: kplus.AbstractPod, podSpecPath: string, props: BuilderContainerProps): kplus.Container {
+export function addBuilderContainer(workload: kplus.Pod | kplus.Job, props: BuilderProps): kplus.Container {
   const container = workload.addContainer({
     name: BUILDER_CONTAINER_NAME,
     image: props.image ?? DOCKER_CLI_IMAGE,
@@ -60,7 +98,7 @@ export function addBuilderContainer(workload: kplus.AbstractPod, podSpecPath: st
     // make every build depend on Docker Hub being reachable.
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
     command: ['sh', '-c', BUILD_SCRIPT],
-    envVariables: Object.fromEntries(Object.entries(scriptEnvironment(props.build))
+    envVariables: Object.fromEntries(Object.entries(scriptEnvironment(props.build, props.registryPort))
       .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
     securityContext: {
       // cdk8s-plus defaults to runAsNonRoot and a read-only root filesystem:
@@ -72,7 +110,7 @@ export function addBuilderContainer(workload: kplus.AbstractPod, podSpecPath: st
       allowPrivilegeEscalation: false,
       privileged: false,
     },
-    resources: toContainerResources(props.resources),
+    resources: withDefaults(props.resources),
   });
   container.mount(DOCKER_SOCKET_PATH, kplus.Volume.fromHostPath(workload, 'DockerSocket', 'docker-socket', {
     path: DOCKER_SOCKET_PATH,
@@ -82,12 +120,12 @@ export function addBuilderContainer(workload: kplus.AbstractPod, podSpecPath: st
   }));
   container.mount(WORKSPACE_PATH, kplus.Volume.fromEmptyDir(workload, 'Workspace', 'workspace'));
 
-  const api = ApiObject.of(workload);
-  if (props.nodeSelector && Object.keys(props.nodeSelector).length > 0) {
-    api.addJsonPatch(JsonPatch.add(`${podSpecPath}/nodeSelector`, props.nodeSelector));
+  if (props.nodeLabels && props.nodeLabels.length > 0) {
+    // One node selector term: its label queries are ANDed (separate attract() calls would be ORed).
+    workload.scheduling.attract(kplus.Node.labeled(...props.nodeLabels));
   }
-  if (props.tolerations && props.tolerations.length > 0) {
-    api.addJsonPatch(JsonPatch.add(`${podSpecPath}/tolerations`, props.tolerations));
+  for (const toleration of props.tolerations ?? []) {
+    workload.scheduling.tolerate(kplus.Node.tainted(toleration));
   }
   return container;
 }
@@ -95,11 +133,11 @@ export function addBuilderContainer(workload: kplus.AbstractPod, podSpecPath: st
 /** The pod-level security context builders need (see addBuilderContainer). */
 export const BUILDER_POD_SECURITY: kplus.PodSecurityContextProps = { ensureNonRoot: false, user: 0, group: 0 };
 
-function toContainerResources(resources: BuilderResources = {}): kplus.ContainerResources {
-  const requests = { ...DEFAULT_BUILDER_RESOURCES.requests, ...resources.requests };
-  const limits = { ...DEFAULT_BUILDER_RESOURCES.limits, ...resources.limits };
+function withDefaults(resources: kplus.ContainerResources = {}): kplus.ContainerResources {
+  const defaults = DEFAULT_BUILDER_RESOURCES;
   return {
-    cpu: { request: cpuFromQuantity(requests.cpu!), limit: cpuFromQuantity(limits.cpu!) },
-    memory: { request: sizeFromQuantity(requests.memory!), limit: sizeFromQuantity(limits.memory!) },
+    cpu: { request: resources.cpu?.request ?? defaults.cpu?.request, limit: resources.cpu?.limit ?? defaults.cpu?.limit },
+    memory: { request: resources.memory?.request ?? defaults.memory?.request, limit: resources.memory?.limit ?? defaults.memory?.limit },
+    ephemeralStorage: resources.ephemeralStorage,
   };
 }

@@ -1,3 +1,5 @@
+import { PlannedBuild } from '../plan/build-plan';
+
 /**
  * The builder's shell script and the environment that parameterizes it.
  *
@@ -82,37 +84,23 @@ announce done "built $IMAGE_COUNT image(s) from $commit"
 /** Where the builder's emptyDir is mounted; the script clones below it. */
 export const WORKSPACE_PATH = '/workspace';
 
-/** One image as the script sees it. */
-export interface ScriptImage {
-  readonly name: string;
-  readonly context: string;
-  readonly dockerfile: string;
-}
-
-/** Everything one run of the script needs. */
-export interface ScriptParameters {
-  readonly registryPort: number;
-  readonly repo: string;
-  readonly ref: string;
-  /** Tags pushed besides the short commit SHA, e.g. `["main", "latest"]`. */
-  readonly tags: string[];
-  readonly images: ScriptImage[];
-}
-
 /**
- * The script's environment, in a stable order. Every value is a string: the
- * Kubernetes API refuses `value: 30500` (a number) in an EnvVar.
+ * The script's environment for one planned build, in a stable order. Every
+ * value is a string: the Kubernetes API refuses `value: 30500` (a number) in
+ * an EnvVar.
+ *
+ * @param registryPort the registry's NodePort (Registry.nodePort)
  */
-export function scriptEnvironment(p: ScriptParameters): Record<string, string> {
+export function scriptEnvironment(build: PlannedBuild, registryPort: number): Record<string, string> {
   const env: Record<string, string> = {
-    REGISTRY_PORT: String(p.registryPort),
-    REPO_URL: p.repo,
-    GIT_REF: p.ref,
-    IMAGE_TAGS: p.tags.join(' '),
-    IMAGE_COUNT: String(p.images.length),
+    REGISTRY_PORT: String(registryPort),
+    REPO_URL: build.repo,
+    GIT_REF: build.ref,
+    IMAGE_TAGS: build.tags.join(' '),
+    IMAGE_COUNT: String(build.images.length),
     WORKSPACE: WORKSPACE_PATH,
   };
-  p.images.forEach((image, index) => {
+  build.images.forEach((image, index) => {
     const n = index + 1;
     env[`IMAGE_${n}_NAME`] = image.name;
     env[`IMAGE_${n}_CONTEXT`] = image.context;

@@ -1,75 +1,74 @@
-import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { BuilderContainerProps } from './builder-container';
+import { BuilderOptions } from './builder-container';
 import { BuilderPod } from './builder-pod';
-import { BuildJob } from './build-job';
-import { PlanError, PlannedBuild, planBuilds } from '../plan/build-plan';
-import { BuildsFile } from '../config/builds-file';
-import { sizeFromQuantity } from './quantity';
-import { Registry } from './registry';
+import { BuildJob, BuildJobOptions } from './build-job';
+import { BuildSource, PlannedBuild, planBuilds } from '../plan/build-plan';
+import { Registry, RegistryProps } from './registry';
 
-/** Label on every builder: `kubectl logs -l cdk8s-image-builder/build=<name>`. */
-export const BUILD_LABEL = 'cdk8s-image-builder/build';
-/** Label prefix naming each image a builder pushes: `-l images.cdk8s-image-builder/worker`. */
-export const IMAGE_LABEL_PREFIX = 'images.cdk8s-image-builder/';
+/** Which workload runs a build. */
+export enum BuilderWorkload {
+  /** One Job per build: retries, a deadline, cleanup. */
+  JOB = 'Job',
+  /** The hand-written form: a single Pod `build-image`, for exactly one build. */
+  POD = 'Pod',
+}
+
+/** Name of the single builder when `workload` is `BuilderWorkload.POD`. */
+export const BUILDER_POD_NAME = 'build-image';
+
+export interface ImageBuilderProps {
+  /** What to build: repositories at refs, each with its images. At least one. */
+  readonly builds: BuildSource[];
+
+  /**
+   * The registry every builder pushes to.
+   * @default - Registry defaults: NodePort 30500, data in an emptyDir
+   */
+  readonly registry?: RegistryProps;
+
+  /**
+   * Which workload runs each build.
+   * @default BuilderWorkload.JOB
+   */
+  readonly workload?: BuilderWorkload;
+
+  /**
+   * Placement, image and resources of every builder.
+   * @default - any node, DOCKER_CLI_IMAGE, DEFAULT_BUILDER_RESOURCES
+   */
+  readonly builders?: BuilderOptions;
+
+  /**
+   * Retries, deadline and cleanup of every builder Job (ignored for `BuilderWorkload.POD`).
+   * @default - BuildJob defaults: 3 retries, 1 hour, deleted 1 day after finishing
+   */
+  readonly jobs?: BuildJobOptions;
+}
 
 /**
- * The whole app for one builds.yaml: the registry, and one builder per build
- * wired to it (the registry's NodePort becomes each builder's REGISTRY_PORT).
+ * The whole app: the registry, and one builder per build wired to it (the
+ * registry's NodePort becomes each builder's REGISTRY_PORT). Image and
+ * workload names are derived from the builds (lib/plan), never configured.
  */
 export class ImageBuilder extends Construct {
   public readonly registry: Registry;
   public readonly builds: PlannedBuild[];
   public readonly builders: Array<BuildJob | BuilderPod>;
 
-  constructor(scope: Construct, id: string, config: BuildsFile) {
+  constructor(scope: Construct, id: string, props: ImageBuilderProps) {
     super(scope, id);
-    const storage = config.registry.storage?.persistentVolumeClaim;
-    this.registry = new Registry(this, 'Registry', {
-      nodePort: config.registry.nodePort,
-      storageSize: storage ? sizeFromQuantity(storage.size) : undefined,
-      storageClassName: storage?.storageClassName,
-    });
-
-    const workload = config.builders.workload ?? 'Job';
-    if (workload === 'Pod' && config.builds.length !== 1) {
-      throw new PlanError([`builders.workload: "Pod" runs exactly one build (the single build-image Pod), but builds lists ${config.builds.length}; `
-        + 'use workload "Job" (one Job per build) or keep one build']);
+    const workload = props.workload ?? BuilderWorkload.JOB;
+    if (workload === BuilderWorkload.POD && props.builds.length !== 1) {
+      // lib/config reports this with file:line first; this guards other callers.
+      throw new Error(`BuilderWorkload.POD runs exactly one build (the single ${BUILDER_POD_NAME} Pod), got ${props.builds.length}`);
     }
-    this.builds = workload === 'Pod' ? planBuilds(config.builds, () => 'build-image') : planBuilds(config.builds);
-
+    this.registry = new Registry(this, 'Registry', props.registry);
+    this.builds = workload === BuilderWorkload.POD ? planBuilds(props.builds, () => BUILDER_POD_NAME) : planBuilds(props.builds);
     this.builders = this.builds.map((build) => {
-      const props: BuilderContainerProps & { name: string; labels: Record<string, string> } = {
-        name: build.name,
-        labels: builderLabels(build),
-        build: {
-          registryPort: this.registry.nodePort,
-          repo: build.repo,
-          ref: build.ref,
-          tags: build.tags,
-          images: build.images,
-        },
-        nodeSelector: config.builders.nodeSelector,
-        tolerations: config.builders.tolerations as BuilderContainerProps['tolerations'],
-        resources: config.builders.resources,
-      };
-      if (workload === 'Pod') {
-        return new BuilderPod(this, build.name, props);
-      }
-      return new BuildJob(this, build.name, {
-        ...props,
-        backoffLimit: config.builders.backoffLimit,
-        activeDeadline: config.builders.activeDeadlineSeconds !== undefined ? Duration.seconds(config.builders.activeDeadlineSeconds) : undefined,
-        ttlAfterFinished: config.builders.ttlSecondsAfterFinished !== undefined ? Duration.seconds(config.builders.ttlSecondsAfterFinished) : undefined,
-      });
+      const builder = { ...props.builders, build, registryPort: this.registry.nodePort };
+      return workload === BuilderWorkload.POD
+        ? new BuilderPod(this, build.name, builder)
+        : new BuildJob(this, build.name, { ...builder, ...props.jobs });
     });
   }
-}
-
-function builderLabels(build: PlannedBuild): Record<string, string> {
-  const labels: Record<string, string> = { [BUILD_LABEL]: build.name };
-  for (const image of build.images) {
-    labels[`${IMAGE_LABEL_PREFIX}${image.name}`] = 'true';
-  }
-  return labels;
 }

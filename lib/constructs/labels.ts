@@ -1,6 +1,5 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
 
 /**
  * The app.kubernetes.io/* labels every object carries. Selectors use only
@@ -33,8 +32,12 @@ export function selectorLabels(component: Component, instance: string): Record<s
 /**
  * cdk8s-plus labels every Pod with `cdk8s.io/metadata.addr`, a hash of the
  * construct path. Nothing selects on it here, and it would change whenever a
- * construct is renamed, so it is removed from the output.
+ * construct is renamed, so it is removed from the output. cdk8s-plus has no
+ * API to remove a label, so this is the one JSON patch left; its pointer
+ * follows from the workload's kind (a Pod's own labels, or a workload's Pod
+ * template), never from the caller.
  */
-export function dropAddressLabel(workload: Construct, labelsPath: string): void {
-  ApiObject.of(workload).addJsonPatch(JsonPatch.remove(`${labelsPath}/${kplus.Pod.ADDRESS_LABEL.replace(/\//g, '~1')}`));
+export function dropAddressLabel(workload: kplus.Pod | kplus.Workload): void {
+  const labels = workload instanceof kplus.Pod ? '/metadata/labels' : '/spec/template/metadata/labels';
+  ApiObject.of(workload).addJsonPatch(JsonPatch.remove(`${labels}/${kplus.Pod.ADDRESS_LABEL.replace(/\//g, '~1')}`));
 }

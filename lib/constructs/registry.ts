@@ -134,7 +134,7 @@ export class Registry extends Construct {
     for (const [key, value] of Object.entries(selectorLabels('registry', this.name))) {
       this.service.selectLabel(key, value);
     }
-    dropAddressLabel(this.deployment, '/spec/template/metadata/labels');
+    dropAddressLabel(this.deployment);
   }
 
   private dataVolume(props: RegistryProps): kplus.Volume {

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdk8s';
-import { parseBuildsFile } from '../../../lib/config/builds-file';
+import { parseImageBuilderProps } from '../../../lib/config/to-props';
 import { ImageBuilder } from '../../../lib/constructs/image-builder';
 
 /** The builder container of the one builder Job a builds.yaml synthesizes to. */
@@ -16,7 +16,7 @@ export interface BuilderContainer {
 /** Synthesizes a builds.yaml text in-process (as main.ts does) and returns its single builder Job's container. */
 export function synthBuilder(buildsYaml: string): BuilderContainer {
   const chart = Testing.chart();
-  new ImageBuilder(chart, 'ImageBuilder', parseBuildsFile(buildsYaml, 'e2e builds.yaml'));
+  new ImageBuilder(chart, 'ImageBuilder', parseImageBuilderProps(buildsYaml, 'e2e builds.yaml'));
   const manifests = Testing.synth(chart);
   const jobs = manifests.filter((m) => m.kind === 'Job' && m.metadata?.labels?.['app.kubernetes.io/component'] === 'builder');
   if (jobs.length !== 1) {

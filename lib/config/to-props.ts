@@ -1,0 +1,89 @@
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { BuildersConfig, BuildsFile, loadBuildsFile, parseBuildsFile, RegistryConfig, ResourceAmounts, Toleration } from './builds-file';
+import { cpuFromQuantity, sizeFromQuantity } from './quantity';
+import { BuilderOptions } from '../constructs/builder-container';
+import { BuildJobOptions } from '../constructs/build-job';
+import { BuilderWorkload, ImageBuilderProps } from '../constructs/image-builder';
+import { RegistryProps } from '../constructs/registry';
+
+/**
+ * builds.yaml → ImageBuilder props: the one place where the file's shape
+ * (seconds, quantity strings, Kubernetes-style tolerations) becomes the
+ * constructs' typed props (Duration, Size, Cpu, cdk8s-plus scheduling
+ * queries). Every rule with a file:line answer has already run in
+ * parseBuildsFile, so nothing here can fail on a file that parsed.
+ */
+export function toImageBuilderProps(file: BuildsFile): ImageBuilderProps {
+  return {
+    builds: file.builds,
+    registry: registryProps(file.registry),
+    workload: file.builders.workload === 'Pod' ? BuilderWorkload.POD : BuilderWorkload.JOB,
+    builders: builderOptions(file.builders),
+    jobs: jobOptions(file.builders),
+  };
+}
+
+/** Parses builds.yaml text into ImageBuilder props (ConfigError listing every problem). */
+export function parseImageBuilderProps(text: string, file = 'builds.yaml'): ImageBuilderProps {
+  return toImageBuilderProps(parseBuildsFile(text, file));
+}
+
+/** Reads builds.yaml from disk into ImageBuilder props (ConfigError listing every problem). */
+export function loadImageBuilderProps(file: string): ImageBuilderProps {
+  return toImageBuilderProps(loadBuildsFile(file));
+}
+
+function registryProps(registry: RegistryConfig): RegistryProps {
+  const claim = registry.storage?.persistentVolumeClaim;
+  return {
+    nodePort: registry.nodePort,
+    storageSize: claim ? sizeFromQuantity(claim.size) : undefined,
+    storageClassName: claim?.storageClassName,
+  };
+}
+
+function builderOptions(builders: BuildersConfig): BuilderOptions {
+  const labels = Object.entries(builders.nodeSelector ?? {});
+  return {
+    nodeLabels: labels.length > 0 ? labels.map(([key, value]) => kplus.NodeLabelQuery.is(key, value)) : undefined,
+    tolerations: builders.tolerations?.map(toleration),
+    resources: builders.resources ? resources(builders.resources.requests ?? {}, builders.resources.limits ?? {}) : undefined,
+  };
+}
+
+function resources(requests: ResourceAmounts, limits: ResourceAmounts): kplus.ContainerResources {
+  const cpu = (q?: string) => (q === undefined ? undefined : cpuFromQuantity(q));
+  const memory = (q?: string) => (q === undefined ? undefined : sizeFromQuantity(q));
+  return {
+    cpu: { request: cpu(requests.cpu), limit: cpu(limits.cpu) },
+    memory: { request: memory(requests.memory), limit: memory(limits.memory) },
+  };
+}
+
+const TAINT_EFFECTS: Record<NonNullable<Toleration['effect']>, kplus.TaintEffect> = {
+  NoSchedule: kplus.TaintEffect.NO_SCHEDULE,
+  PreferNoSchedule: kplus.TaintEffect.PREFER_NO_SCHEDULE,
+  NoExecute: kplus.TaintEffect.NO_EXECUTE,
+};
+
+/** A builds.yaml toleration (checked by builderProblems) as a cdk8s-plus taint query. */
+function toleration(t: Toleration): kplus.NodeTaintQuery {
+  const options: kplus.NodeTaintQueryOptions = {
+    effect: t.effect === undefined ? undefined : TAINT_EFFECTS[t.effect],
+    evictAfter: t.tolerationSeconds === undefined ? undefined : Duration.seconds(t.tolerationSeconds),
+  };
+  if (t.key === undefined) {
+    return kplus.NodeTaintQuery.any();
+  }
+  return t.operator === 'Exists' ? kplus.NodeTaintQuery.exists(t.key, options) : kplus.NodeTaintQuery.is(t.key, t.value ?? '', options);
+}
+
+function jobOptions(builders: BuildersConfig): BuildJobOptions {
+  const seconds = (s?: number) => (s === undefined ? undefined : Duration.seconds(s));
+  return {
+    backoffLimit: builders.backoffLimit,
+    activeDeadline: seconds(builders.activeDeadlineSeconds),
+    ttlAfterFinished: seconds(builders.ttlSecondsAfterFinished),
+  };
+}
