@@ -10,9 +10,8 @@
 # GIT_BASE, GIT_ROOT, GIT_PORT, REGISTRY, REGISTRY_PORT, REGISTRY_URL, BASE_IMAGE,
 # E2E_STATE_DIR.
 #
-# Nothing is installed here. Required Debian packages (bookworm):
-#   apt-get install -y --no-install-recommends podman runc docker-registry git busybox-static curl
-# plus the docker CLI (client only) for whatever talks to DOCKER_HOST.
+# Nothing is installed here. Required: the Debian packages of group "e2e" in scripts/debian-packages.txt
+# (scripts/lib/packages.sh ensure e2e), plus the docker CLI (client only) for whatever talks to DOCKER_HOST.
 #
 # Layout of <statedir>:
 #   conf/      containers.conf storage.conf registries.conf registry.yml
@@ -59,8 +58,8 @@ check_prereqs() {
   [[ -f /etc/containers/policy.json ]] || { missing+=(/etc/containers/policy.json); pkgs+=(golang-github-containers-common); }
   if ((${#missing[@]})); then
     echo "env.sh: missing prerequisites: ${missing[*]}" >&2
-    echo "env.sh: install them with:" >&2
-    echo "  apt-get update && apt-get install -y --no-install-recommends podman runc docker-registry git busybox-static curl" >&2
+    echo "env.sh: install them with (as root): scripts/lib/packages.sh ensure e2e" >&2
+    echo "  = apt-get install -y --no-install-recommends $(bash "$(dirname "${BASH_SOURCE[0]}")/../lib/packages.sh" list e2e | tr '\n' ' ')" >&2
     exit 3
   fi
   if ! getent ahosts localhost | grep -q '^127\.0\.0\.1'; then
@@ -73,52 +72,24 @@ json_str() { local v=${1//\\/\\\\}; v=${v//\"/\\\"}; printf '"%s"' "$v"; }
 
 abs_dir() { mkdir -p "$1" && (cd "$1" && pwd -P); }
 
-# true if something LISTENs on 127.0.0.1/0.0.0.0/:: port $1 (reads /proc, no tools needed)
-port_in_use() {
-  local hex
-  hex=$(printf '%04X' "$1")
-  awk -v p=":$hex" 'NR>1 && $4=="0A" && substr($2, length($2)-4)==p {f=1} END{exit !f}' \
-    /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# a currently free port below the kernel's ephemeral range (so outgoing
-# connections can't grab it between our check and the bind)
-pick_port() {
-  local lo tries=0 p
-  read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range || lo=32768
-  local top=$((lo - 1)) bottom=20000
-  ((top > bottom + 1000)) || { bottom=1024; }
-  while ((tries++ < 200)); do
-    p=$((bottom + (RANDOM * 32768 + RANDOM) % (top - bottom)))
-    port_in_use "$p" || { echo "$p"; return 0; }
-  done
-  die "could not find a free TCP port"
-}
-
-# pid alive and not a zombie
-alive() {
-  local pid=$1 st
-  [[ -n "$pid" && -r /proc/$pid/stat ]] || return 1
-  st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ -n "$st" && "$st" != Z && "$st" != X ]]
-}
+# daemon_start/daemon_stop/pid_alive/port_in_use/free_port: one implementation for every environment
+DAEMON_LOG_PREFIX=env.sh
+# shellcheck source=../lib/daemon.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/daemon.sh"
+alive() { pid_alive "${1:-}"; }
+pick_port() { free_port 20000 "$(($(cut -f1 /proc/sys/net/ipv4/ip_local_port_range) - 1))" || die "could not find a free TCP port"; }
 
 cmdline_of() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null || true; }
 
 # start <name> [VAR=value...] <cmd...> : detached (own session), with a clean
 # environment (env -i: no inherited REGISTRY_*/DOCKER_*/proxy variables — docker-registry
 # reads every REGISTRY_* variable as a config override), stdin /dev/null, output to
-# logs/<name>.log, pid written by the process itself before exec (= the service's pid).
+# logs/<name>.log, pid file pids/<name>.pid (= the service's pid).
 start() {
   local name=$1; shift
-  local pidf="$S/pids/$name.pid"
-  rm -f "$pidf"
-  setsid env -i PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" LANG=C.UTF-8 \
-      HOME="$S/home" TMPDIR="$S/podman/tmp" \
-      sh -c 'echo $$ > "$0"; exec env "$@"' "$pidf" "$@" \
-    </dev/null >>"$S/logs/$name.log" 2>&1 &
-  for _ in $(seq 1 50); do [[ -s "$pidf" ]] && break; sleep 0.1; done
-  [[ -s "$pidf" ]] || { log "$name: did not start (no pid file)"; return 1; }
+  daemon_start "$S/pids/$name.pid" "$S/logs/$name.log" \
+    env -i PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" LANG=C.UTF-8 \
+    HOME="$S/home" TMPDIR="$S/podman/tmp" "$@" || { log "$name: did not start (no pid file)"; return 1; }
 }
 
 pid_of() { cat "$S/pids/$1.pid" 2>/dev/null || true; }
@@ -148,6 +119,7 @@ setup_ns_prefix() {
     return 0
   fi
   mkdir -p "$S/podman/host-cache" "$S/podman/runc" /var/lib/containers/cache /run/runc
+  # shellcheck disable=SC2016 # expanded by the inner sh
   NS_PREFIX=(unshare --mount --propagation private sh -c
     'mount --bind "$0/podman/host-cache" /var/lib/containers/cache && mount --bind "$0/podman/runc" /run/runc && exec "$@"'
     "$S")
@@ -430,23 +402,7 @@ cmd_up() {
 }
 
 # stop one recorded service: TERM, wait, KILL. Only if its cmdline mentions $S.
-stop_pidfile() {
-  local pidf=$1 name pid
-  name=$(basename "$pidf" .pid)
-  pid=$(cat "$pidf" 2>/dev/null || true)
-  if alive "$pid"; then
-    if [[ "$(cmdline_of "$pid")" == *"$S"* ]]; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
-      if alive "$pid"; then log "$name ($pid) ignored SIGTERM, sending SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-      for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
-      log "stopped $name (pid $pid)"
-    else
-      log "pid $pid of $name is not ours any more; left alone"
-    fi
-  fi
-  rm -f "$pidf"
-}
+stop_pidfile() { daemon_stop "$1" "$(basename "$1" .pid)" "$S"; }
 
 starttime() { awk '{sub(/^.*\) /, ""); print $20}' "/proc/$1/stat" 2>/dev/null || true; }
 
@@ -505,13 +461,17 @@ sweep() {
     log "stopping leftovers: ${victims[*]}"
     kill -TERM "${victims[@]}" 2>/dev/null || true
     sleep 1
-    for pid in "${victims[@]}"; do alive "$pid" && kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in "${victims[@]}"; do
+      if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    done
   fi
   # mounts left under the state dir (container shm etc.), deepest first
   local mnts
   mnts=$(awk -v s="$S/" 'index($5, s)==1 {print $5}' /proc/self/mountinfo | sort -r || true)
   if [[ -n "$mnts" ]]; then
-    while read -r m; do umount -l "$m" 2>/dev/null && log "unmounted $m" || true; done <<<"$mnts"
+    while read -r m; do
+      if umount -l "$m" 2>/dev/null; then log "unmounted $m"; fi
+    done <<<"$mnts"
   fi
 }
 

@@ -10,8 +10,8 @@
 #
 # Then:  .tools/bin/kubectl --kubeconfig .tools/run/kubeconfig apply --dry-run=server -f x.yaml
 #
-# Prerequisites: .tools/bin/kube-apiserver (install-apiserver.sh); etcd >= ${ETCD_MIN_VERSION} and openssl
-# (installed with apt-get if missing: Debian packages ${ETCD_DEBIAN_PACKAGE}, openssl).
+# Prerequisites: .tools/bin/kube-apiserver (install-apiserver.sh); etcd >= ${ETCD_MIN_VERSION}, openssl, curl
+# (group "server" of scripts/debian-packages.txt; installed with apt-get when run as root).
 #
 # Configuration notes:
 #  * Authentication: client certificate CN=validate-admin,O=system:masters (RBAC superuser); CA, serving
@@ -24,60 +24,31 @@
 #  * --allow-privileged=true as on kubeadm clusters, so privileged build containers validate like there.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-PKI="${TOOLS_RUN}/pki"
-ETCD_DATA="${TOOLS_RUN}/etcd-data"
-KUBECONFIG_FILE="${TOOLS_RUN}/kubeconfig"
-ETCD_PID="${TOOLS_RUN}/etcd.pid"
-APISERVER_PID="${TOOLS_RUN}/kube-apiserver.pid"
-ETCD_LOG="${TOOLS_RUN}/etcd.log"
-APISERVER_LOG="${TOOLS_RUN}/kube-apiserver.log"
+# APISERVER_RUN_DIR: another state dir (the cluster test keeps its own); APISERVER_PROFILE=cluster keeps
+# the ServiceAccount admission plugin (a controller-manager runs there).
+RUN_DIR="${APISERVER_RUN_DIR:-${TOOLS_RUN}}"
+PROFILE="${APISERVER_PROFILE:-validate}"
+PKI="${RUN_DIR}/pki"
+ETCD_DATA="${RUN_DIR}/etcd-data"
+KUBECONFIG_FILE="${RUN_DIR}/kubeconfig"
+ETCD_PID="${RUN_DIR}/etcd.pid"
+APISERVER_PID="${RUN_DIR}/kube-apiserver.pid"
+ETCD_LOG="${RUN_DIR}/etcd.log"
+APISERVER_LOG="${RUN_DIR}/kube-apiserver.log"
 ETCD_URL="http://127.0.0.1:${ETCD_CLIENT_PORT}"
 APISERVER_URL="https://127.0.0.1:${APISERVER_PORT}"
 SERVICE_CIDR="10.96.0.0/12" # virtual ClusterIP range (allocation only; no traffic, no kube-proxy)
 
 # ---------------------------------------------------------------- process helpers
-# pid from file if that process is alive and is the expected executable (guards against pid reuse).
-live_pid() { # PIDFILE EXE_BASENAME
-  local pid
-  [ -f "$1" ] || return 1
-  pid="$(cat "$1" 2>/dev/null)"
-  [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "${pid}" 2>/dev/null || return 1
-  [ "$(basename "$(readlink "/proc/${pid}/exe" 2>/dev/null || echo)")" = "$2" ] || return 1
-  printf '%s\n' "${pid}"
-}
-
-stop_pid() { # PIDFILE EXE_BASENAME NAME
-  local pid
-  if pid="$(live_pid "$1" "$2")"; then
-    kill -TERM "${pid}" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "${pid}" 2>/dev/null; then
-      vt_log "$3 (pid ${pid}) did not exit on SIGTERM; sending SIGKILL"
-      kill -KILL "${pid}" 2>/dev/null || true
-      sleep 0.2
-    fi
-    vt_log "stopped $3 (pid ${pid})"
-  fi
-  rm -f "$1"
-}
-
-# Start a daemon in its own session, detached from the caller's terminal/process group.
-spawn() { # PIDFILE LOG EXE ARGS...
-  local pidfile="$1" log="$2"; shift 2
-  setsid "$@" >>"${log}" 2>&1 </dev/null &
-  printf '%s\n' "$!" >"${pidfile}"
-}
-
-port_in_use() { # PORT
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
+# daemon_start/daemon_pid/daemon_stop/daemon_wait/port_in_use (one implementation for every environment)
+DAEMON_LOG_PREFIX="[validate-tools]"
+# shellcheck source=../lib/daemon.sh
+source "${VT_SCRIPT_DIR}/../lib/daemon.sh"
 
 # ---------------------------------------------------------------- prerequisites
 find_etcd() {
   if [ -n "${ETCD_BIN:-}" ]; then printf '%s\n' "${ETCD_BIN}"; return; fi
   if [ -x "${TOOLS_BIN}/etcd" ]; then printf '%s\n' "${TOOLS_BIN}/etcd"; return; fi
-  vt_apt_ensure etcd "${ETCD_DEBIAN_PACKAGE}"
   command -v etcd
 }
 
@@ -85,13 +56,13 @@ check_etcd_version() { # BIN
   local v
   v="$("$1" --version 2>/dev/null | sed -n 's/^etcd Version: //p')"
   # sort -V: minimum first means v >= min
-  [ -n "$v" ] && [ "$(printf '%s\n%s\n' "${ETCD_MIN_VERSION}" "$v" | sort -V | head -n1)" = "${ETCD_MIN_VERSION}" ] ||
+  if [ -z "$v" ] || [ "$(printf '%s\n%s\n' "${ETCD_MIN_VERSION}" "$v" | sort -V | head -n1)" != "${ETCD_MIN_VERSION}" ]; then
     vt_die "etcd $1 is '${v:-unknown}', need >= ${ETCD_MIN_VERSION}"
+  fi
 }
 
 # ---------------------------------------------------------------- certificates
 make_pki() {
-  vt_apt_ensure openssl openssl
   mkdir -p "${PKI}"
   chmod 700 "${PKI}"
   local days=3650
@@ -161,41 +132,30 @@ api_get() { # PATH -> body (fails on HTTP error)
 etcd_healthy() { curl -sf --max-time 3 "${ETCD_URL}/health" 2>/dev/null | grep -q '"health":"true"'; }
 apiserver_ready() { [ "$(api_get /readyz 2>/dev/null)" = "ok" ]; }
 
-wait_for() { # SECONDS DESCRIPTION PIDFILE EXE LOG CHECK...
-  local secs="$1" what="$2" pidfile="$3" exe="$4" log="$5"; shift 5
-  local deadline=$((SECONDS + secs))
-  until "$@"; do
-    if ! live_pid "${pidfile}" "${exe}" >/dev/null; then
-      tail -n 30 "${log}" >&2 || true
-      vt_die "${what} exited during startup (log: ${log})"
-    fi
-    if [ "${SECONDS}" -ge "${deadline}" ]; then
-      tail -n 30 "${log}" >&2 || true
-      vt_die "${what} not ready after ${secs}s (log: ${log})"
-    fi
-    sleep 0.5
-  done
+wait_for() { # SECONDS DESCRIPTION PIDFILE LOG CHECK...
+  daemon_wait "$@" || vt_die "$2 did not start"
 }
 
 # ---------------------------------------------------------------- commands
 start() {
   local t0=${SECONDS}
-  if [ -f "${KUBECONFIG_FILE}" ] && live_pid "${ETCD_PID}" etcd >/dev/null &&
-    live_pid "${APISERVER_PID}" kube-apiserver >/dev/null && apiserver_ready; then
+  if [ -f "${KUBECONFIG_FILE}" ] && daemon_pid "${ETCD_PID}" "${ETCD_DATA}" >/dev/null &&
+    daemon_pid "${APISERVER_PID}" "${PKI}/" >/dev/null && apiserver_ready; then
     vt_log "already running and ready: ${APISERVER_URL} (kubeconfig ${KUBECONFIG_FILE})"
     return 0
   fi
   [ -x "${TOOLS_BIN}/kube-apiserver" ] ||
     vt_die "${TOOLS_BIN}/kube-apiserver missing; run scripts/validate-tools/install-apiserver.sh"
-  command -v curl >/dev/null 2>&1 || vt_apt_ensure curl curl
+  # etcd-server, openssl, curl (scripts/debian-packages.txt, group "server"): installed when root, else exit 3
+  "${VT_SCRIPT_DIR}/../lib/packages.sh" ensure server
   local etcd_bin
   etcd_bin="$(find_etcd)"
   check_etcd_version "${etcd_bin}"
-  mkdir -p "${TOOLS_RUN}"
+  mkdir -p "${RUN_DIR}"
   make_pki
   write_kubeconfig
 
-  if ! live_pid "${ETCD_PID}" "$(basename "${etcd_bin}")" >/dev/null; then
+  if ! daemon_pid "${ETCD_PID}" "${ETCD_DATA}" >/dev/null; then
     rm -f "${ETCD_PID}"
     port_in_use "${ETCD_CLIENT_PORT}" && vt_die "port ${ETCD_CLIENT_PORT} (ETCD_CLIENT_PORT) is already in use"
     port_in_use "${ETCD_PEER_PORT}" && vt_die "port ${ETCD_PEER_PORT} (ETCD_PEER_PORT) is already in use"
@@ -203,7 +163,7 @@ start() {
     chmod 700 "${ETCD_DATA}"
     [ "$(uname -m)" = aarch64 ] && export ETCD_UNSUPPORTED_ARCH=arm64
     vt_log "starting etcd ($("${etcd_bin}" --version | sed -n 's/^etcd Version: //p')) on ${ETCD_URL}"
-    spawn "${ETCD_PID}" "${ETCD_LOG}" "${etcd_bin}" \
+    daemon_start "${ETCD_PID}" "${ETCD_LOG}" "${etcd_bin}" \
       --name validate-tools \
       --data-dir "${ETCD_DATA}" \
       --listen-client-urls "${ETCD_URL}" \
@@ -213,13 +173,15 @@ start() {
       --initial-cluster "validate-tools=http://127.0.0.1:${ETCD_PEER_PORT}" \
       --logger zap --log-level warn
   fi
-  wait_for 30 etcd "${ETCD_PID}" "$(basename "${etcd_bin}")" "${ETCD_LOG}" etcd_healthy
+  wait_for 30 etcd "${ETCD_PID}" "${ETCD_LOG}" etcd_healthy
 
-  if ! live_pid "${APISERVER_PID}" kube-apiserver >/dev/null; then
+  if ! daemon_pid "${APISERVER_PID}" "${PKI}/" >/dev/null; then
     rm -f "${APISERVER_PID}"
     port_in_use "${APISERVER_PORT}" && vt_die "port ${APISERVER_PORT} (APISERVER_PORT) is already in use"
     vt_log "starting kube-apiserver $("${TOOLS_BIN}/kube-apiserver" --version | awk '{print $2}') on ${APISERVER_URL}"
-    spawn "${APISERVER_PID}" "${APISERVER_LOG}" "${TOOLS_BIN}/kube-apiserver" \
+    local admission=(--disable-admission-plugins ServiceAccount)
+    [ "${PROFILE}" = cluster ] && admission=()
+    daemon_start "${APISERVER_PID}" "${APISERVER_LOG}" "${TOOLS_BIN}/kube-apiserver" \
       --etcd-servers "${ETCD_URL}" \
       --bind-address 127.0.0.1 \
       --advertise-address 127.0.0.1 \
@@ -232,13 +194,13 @@ start() {
       --service-account-key-file "${PKI}/sa.pub" \
       --service-account-signing-key-file "${PKI}/sa.key" \
       --service-cluster-ip-range "${SERVICE_CIDR}" \
-      --disable-admission-plugins ServiceAccount \
+      "${admission[@]}" \
       --endpoint-reconciler-type none \
       --allow-privileged=true \
       --profiling=false \
       --v=1
   fi
-  wait_for 120 kube-apiserver "${APISERVER_PID}" kube-apiserver "${APISERVER_LOG}" apiserver_ready
+  wait_for 120 kube-apiserver "${APISERVER_PID}" "${APISERVER_LOG}" apiserver_ready
   # The "default" namespace is created by a bootstrap loop shortly after readiness.
   local deadline=$((SECONDS + 30))
   until api_get /api/v1/namespaces/default >/dev/null 2>&1; do
@@ -249,20 +211,18 @@ start() {
 }
 
 stop() {
-  stop_pid "${APISERVER_PID}" kube-apiserver kube-apiserver
-  local exe=etcd
-  [ -f "${ETCD_PID}" ] && exe="$(basename "$(readlink "/proc/$(cat "${ETCD_PID}")/exe" 2>/dev/null || echo etcd)")"
-  stop_pid "${ETCD_PID}" "${exe}" etcd
+  daemon_stop "${APISERVER_PID}" kube-apiserver "${PKI}/"
+  daemon_stop "${ETCD_PID}" etcd "${ETCD_DATA}"
 }
 
 status() {
   local rc=0 pid
-  if pid="$(live_pid "${ETCD_PID}" etcd)"; then
+  if pid="$(daemon_pid "${ETCD_PID}" "${ETCD_DATA}")"; then
     echo "etcd:           running (pid ${pid}), $(etcd_healthy && echo healthy || echo unhealthy), ${ETCD_URL}"
   else
     echo "etcd:           not running"; rc=3
   fi
-  if pid="$(live_pid "${APISERVER_PID}" kube-apiserver)"; then
+  if pid="$(daemon_pid "${APISERVER_PID}" "${PKI}/")"; then
     echo "kube-apiserver: running (pid ${pid}), readyz: $(api_get /readyz 2>/dev/null || echo not-ready), ${APISERVER_URL}"
     apiserver_ready || rc=3
   else
@@ -276,7 +236,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  reset) stop; rm -rf "${TOOLS_RUN}"; vt_log "removed ${TOOLS_RUN}" ;;
+  reset) stop; rm -rf "${RUN_DIR}"; vt_log "removed ${RUN_DIR}" ;;
   env) printf 'export KUBECONFIG=%q\n' "${KUBECONFIG_FILE}" ;;
   *) echo "usage: $0 start|stop|status|reset|env" >&2; exit 2 ;;
 esac

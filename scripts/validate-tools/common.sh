@@ -55,24 +55,6 @@ vt_need_node() {
   command -v node >/dev/null 2>&1 || vt_die "Node.js is required"
 }
 
-# apt-get install the given packages if the named command is missing.
-# usage: vt_apt_ensure COMMAND PACKAGE...
-vt_apt_ensure() {
-  local cmd="$1"; shift
-  if command -v "$cmd" >/dev/null 2>&1; then return 0; fi
-  command -v apt-get >/dev/null 2>&1 || vt_die "'$cmd' missing and apt-get unavailable; install: $*"
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  vt_log "installing $* with apt-get"
-  # Update the package lists at most once per script run.
-  if [ -z "${VT_APT_UPDATED:-}" ]; then
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
-    VT_APT_UPDATED=1
-  fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-  command -v "$cmd" >/dev/null 2>&1 || vt_die "'$cmd' still missing after apt-get install $*"
-}
-
 # Print the directory of a downloaded Go module (downloads it into GOMODCACHE if needed).
 # usage: vt_go_mod_dir MODULE VERSION
 vt_go_mod_dir() {
@@ -80,7 +62,6 @@ vt_go_mod_dir() {
   # `go mod download` works outside a module; replace directives in the target's go.mod are irrelevant here.
   json="$(cd / && go mod download -json "$1@$2" 2>&1)" || true
   dir="$(printf '%s\n' "${json}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [ -n "${dir}" ] && [ -d "${dir}" ] ||
-    vt_die "could not download Go module $1@$2: $(printf '%s\n' "${json}" | grep -m1 -i error)"
-  printf '%s\n' "${dir}"
+  [ -n "${dir}" ] && [ -d "${dir}" ] && { printf '%s\n' "${dir}"; return 0; }
+  vt_die "could not download Go module $1@$2: $(printf '%s\n' "${json}" | grep -m1 -i error)"
 }

@@ -12,7 +12,13 @@ import { delimiter, join } from 'path';
 export const ROOT = join(__dirname, '..', '..', '..');
 export const ENV_SH = join(ROOT, 'scripts', 'e2e', 'env.sh');
 
-export const APT_PACKAGES = 'podman runc docker-registry git busybox-static curl';
+/** Group "e2e" of scripts/debian-packages.txt, the one list of Debian packages. */
+export const APT_PACKAGES = readFileSync(join(ROOT, 'scripts', 'debian-packages.txt'), 'utf-8')
+  .split('\n')
+  .map((line) => line.replace(/#.*/, '').trim().split(/\s+/))
+  .filter(([name, ...groups]) => name !== '' && groups.includes('e2e'))
+  .map(([name]) => name)
+  .join(' ');
 const INSTALL_HINT = `install them with:\n  apt-get update && apt-get install -y --no-install-recommends ${APT_PACKAGES}\n`
   + 'plus the docker CLI (client only, e.g. the static docker binary from download.docker.com) on PATH.\n'
   + 'See scripts/e2e/README.md.';
