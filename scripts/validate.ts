@@ -6,48 +6,61 @@
  *   policy       this project's rules (lib/policy/rules.ts)
  *   kubeconform  strict JSON-schema validation, Kubernetes 1.27, offline schemas
  *   apiserver    (--server) `kubectl apply --dry-run=server` against a local kube-apiserver
- * Prints one line per problem (file, object, field, what is wrong) and exits 1 if any.
+ * Prints one line per problem (file:line, object, field, what is wrong, layer) and exits 1 if
+ * any. Any input it cannot use (missing path, unknown flag, ...) is a plain message and exit 1.
  */
 import { parseArgs } from 'util';
-import { apiserverProblems, startApiServer } from '../lib/validation/apiserver';
-import { kubeconformProblems } from '../lib/validation/kubeconform';
-import { collectFiles, formatProblem, parseFile, policyProblems, Problem } from '../lib/validation/problems';
+import { formatProblem } from '../lib/validation/problems';
+import { validate } from '../lib/validation/validate';
 
-function main(): number {
-  const { values, positionals } = parseArgs({
-    options: {
-      'server': { type: 'boolean', default: false },
-      'no-policy': { type: 'boolean', default: false },
-      'help': { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    console.log('usage: npm run validate -- [--server] [--no-policy] [PATH...]   (PATH: files or folders of YAML; default dist/)');
-    return 0;
-  }
-  const files = collectFiles(positionals.length > 0 ? positionals : ['dist']);
-  if (files.length === 0) {
-    console.error('validate: no .yaml or .yml files found');
+const USAGE = 'usage: npm run validate -- [--server] [--no-policy] [PATH...]   (PATH: files or folders of .yaml/.yml/.json; default dist/)';
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        'server': { type: 'boolean', default: false },
+        'no-policy': { type: 'boolean', default: false },
+        'help': { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    console.error(`validate: ${(e as Error).message.split('\n')[0]}\n${USAGE}`);
     return 1;
   }
-  const parsed = files.map(parseFile);
-  const problems: Problem[] = parsed.flatMap((p) => p.problems);
-  if (!values['no-policy']) problems.push(...policyProblems(parsed));
-  problems.push(...kubeconformProblems(files));
-  if (values.server) {
-    const stop = startApiServer();
-    try {
-      problems.push(...apiserverProblems(files));
-    } finally {
-      stop();
-    }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
   }
-  problems.forEach((p) => console.log(formatProblem(p)));
-  const objects = parsed.reduce((n, p) => n + p.manifests.length, 0);
-  const layers = ['yaml', ...(values['no-policy'] ? [] : ['policy']), 'kubeconform', ...(values.server ? ['apiserver'] : [])];
+  const started = Date.now();
+  const result = await validate(positionals.length > 0 ? positionals : ['dist'], {
+    server: values.server,
+    policy: !values['no-policy'],
+    apiserver: {
+      // Progress on long runs (stderr, so stdout stays the problem list).
+      onProgress: (done, total, file) => {
+        if (Date.now() - started > 2000 || total >= 500) process.stderr.write(`[apiserver] ${done}/${total} objects checked (${file})\n`);
+      },
+    },
+  });
+  if (result.files.length === 0) {
+    console.error('validate: no .yaml, .yml or .json files found');
+    return 1;
+  }
+  result.problems.forEach((p) => console.log(formatProblem(p)));
+  const { problems, files, objects, layers } = result;
   console.log(`${problems.length === 0 ? 'valid' : 'INVALID'}: ${files.length} file(s), ${objects} object(s), ${problems.length} problem(s); layers: ${layers.join(', ')}`);
   return problems.length === 0 ? 0 : 1;
 }
 
-process.exitCode = main();
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+}, (e: Error) => {
+  // No stack trace for any input: the message is the answer (InputError says what to fix).
+  console.error(`validate: ${e?.message ?? e}`);
+  process.exitCode = 1;
+});

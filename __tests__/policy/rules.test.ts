@@ -98,6 +98,6 @@ describe('policy', () => {
   test('IB006: a hostPath outside builders is refused', () => {
     const manifests = clone(synthDefault());
     registry(manifests).spec.template.spec.volumes.push({ name: 'host', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } });
-    expect(checkPolicy(manifests).map((v) => v.message)).toEqual(['hostPath /var/run/docker.sock in a workload that is not a builder']);
+    expect(checkPolicy(manifests).map((v) => v.message)).toEqual(['hostPath /var/run/docker.sock in a workload that is not a builder (builders are recognised by the Pod template label app.kubernetes.io/component: builder)']);
   });
 });

@@ -1,6 +1,11 @@
+import { spawnSync } from 'child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
-import { apiserverProblems, kubectl, parseKubectlErrors, startApiServer } from '../../lib/validation/apiserver';
-import { collectFiles, Problem } from '../../lib/validation/problems';
+import { apiserverProblems, KUBECONFIG, kubectl, parseKubectlErrors, startApiServer } from '../../lib/validation/apiserver';
+import { collectFiles } from '../../lib/validation/files';
+import { parseManifestText, readManifestFile } from '../../lib/validation/manifests';
+import { formatProblem, Problem } from '../../lib/validation/problems';
 import { ROOT } from '../support/synth';
 
 /**
@@ -9,7 +14,11 @@ import { ROOT } from '../support/synth';
  */
 const BAD = join(ROOT, '__tests__', 'fixtures', 'manifests', 'bad');
 const DIST = join(ROOT, 'dist');
-const summary = (ps: Problem[]) => ps.map((p) => `${p.object} ${p.path ?? ''}: ${p.message}`);
+const summary = (ps: Problem[]) => ps.map((p) => formatProblem(p).replace(/^[^:]*:\d*: /, '').replace(/ \[apiserver\]$/, ''));
+const read = (paths: string[]) => collectFiles(paths).map(readManifestFile);
+const text = (name: string, body: string) => parseManifestText(body, name);
+const tmp = () => mkdtempSync(join(tmpdir(), 'apiserver-test-'));
+const APISERVER_SH = join(ROOT, 'scripts', 'validate-tools', 'apiserver.sh');
 
 let stop: () => void = () => undefined;
 beforeAll(() => {
@@ -17,9 +26,12 @@ beforeAll(() => {
 }, 40 * 60_000);
 afterAll(() => stop());
 
+const pod = (name: string, spec: string, meta = '') => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}${meta}}\nspec: ${spec}\n`;
+const OK = '{containers: [{name: c, image: "busybox:1.36"}]}';
+
 describe('kubectl apply --dry-run=server', () => {
-  test('accepts dist/ and the seed-style Pod', () => {
-    expect(apiserverProblems(collectFiles([DIST, join(ROOT, '__tests__', 'fixtures', 'manifests', 'good')]))).toEqual([]);
+  test('accepts dist/ and the seed-style Pod', async () => {
+    expect(await apiserverProblems(read([DIST, join(ROOT, '__tests__', 'fixtures', 'manifests', 'good')]))).toEqual([]);
   });
 
   test.each([
@@ -31,9 +43,91 @@ describe('kubectl apply --dry-run=server', () => {
     ['nodeport-out-of-range', /^Service\/nodeport-out-of-range spec\.ports\[0\]\.nodePort: Invalid value: 99999: provided port is not in the valid range/],
     ['hostpath-type', /^Pod\/hostpath-type spec\.volumes\[0\]\.hostPath\.type: Unsupported value: "Sockett"/],
     ['container-without-name', /^Pod\/container-without-name spec\.containers\[0\]\.name: Required value$/],
-  ])('refuses %s', (name, expected) => {
-    expect(summary(apiserverProblems([join(BAD, `${name}.yaml`)]))).toEqual([expect.stringMatching(expected)]);
+  ])('refuses %s', async (name, expected) => {
+    expect(summary(await apiserverProblems([readManifestFile(join(BAD, `${name}.yaml`))]))).toEqual([expect.stringMatching(expected)]);
   });
+
+  test('several errors in one object (kubectl\'s bulleted form): one problem per field', async () => {
+    const file = text('multi.yaml', pod('multi', '{restartPolicy: Sometimes, containers: [{name: c, image: "x:1", resources: {requests: {cpu: "2"}, limits: {cpu: "1"}}}], tolerations: [{operator: Exists, value: x}]}', ', labels: {"a/b/c": x}'));
+    expect(summary(await apiserverProblems([file])).map((s) => s.replace(/: Invalid value.*|: Unsupported value.*/, ''))).toEqual([
+      'Pod/multi metadata.labels',
+      'Pod/multi spec.containers[0].resources.requests',
+      'Pod/multi spec.restartPolicy',
+      'Pod/multi spec.tolerations[0].operator',
+    ]);
+  });
+
+  test('many objects in one file (one kubectl run): each error on its own object, also unnamed and same-named ones', async () => {
+    const file = text('many.yaml', [
+      pod('fine', OK),
+      pod('Bad_Name', '{restartPolicy: Sometimes, containers: [{name: c, image: "x:1"}]}'),
+      '# a comment-only document\n',
+      pod('fine', '{containers: [{name: c, image: "x:1", imagex: y, foo: 1}]}'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {a: b}}\n',
+      pod('envn', '{containers: [{name: c, image: "x:1", env: [{name: A, value: 1}]}]}'),
+      'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n',
+      pod('last', OK),
+    ].join('---\n'));
+    expect((await apiserverProblems([file])).map((p) => `${p.line} ${summary([p])[0].replace(/ Invalid value: .*| Unsupported value: .*/, '')}`)).toEqual([
+      '6 Pod/Bad_Name metadata.name:',
+      '6 Pod/Bad_Name spec.restartPolicy:',
+      '13 Pod/fine spec.containers[0].foo: unknown field',
+      '13 Pod/fine spec.containers[0].imagex: unknown field',
+      expect.stringMatching(/^18 ConfigMap \(no name\): error when retrieving current configuration of: .* resource name may not be empty$/),
+      '22 Pod/envn spec.containers.env.value: number given where the API wants string',
+      expect.stringMatching(/^27 Widget\/w: .*no matches for kind "Widget"/),
+    ]);
+  });
+
+  test('objects in a namespace the server lacks are still checked', async () => {
+    const file = text('ns.yaml', [pod('in-ns', OK, ', namespace: team-a'), pod('bad-in-ns', '{restartPolicy: Sometimes, containers: [{name: c, image: "x:1"}]}', ', namespace: team-b')].join('---\n'));
+    expect(summary(await apiserverProblems([file]))).toEqual([
+      expect.stringMatching(/^Pod\/bad-in-ns \(namespace team-b\) spec\.restartPolicy: Unsupported value: "Sometimes"/),
+    ]);
+  });
+});
+
+describe('fails closed: every object not checked is a problem carrying kubectl\'s text', () => {
+  const two = () => text('two.yaml', [pod('a', OK), pod('b', OK)].join('---\n'));
+
+  test('connection refused', async () => {
+    const kubeconfig = join(tmp(), 'kubeconfig');
+    writeFileSync(kubeconfig, readFileSync(KUBECONFIG, 'utf-8').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:1'));
+    expect(summary(await apiserverProblems([two()], { kubeconfig }))).toEqual([
+      expect.stringMatching(/^Pod\/a: not checked: kubectl did not confirm this object \(exit 1\): The connection to the server 127\.0\.0\.1:1 was refused/),
+      expect.stringMatching(/^Pod\/b: not checked: .*was refused/),
+    ]);
+  });
+
+  test('a kubectl run that does not finish in time', async () => {
+    expect(summary(await apiserverProblems([two()], { timeoutMs: 1 }))).toEqual([
+      'Pod/a: not checked: kubectl did not confirm this object (did not finish within 0 s and was stopped): (no output)',
+      'Pod/b: not checked: kubectl did not confirm this object (did not finish within 0 s and was stopped): (no output)',
+    ]);
+  });
+
+  test('an error kubectl prints that says nothing about the objects (a broken kubeconfig)', async () => {
+    const kubeconfig = join(tmp(), 'kubeconfig');
+    writeFileSync(kubeconfig, 'this is not a kubeconfig');
+    const problems = summary(await apiserverProblems([two()], { kubeconfig }));
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^Pod\/a: not checked: kubectl did not confirm this object \(exit 1\): .*kubeconfig|^Pod\/a: not checked: .*error/);
+  });
+
+  test('the API server killed mid-run: the files after it are problems, not passes', async () => {
+    const files = [1, 2, 3].map((n) => text(`f${n}.yaml`, pod(`p${n}`, OK)));
+    const problems = await apiserverProblems(files, {
+      onProgress: (done) => {
+        if (done === 1) spawnSync('bash', [APISERVER_SH, 'stop']);
+      },
+    });
+    stop = startApiServer(); // for the tests after this one; stopped again in afterAll
+    expect(problems.map((p) => p.file)).toEqual(['f2.yaml', 'f3.yaml']);
+    expect(summary(problems)).toEqual([
+      expect.stringMatching(/^Pod\/p2: not checked: kubectl did not confirm this object \(exit 1\): .*(refused|connect)/),
+      expect.stringMatching(/^Pod\/p3: not checked: .*(refused|connect)/),
+    ]);
+  }, 120_000);
 });
 
 describe('round trip: kubectl apply -f dist/ for real, then read back', () => {
@@ -52,13 +146,13 @@ describe('round trip: kubectl apply -f dist/ for real, then read back', () => {
     expect(service.spec.ports[0].nodePort).toBe(30500);
 
     const job = get('job/build-container-training-main');
-    const pod = job.spec.template.spec;
-    const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value]));
+    const spec = job.spec.template.spec;
+    const env = Object.fromEntries(spec.containers[0].env.map((e: any) => [e.name, e.value]));
     expect(env.REGISTRY_PORT).toBe('30500');
     expect(typeof env.REGISTRY_PORT).toBe('string');
     expect(String(service.spec.ports[0].nodePort)).toBe(env.REGISTRY_PORT);
-    expect(pod.restartPolicy).toBe('OnFailure');
-    expect(pod.volumes).toContainEqual({ name: 'docker-socket', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } });
+    expect(spec.restartPolicy).toBe('OnFailure');
+    expect(spec.volumes).toContainEqual({ name: 'docker-socket', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } });
     expect(job.spec).toMatchObject({ backoffLimit: 3, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 86400 });
 
     const deployment = get('deployment/registry');
@@ -67,9 +161,18 @@ describe('round trip: kubectl apply -f dist/ for real, then read back', () => {
   });
 });
 
-test('parseKubectlErrors splits a multi-field Invalid error', () => {
-  expect(parseKubectlErrors('The Pod "x" is invalid: [spec.a: Required value, spec.b[0].c: Invalid value: "d, e": bad]')).toEqual([
-    { path: 'spec.a', message: 'Required value' },
-    { path: 'spec.b[0].c', message: 'Invalid value: "d, e": bad' },
-  ]);
+describe('parseKubectlErrors', () => {
+  test('the bracket form (many objects per run)', () => {
+    expect(parseKubectlErrors('Error from server (Invalid): error when creating "STDIN": Pod "x" is invalid: [spec.a: Required value, spec.b[0].c: Invalid value: "d, e": bad]')).toEqual([
+      { path: 'spec.a', message: 'Required value' },
+      { path: 'spec.b[0].c', message: 'Invalid value: "d, e": bad' },
+    ]);
+  });
+
+  test('the bulleted form (one object per run)', () => {
+    expect(parseKubectlErrors('The Deployment "d" is invalid: \n* spec.replicas: Invalid value: -1: must be greater than or equal to 0\n* spec.template.metadata.labels: Invalid value: map[string]string{"app":"b"}: `selector` does not match template `labels`\n')).toEqual([
+      { path: 'spec.replicas', message: 'Invalid value: -1: must be greater than or equal to 0' },
+      { path: 'spec.template.metadata.labels', message: 'Invalid value: map[string]string{"app":"b"}: `selector` does not match template `labels`' },
+    ]);
+  });
 });

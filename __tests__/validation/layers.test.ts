@@ -1,23 +1,30 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
+import { collectFiles } from '../../lib/validation/files';
 import { kubeconformProblems } from '../../lib/validation/kubeconform';
-import { collectFiles, parseFile, pointerToPath, policyProblems, Problem } from '../../lib/validation/problems';
+import { parseManifestText, readManifestFile } from '../../lib/validation/manifests';
+import { policyProblems } from '../../lib/validation/policy';
+import { formatProblem, pointerToPath, Problem } from '../../lib/validation/problems';
 import { ROOT } from '../support/synth';
 
 const BAD = join(ROOT, '__tests__', 'fixtures', 'manifests', 'bad');
 const GOOD = join(ROOT, '__tests__', 'fixtures', 'manifests', 'good');
-const bad = (name: string) => join(BAD, `${name}.yaml`);
-const summary = (ps: Problem[]) => ps.map((p) => `${p.object ?? ''} ${p.path ?? ''}: ${p.message}`);
+const DIST = join(ROOT, 'dist', 'image-builder.k8s.yaml');
+const bad = (name: string) => readManifestFile(join(BAD, `${name}.yaml`));
+const summary = (ps: Problem[]) => ps.map((p) => formatProblem(p).replace(/^[^:]*:\d*:? ?/, '').replace(/ \[\w+\]$/, ''));
+const tmp = () => mkdtempSync(join(tmpdir(), 'layers-'));
 
 // First use builds kubeconform and the 1.27 schemas into .tools/ (cached afterwards).
 const SETUP_TIMEOUT = 15 * 60_000;
 
 describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
-  test('dist/ is valid', () => {
-    expect(kubeconformProblems(collectFiles([join(ROOT, 'dist')]))).toEqual([]);
+  test('dist/ is valid', async () => {
+    expect(await kubeconformProblems(collectFiles([join(ROOT, 'dist')]).map(readManifestFile))).toEqual([]);
   }, SETUP_TIMEOUT);
 
-  test('the seed-style Pod is valid', () => {
-    expect(kubeconformProblems(collectFiles([GOOD]))).toEqual([]);
+  test('the seed-style Pod is valid', async () => {
+    expect(await kubeconformProblems(collectFiles([GOOD]).map(readManifestFile))).toEqual([]);
   });
 
   test.each([
@@ -25,47 +32,153 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
     ['unknown-field', 'Pod/unknown-field spec.containers[0].imagePullPolicyy: unknown field'],
     ['replicas-string', 'Deployment/replicas-string spec.replicas: got string, want null or integer'],
     ['container-without-name', "Pod/container-without-name spec.containers[0]: missing property 'name'"],
-  ])('%s is refused: %s', (name, expected) => {
-    expect(summary(kubeconformProblems([bad(name)]))).toEqual([expected]);
+  ])('%s is refused: %s', async (name, expected) => {
+    expect(summary(await kubeconformProblems([bad(name)]))).toEqual([expected]);
   });
 
-  test('duplicate keys are refused', () => {
-    expect(summary(kubeconformProblems([bad('duplicate-key')]))).toEqual([
-      expect.stringMatching(/^Pod\/duplicate-key : .*key "image" already set in map/),
+  test('duplicate keys are refused', async () => {
+    expect(summary(await kubeconformProblems([bad('duplicate-key')]))).toEqual([
+      expect.stringMatching(/key "image" already set in map/),
     ]);
   });
 
   test.each(['invalid-name', 'restart-policy', 'nodeport-out-of-range', 'hostpath-type'])(
-    '%s passes the schema (only the API server knows this rule)', (name) => {
-      expect(kubeconformProblems([bad(name)])).toEqual([]);
+    '%s passes the schema (only the API server knows this rule)', async (name) => {
+      expect(await kubeconformProblems([bad(name)])).toEqual([]);
     });
-});
 
-describe('yaml layer', () => {
-  test('duplicate keys are refused with their line', () => {
-    expect(summary(parseFile(bad('duplicate-key')).problems)).toEqual([' line 10: Map keys must be unique at line 10, column 7:']);
+  test('each problem names its own object: the same Kind/name in two files, unnamed objects', async () => {
+    const dir = tmp();
+    const pod = (name: string | undefined, field: string) => `apiVersion: v1\nkind: Pod\nmetadata: {${name ? `name: ${name}` : 'labels: {a: b}'}}\nspec: {containers: [{name: c, image: x:1, ${field}: 1}]}\n`;
+    writeFileSync(join(dir, 'a.yaml'), `${pod('same', 'fieldA')}---\n${pod(undefined, 'fieldB')}---\n${pod(undefined, 'fieldC')}`);
+    writeFileSync(join(dir, 'b.yaml'), `# second file\n${pod('same', 'fieldD')}`);
+    const problems = await kubeconformProblems(collectFiles([dir], dir).map((f) => readManifestFile(join(dir, f))));
+    expect(problems.map((p) => `${p.file.replace(dir, '.')}:${p.line} ${p.object?.name ?? '-'} ${p.path}`)).toEqual([
+      './a.yaml:1 same spec.containers[0].fieldA',
+      './a.yaml:6 - spec.containers[0].fieldB',
+      './a.yaml:11 - spec.containers[0].fieldC',
+      './b.yaml:2 same spec.containers[0].fieldD',
+    ]);
   });
 
+  test('fails closed: an object kubeconform cannot check (unknown kind) is a problem', async () => {
+    const file = parseManifestText('apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n', 'widget.yaml');
+    expect(summary(await kubeconformProblems([file]))).toEqual(['Widget/w: could not find schema for Widget']);
+  });
+});
+
+describe('manifest reader (one parse, one identity per object)', () => {
   test('dist/ parses to the three objects, no problems', () => {
-    const parsed = parseFile(join(ROOT, 'dist', 'image-builder.k8s.yaml'));
+    const parsed = readManifestFile(DIST);
     expect(parsed.problems).toEqual([]);
-    expect(parsed.manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['Deployment/registry', 'Service/registry', 'Job/build-container-training-main']);
+    expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual(['Deployment/registry@1', 'Service/registry@82', 'Job/build-container-training-main@104']);
+  });
+
+  test('duplicate keys are refused with their line', () => {
+    expect(bad('duplicate-key').problems.map((p) => `${p.line}: ${p.message}`)).toEqual(['10: Map keys must be unique (column 7)']);
+  });
+
+  test('empty documents, comment-only documents and a trailing --- are no objects, as for kubectl', () => {
+    const parsed = parseManifestText('---\n# only a comment\n---\n\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# c\n---\n', 'x.yaml');
+    expect(parsed.problems).toEqual([]);
+    expect(parsed.docs.map((d) => `${d.ref.name}@${d.ref.line}`)).toEqual(['a@6']);
+  });
+
+  test('a document that is a list or a single value is named as such, with its line', () => {
+    const parsed = parseManifestText('- a\n- b\n---\njust text\n', 'x.yaml');
+    expect(parsed.problems.map((p) => `${p.line}: ${p.message}`)).toEqual([
+      '1: this document is a list, not a Kubernetes object (a mapping with apiVersion, kind and metadata)',
+      '4: this document is a single value, not a Kubernetes object (a mapping with apiVersion, kind and metadata)',
+    ]);
+  });
+
+  test('an alias bomb is a plain problem, not a hang or a crash', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)].join('\n');
+    const parsed = parseManifestText(`${bomb}\n`, 'bomb.yaml');
+    expect(parsed.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^cannot read this document: .*alias/i)]);
+  });
+
+  test('.json files are read too', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'cm.json'), JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'j', namespace: 'team' } }));
+    const parsed = readManifestFile(join(dir, 'cm.json'));
+    expect(parsed.docs.map((d) => d.ref)).toEqual([{ kind: 'ConfigMap', apiVersion: 'v1', namespace: 'team', name: 'j', file: join(dir, 'cm.json'), line: 1, index: 0 }]);
+  });
+});
+
+describe('files: what kubectl apply -f would read', () => {
+  test('.yaml, .yml and .json, recursively, sorted; other files skipped', () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'sub'));
+    for (const f of ['b.yaml', 'a.json', 'sub/c.yml', 'notes.txt', 'README.md']) writeFileSync(join(dir, f), '');
+    expect(collectFiles([dir], dir)).toEqual(['a.json', 'b.yaml', 'sub/c.yml']);
+  });
+
+  test('a symlink loop ends; a missing path and a self-referencing link are plain errors', () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', 'a.yaml'), '');
+    symlinkSync('..', join(dir, 'sub', 'up'));
+    expect(collectFiles([dir], dir)).toEqual(['sub/a.yaml']);
+    expect(() => collectFiles([join(dir, 'nope')])).toThrow(/nope: no such file or directory$/);
+    symlinkSync('self', join(dir, 'self'));
+    expect(() => collectFiles([join(dir, 'self')])).toThrow(/self: symbolic link loop$/);
   });
 });
 
 describe('policy layer', () => {
   test('dist/ keeps every rule', () => {
-    expect(policyProblems([parseFile(join(ROOT, 'dist', 'image-builder.k8s.yaml'))])).toEqual([]);
+    expect(policyProblems([readManifestFile(DIST)])).toEqual([]);
   });
 
-  test('an env number is refused by IB001 with the fix', () => {
-    expect(summary(policyProblems([parseFile(bad('env-number'))]))).toEqual([
-      'Pod/env-number spec.containers[0].env[0].value: IB001 env PORT is number 30500, not a string (fix: quote the value in YAML ("30500"); the API server refuses numbers and booleans in EnvVar.value)',
+  test('an env number is refused by IB001 with the fix, at its file and line', () => {
+    const problems = policyProblems([bad('env-number')]);
+    expect(problems.map((p) => `${p.line}: ${summary([p])[0]}`)).toEqual([
+      '2: Pod/env-number spec.containers[0].env[0].value: IB001 env PORT is number 30500, not a string (fix: quote the value in YAML ("30500"); the API server refuses numbers and booleans in EnvVar.value)',
     ]);
   });
 
-  test('the seed Pod is flagged: unpinned image, socket outside a labelled builder', () => {
-    expect(policyProblems([parseFile(join(GOOD, 'seed-pod.yaml'))]).map((p) => p.message.slice(0, 5))).toEqual(['IB003', 'IB006']);
+  test('the seed Pod is flagged: unpinned image, socket outside a labelled builder (saying how builders are recognised)', () => {
+    const problems = policyProblems([readManifestFile(join(GOOD, 'seed-pod.yaml'))]);
+    expect(problems.map((p) => p.message.slice(0, 5))).toEqual(['IB003', 'IB006']);
+    expect(problems[1].message).toMatch(/builders are recognised by the Pod template label app\.kubernetes\.io\/component: builder/);
+  });
+
+  test('violations name the object\'s own file when the same Kind/name is in two files', () => {
+    const a = parseManifestText('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: "x:1"}]}\n', 'a.yaml');
+    const b = parseManifestText('\n\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n', 'b.yaml');
+    expect(policyProblems([a, b]).map((p) => `${p.file}:${p.line} ${p.message.slice(0, 5)}`)).toEqual(['b.yaml:3 IB003']);
+  });
+
+  // Shapes third-party YAML really has: wrong types everywhere a rule looks.
+  const MALFORMED = [
+    'apiVersion: v1\nkind: Pod\nmetadata: []\nspec: "x"\n',
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: "x", volumes: 3}\n',
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [null, 3, {name: c, image: [a], env: [null, {name: A, value: null}, {name: B, value: {x: 1}}, {name: C, value: [1]}]}]}\n',
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app.kubernetes.io/component: builder}}\nspec: {containers: [{name: docker-build, image: "x:1", env: "x", securityContext: 5, volumeMounts: [null]}], volumes: [null, {name: v, hostPath: "x"}, {name: w, hostPath: {path: [1]}}]}\n',
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: registry, labels: {app.kubernetes.io/component: registry}}\nspec: {replicas: [1], strategy: "x", template: {spec: {containers: [{volumeMounts: "x"}], volumes: null}}}\n',
+    'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {jobTemplate: {spec: {template: {metadata: {labels: "x"}, spec: {containers: {}}}}}}\n',
+    'apiVersion: v1\nkind: Service\nmetadata: {name: s, labels: {app.kubernetes.io/component: registry}}\nspec: {ports: [null, {nodePort: {}}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, labels: {app.kubernetes.io/component: builder}}\nspec: {containers: [{name: docker-build, image: "d:1", env: [{name: IMAGE_COUNT, value: "2"}]}]}\n',
+    '[1, 2]\n---\n"text"\n---\n42\n---\nnull\n',
+  ];
+
+  test.each(MALFORMED.map((m, i) => [i, m]))('malformed object %i: no crash, plain English', (_i, text) => {
+    const problems = policyProblems([parseManifestText(String(text), 'third-party.yaml')]);
+    for (const p of problems) {
+      expect(formatProblem(p)).not.toMatch(/null null|undefined|\[object Object\]|\ba array|\ba object|could not be checked/);
+    }
+  });
+
+  test('a malformed registry and builder are still judged, in words', () => {
+    const problems = policyProblems([parseManifestText(MALFORMED[6], 'x.yaml')]);
+    expect(problems.map((p) => p.message.replace(/ \(fix: .*\)$/, ''))).toEqual([
+      "IB002 REGISTRY_PORT is not set, but the registry's nodePort is not set",
+      'IB004 REPO_URL is not set, so the image names cannot be derived',
+      'IB005 restartPolicy is not set',
+      'IB008 runs as user not set (runAsNonRoot not set), not root',
+      'IB008 the root filesystem is not explicitly writable',
+      'IB008 no emptyDir mounted at /workspace',
+    ]);
   });
 });
 
@@ -73,3 +186,4 @@ test('pointerToPath', () => {
   expect(pointerToPath('/spec/containers/0/env/1/value')).toBe('spec.containers[0].env[1].value');
   expect(pointerToPath('/metadata/labels/app.kubernetes.io~1name')).toBe('metadata.labels.app.kubernetes.io/name');
 });
+

@@ -1,8 +1,8 @@
-import { parseAllDocuments } from 'yaml';
 import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH } from '../constructs/builder-container';
 import { WORKSPACE_PATH } from '../constructs/builder-script';
 import { deriveImageName } from '../plan/naming';
 import { REGISTRY_DATA_PATH } from '../constructs/registry';
+import { parseManifestText } from '../validation/manifests';
 
 /**
  * The rules our manifests must keep, as data: an id, what it protects, and
@@ -17,6 +17,8 @@ export interface Violation {
   readonly rule: string;
   /** `Kind/name` of the object. */
   readonly object: string;
+  /** The object itself, so callers can map the violation back to its file and line. */
+  readonly manifest?: Manifest;
   /** Field path inside the object, e.g. `spec.template.spec.containers[0].env[0].value`. */
   readonly path: string;
   readonly message: string;
@@ -30,6 +32,33 @@ export interface PolicyRule {
   check(manifests: Manifest[]): Array<Omit<Violation, 'rule' | 'fix'>>;
 }
 
+/**
+ * Rules run on anyone's YAML (`npm run validate` takes any file), so every
+ * read below tolerates any shape: a field of the wrong type counts as absent
+ * here, and the schema and API-server layers report the type itself.
+ */
+const isObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const objectOr = (v: unknown): Record<string, any> => (isObject(v) ? v : {});
+/** The mapping items of a list with their original indexes (non-mappings skipped). */
+function entries(v: unknown): Array<[any, number]> {
+  return Array.isArray(v) ? v.map((item, i): [any, number] => [item, i]).filter(([item]) => isObject(item)) : [];
+}
+
+/** A value for a message, in plain English: `"x"`, `30500`, `not set`, `a list`, `a mapping`. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'not set';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}
+
+/** Like describeValue, with the type of a number or boolean: `number 30500`, `boolean true`. */
+function describeTyped(value: unknown): string {
+  return typeof value === 'number' || typeof value === 'boolean' ? `${typeof value} ${value}` : describeValue(value);
+}
+
 /** A Pod spec with where it sits in its object. */
 interface PodSpecAt {
   readonly manifest: Manifest;
@@ -40,21 +69,22 @@ interface PodSpecAt {
 }
 
 function objectId(m: Manifest): string {
-  return `${m.kind}/${m.metadata?.name ?? '(no name)'}`;
+  const kind = typeof m.kind === 'string' && m.kind ? m.kind : '(no kind)';
+  const name = objectOr(m.metadata).name;
+  return typeof name === 'string' && name ? `${kind}/${name}` : `${kind} (no name)`;
 }
 
 /** Pod specs of Pods and of workload templates (Deployment, Job, ...). */
 export function podSpecs(manifests: Manifest[]): PodSpecAt[] {
   const found: PodSpecAt[] = [];
-  for (const m of manifests) {
-    if (m?.kind === 'Pod' && m.spec) {
-      found.push({ manifest: m, object: objectId(m), path: 'spec', spec: m.spec, labels: m.metadata?.labels ?? {} });
-    } else if (m?.kind === 'CronJob' && m.spec?.jobTemplate?.spec?.template?.spec) {
-      const t = m.spec.jobTemplate.spec.template;
-      found.push({ manifest: m, object: objectId(m), path: 'spec.jobTemplate.spec.template.spec', spec: t.spec, labels: t.metadata?.labels ?? {} });
-    } else if (m?.spec?.template?.spec) {
-      const t = m.spec.template;
-      found.push({ manifest: m, object: objectId(m), path: 'spec.template.spec', spec: t.spec, labels: t.metadata?.labels ?? {} });
+  for (const m of manifests.filter(isObject)) {
+    const spec = objectOr(m.spec);
+    const template = objectOr(m.kind === 'CronJob' ? objectOr(objectOr(spec.jobTemplate).spec).template : spec.template);
+    if (m.kind === 'Pod' && isObject(m.spec)) {
+      found.push({ manifest: m, object: objectId(m), path: 'spec', spec, labels: objectOr(objectOr(m.metadata).labels) });
+    } else if (isObject(template.spec)) {
+      const path = m.kind === 'CronJob' ? 'spec.jobTemplate.spec.template.spec' : 'spec.template.spec';
+      found.push({ manifest: m, object: objectId(m), path, spec: template.spec, labels: objectOr(objectOr(template.metadata).labels) });
     }
   }
   return found;
@@ -63,16 +93,18 @@ export function podSpecs(manifests: Manifest[]): PodSpecAt[] {
 function containersOf(at: PodSpecAt): Array<{ container: any; path: string }> {
   const list: Array<{ container: any; path: string }> = [];
   for (const field of ['initContainers', 'containers']) {
-    (at.spec[field] ?? []).forEach((container: any, i: number) => list.push({ container, path: `${at.path}.${field}[${i}]` }));
+    entries(at.spec[field]).forEach(([container, i]) => list.push({ container, path: `${at.path}.${field}[${i}]` }));
   }
   return list;
 }
 
 const isBuilder = (at: PodSpecAt) => at.labels['app.kubernetes.io/component'] === 'builder';
-const isRegistry = (m: Manifest) => m?.metadata?.labels?.['app.kubernetes.io/component'] === 'registry';
+const isRegistry = (m: Manifest) => objectOr(objectOr(m?.metadata).labels)['app.kubernetes.io/component'] === 'registry';
+/** How IB002/IB004-IB006/IB008 recognise a builder, quoted in messages. */
+const BUILDER_RECOGNISED_BY = 'builders are recognised by the Pod template label app.kubernetes.io/component: builder';
 
 function envOf(container: any): Record<string, unknown> {
-  return Object.fromEntries((container.env ?? []).map((e: any) => [e.name, e.value]));
+  return Object.fromEntries(entries(container.env).map(([e]) => [e.name, e.value]));
 }
 
 export const RULES: PolicyRule[] = [
@@ -81,8 +113,9 @@ export const RULES: PolicyRule[] = [
     description: 'every env value is a string',
     fix: 'quote the value in YAML ("30500"); the API server refuses numbers and booleans in EnvVar.value',
     check: (manifests) => podSpecs(manifests).flatMap((at) => containersOf(at).flatMap(({ container, path }) =>
-      (container.env ?? []).flatMap((e: any, i: number) => ('value' in e && typeof e.value !== 'string'
-        ? [{ object: at.object, path: `${path}.env[${i}].value`, message: `env ${e.name} is ${e.value === null ? 'null' : typeof e.value} ${JSON.stringify(e.value)}, not a string` }]
+      // null is "not set" to the API server (and to kubeconform's schema), so only other types are refused.
+      entries(container.env).flatMap(([e, i]) => (e.value !== undefined && e.value !== null && typeof e.value !== 'string'
+        ? [{ manifest: at.manifest, object: at.object, path: `${path}.env[${i}].value`, message: `env ${typeof e.name === 'string' ? e.name : describeValue(e.name)} is ${describeTyped(e.value)}, not a string` }]
         : [])))),
   },
   {
@@ -91,14 +124,16 @@ export const RULES: PolicyRule[] = [
     fix: 'take the port from the Registry construct (registry.nodePort), never copy it by hand',
     check: (manifests) => {
       const service = manifests.find((m) => m?.kind === 'Service' && isRegistry(m));
-      const nodePorts = (service?.spec?.ports ?? []).map((p: any) => String(p.nodePort));
+      const nodePorts = entries(objectOr(service?.spec).ports).map(([p]) => p.nodePort)
+        .filter((n) => typeof n === 'number' || typeof n === 'string').map(String);
       return podSpecs(manifests).filter(isBuilder).flatMap((at) => containersOf(at).flatMap(({ container, path }) => {
         const port = envOf(container).REGISTRY_PORT;
         if (!service) {
-          return [{ object: at.object, path, message: 'there is a builder but no registry Service to push to' }];
+          return [{ manifest: at.manifest, object: at.object, path, message: `there is a builder but no registry Service (label app.kubernetes.io/component: registry) to push to; ${BUILDER_RECOGNISED_BY}` }];
         }
         return nodePorts.includes(String(port)) && port !== undefined ? [] : [{
-          object: at.object, path: `${path}.env`, message: `REGISTRY_PORT is ${JSON.stringify(port)}, but the registry's nodePort is ${nodePorts.join(', ')}`,
+          manifest: at.manifest, object: at.object, path: `${path}.env`,
+          message: `REGISTRY_PORT is ${describeValue(port)}, but the registry's nodePort is ${nodePorts.length > 0 ? nodePorts.join(', ') : 'not set'}`,
         }];
       }));
     },
@@ -108,13 +143,16 @@ export const RULES: PolicyRule[] = [
     description: 'every image is pinned: a tag other than latest, or a digest',
     fix: 'write the image as name:tag (e.g. registry:2.8.3), optionally with @sha256:<digest>',
     check: (manifests) => podSpecs(manifests).flatMap((at) => containersOf(at).flatMap(({ container, path }) => {
-      const image = String(container.image ?? '');
+      if (typeof container.image !== 'string') {
+        return [{ manifest: at.manifest, object: at.object, path: `${path}.image`, message: `image is ${describeValue(container.image)}, not a name:tag` }];
+      }
+      const image = container.image;
       const digest = /@sha256:[0-9a-f]{64}$/.test(image);
       // The tag is after the last ':' of the last path component (a registry host may carry a port).
       const lastComponent = image.replace(/@sha256:[0-9a-f]{64}$/, '').split('/').pop() ?? '';
       const tag = lastComponent.includes(':') ? lastComponent.slice(lastComponent.indexOf(':') + 1) : undefined;
       const pinned = digest || (tag !== undefined && tag !== 'latest');
-      return pinned ? [] : [{ object: at.object, path: `${path}.image`, message: `image "${image}" is not pinned (${tag === 'latest' ? 'tag latest' : 'no tag'})` }];
+      return pinned ? [] : [{ manifest: at.manifest, object: at.object, path: `${path}.image`, message: `image "${image}" is not pinned (${tag === 'latest' ? 'tag latest' : 'no tag'})` }];
     })),
   },
   {
@@ -125,13 +163,22 @@ export const RULES: PolicyRule[] = [
       const env = envOf(container);
       const count = Number(env.IMAGE_COUNT);
       if (!Number.isInteger(count) || count < 1) {
-        return [{ object: at.object, path: `${path}.env`, message: `IMAGE_COUNT is ${JSON.stringify(env.IMAGE_COUNT)}` }];
+        return [{ manifest: at.manifest, object: at.object, path: `${path}.env`, message: `IMAGE_COUNT is ${describeValue(env.IMAGE_COUNT)}, not a whole number of images (1 or more)` }];
+      }
+      if (typeof env.REPO_URL !== 'string') {
+        return [{ manifest: at.manifest, object: at.object, path: `${path}.env`, message: `REPO_URL is ${describeValue(env.REPO_URL)}, so the image names cannot be derived` }];
       }
       const problems = [];
       for (let n = 1; n <= count; n++) {
-        const expected = deriveImageName(String(env.REPO_URL), String(env[`IMAGE_${n}_CONTEXT`] ?? '.'));
+        let expected: string;
+        try {
+          expected = deriveImageName(String(env.REPO_URL ?? ''), String(env[`IMAGE_${n}_CONTEXT`] ?? '.'));
+        } catch (e) {
+          problems.push({ manifest: at.manifest, object: at.object, path: `${path}.env`, message: `IMAGE_${n}_CONTEXT ${describeValue(env[`IMAGE_${n}_CONTEXT`])} gives no image name: ${(e as Error).message}` });
+          continue;
+        }
         if (env[`IMAGE_${n}_NAME`] !== expected) {
-          problems.push({ object: at.object, path: `${path}.env`, message: `IMAGE_${n}_NAME is ${JSON.stringify(env[`IMAGE_${n}_NAME`])}, but the source gives "${expected}"` });
+          problems.push({ manifest: at.manifest, object: at.object, path: `${path}.env`, message: `IMAGE_${n}_NAME is ${describeValue(env[`IMAGE_${n}_NAME`])}, but the source gives "${expected}"` });
         }
       }
       return problems;
@@ -142,19 +189,21 @@ export const RULES: PolicyRule[] = [
     description: 'builders restart on failure (restartPolicy OnFailure)',
     fix: 'set restartPolicy: OnFailure on the builder Pod template',
     check: (manifests) => podSpecs(manifests).filter(isBuilder).flatMap((at) => (at.spec.restartPolicy === 'OnFailure' ? [] : [{
-      object: at.object, path: `${at.path}.restartPolicy`, message: `restartPolicy is ${JSON.stringify(at.spec.restartPolicy)}`,
+      manifest: at.manifest, object: at.object, path: `${at.path}.restartPolicy`, message: `restartPolicy is ${describeValue(at.spec.restartPolicy)}`,
     }])),
   },
   {
     id: 'IB006',
     description: `the only hostPath is ${DOCKER_SOCKET_PATH}, of type Socket, in builder workloads`,
     fix: `builders mount only the Docker socket (hostPath ${DOCKER_SOCKET_PATH}, type: Socket); everything else uses emptyDir or a PersistentVolumeClaim`,
-    check: (manifests) => podSpecs(manifests).flatMap((at) => (at.spec.volumes ?? []).flatMap((v: any, i: number) => {
-      if (!v.hostPath) return [];
+    check: (manifests) => podSpecs(manifests).flatMap((at) => entries(at.spec.volumes).flatMap(([v, i]) => {
+      if (v.hostPath === undefined || v.hostPath === null) return [];
       const path = `${at.path}.volumes[${i}].hostPath`;
-      if (!isBuilder(at)) return [{ object: at.object, path, message: `hostPath ${v.hostPath.path} in a workload that is not a builder` }];
-      if (v.hostPath.path !== DOCKER_SOCKET_PATH) return [{ object: at.object, path, message: `hostPath ${v.hostPath.path} is not the Docker socket` }];
-      if (v.hostPath.type !== 'Socket') return [{ object: at.object, path: `${path}.type`, message: `hostPath type is ${JSON.stringify(v.hostPath.type)}, not "Socket"` }];
+      const hostPath = objectOr(v.hostPath);
+      const where = typeof hostPath.path === 'string' ? hostPath.path : `with path ${describeValue(hostPath.path)}`;
+      if (!isBuilder(at)) return [{ manifest: at.manifest, object: at.object, path, message: `hostPath ${where} in a workload that is not a builder (${BUILDER_RECOGNISED_BY})` }];
+      if (hostPath.path !== DOCKER_SOCKET_PATH) return [{ manifest: at.manifest, object: at.object, path, message: `hostPath ${where} is not the Docker socket` }];
+      if (hostPath.type !== 'Socket') return [{ manifest: at.manifest, object: at.object, path: `${path}.type`, message: `hostPath type is ${describeValue(hostPath.type)}, not "Socket"` }];
       return [];
     })),
   },
@@ -164,13 +213,16 @@ export const RULES: PolicyRule[] = [
     fix: 'keep replicas: 1 and strategy Recreate: without shared storage, two registries each hold half the pushes',
     check: (manifests) => manifests.filter((m) => m?.kind === 'Deployment' && isRegistry(m)).flatMap((m) => {
       const problems = [];
-      if (m.spec?.replicas !== 1) problems.push({ object: objectId(m), path: 'spec.replicas', message: `replicas is ${JSON.stringify(m.spec?.replicas)}` });
-      if (m.spec?.strategy?.type !== 'Recreate') problems.push({ object: objectId(m), path: 'spec.strategy.type', message: `strategy is ${JSON.stringify(m.spec?.strategy?.type)}` });
-      const spec = m.spec?.template?.spec ?? {};
-      const mount = (spec.containers ?? []).flatMap((c: any) => c.volumeMounts ?? []).find((vm: any) => vm.mountPath === REGISTRY_DATA_PATH);
-      const volume = mount && (spec.volumes ?? []).find((v: any) => v.name === mount.name);
+      const object = objectId(m);
+      const deployment = objectOr(m.spec);
+      if (deployment.replicas !== 1) problems.push({ manifest: m, object, path: 'spec.replicas', message: `replicas is ${describeValue(deployment.replicas)}` });
+      const strategy = objectOr(deployment.strategy).type;
+      if (strategy !== 'Recreate') problems.push({ manifest: m, object, path: 'spec.strategy.type', message: `strategy is ${describeValue(strategy)}` });
+      const spec = objectOr(objectOr(deployment.template).spec);
+      const mount = entries(spec.containers).flatMap(([c]) => entries(c.volumeMounts).map(([vm]) => vm)).find((vm) => vm.mountPath === REGISTRY_DATA_PATH);
+      const volume = mount && entries(spec.volumes).map(([v]) => v).find((v) => v.name === mount.name);
       if (!volume || !(volume.emptyDir || volume.persistentVolumeClaim)) {
-        problems.push({ object: objectId(m), path: 'spec.template.spec.volumes', message: `no emptyDir or PersistentVolumeClaim mounted at ${REGISTRY_DATA_PATH}` });
+        problems.push({ manifest: m, object, path: 'spec.template.spec.volumes', message: `no emptyDir or PersistentVolumeClaim mounted at ${REGISTRY_DATA_PATH}` });
       }
       return problems;
     }),
@@ -182,13 +234,14 @@ export const RULES: PolicyRule[] = [
     check: (manifests) => podSpecs(manifests).filter(isBuilder).flatMap((at) => containersOf(at)
       .filter(({ container }) => container.name === BUILDER_CONTAINER_NAME)
       .flatMap(({ container, path }) => {
-        const sc = { ...(at.spec.securityContext ?? {}), ...(container.securityContext ?? {}) };
+        const sc = { ...objectOr(at.spec.securityContext), ...objectOr(container.securityContext) };
         const problems = [];
-        if (sc.runAsUser !== 0 || sc.runAsNonRoot === true) problems.push({ object: at.object, path: `${path}.securityContext`, message: `runs as user ${JSON.stringify(sc.runAsUser)} (runAsNonRoot ${JSON.stringify(sc.runAsNonRoot)}), not root` });
-        if (sc.readOnlyRootFilesystem !== false) problems.push({ object: at.object, path: `${path}.securityContext.readOnlyRootFilesystem`, message: 'the root filesystem is not explicitly writable' });
-        const mount = (container.volumeMounts ?? []).find((vm: any) => vm.mountPath === WORKSPACE_PATH);
-        const volume = mount && (at.spec.volumes ?? []).find((v: any) => v.name === mount.name);
-        if (!volume?.emptyDir) problems.push({ object: at.object, path: `${path}.volumeMounts`, message: `no emptyDir mounted at ${WORKSPACE_PATH}` });
+        const base = { manifest: at.manifest, object: at.object };
+        if (sc.runAsUser !== 0 || sc.runAsNonRoot === true) problems.push({ ...base, path: `${path}.securityContext`, message: `runs as user ${describeValue(sc.runAsUser)} (runAsNonRoot ${describeValue(sc.runAsNonRoot)}), not root` });
+        if (sc.readOnlyRootFilesystem !== false) problems.push({ ...base, path: `${path}.securityContext.readOnlyRootFilesystem`, message: 'the root filesystem is not explicitly writable' });
+        const mount = entries(container.volumeMounts).map(([vm]) => vm).find((vm) => vm.mountPath === WORKSPACE_PATH);
+        const volume = mount && entries(at.spec.volumes).map(([v]) => v).find((v) => v.name === mount.name);
+        if (!volume?.emptyDir) problems.push({ ...base, path: `${path}.volumeMounts`, message: `no emptyDir mounted at ${WORKSPACE_PATH}` });
         return problems;
       })),
   },
@@ -196,23 +249,29 @@ export const RULES: PolicyRule[] = [
 
 /** Runs every rule; an empty list means the manifests keep them all. */
 export function checkPolicy(manifests: Manifest[], rules: PolicyRule[] = RULES): Violation[] {
-  return rules.flatMap((rule) => rule.check(manifests).map((v) => ({ rule: rule.id, fix: rule.fix, ...v })));
+  const objects = manifests.filter(isObject);
+  return rules.flatMap((rule) => {
+    try {
+      return rule.check(objects).map((v) => ({ rule: rule.id, fix: rule.fix, ...v }));
+    } catch (e) {
+      // Fail closed: a rule that cannot read the objects reports that, it never passes them.
+      return [{ rule: rule.id, fix: rule.fix, object: '(all objects)', path: '', message: `the rule could not be checked: ${(e as Error).message}` }];
+    }
+  });
 }
 
 /**
  * Parses manifest YAML as kubectl does (YAML 1.1: an unquoted `on` is a
  * boolean, `0755` an octal number), so a value that only looks like a string
- * is caught as what the API server will see.
+ * is caught as what the API server will see. The same reader as
+ * `npm run validate` (lib/validation/manifests); throws on the first problem.
  */
 export function parseManifests(text: string): Manifest[] {
-  return parseAllDocuments(text, { version: '1.1' })
-    .map((doc) => {
-      if (doc.errors.length > 0) {
-        throw new Error(doc.errors[0].message);
-      }
-      return doc.toJS();
-    })
-    .filter((m) => m !== null && m !== undefined);
+  const parsed = parseManifestText(text, '(text)');
+  if (parsed.problems.length > 0) {
+    throw new Error(`line ${parsed.problems[0].line}: ${parsed.problems[0].message}`);
+  }
+  return parsed.docs.flatMap((d) => (d.manifest ? [d.manifest] : []));
 }
 
 export function formatViolation(v: Violation): string {

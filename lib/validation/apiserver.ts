@@ -1,13 +1,14 @@
 import { execFileSync, spawnSync } from 'child_process';
-import { readFileSync } from 'fs';
 import { join } from 'path';
-import { LineCounter, parseAllDocuments } from 'yaml';
-import { Problem } from './problems';
+import { exitText, runTool, ToolRun, toolText } from './kubeconform';
+import { ManifestDoc, ManifestFile } from './manifests';
+import { objectProblem, Problem } from './problems';
 
 const TOOLS = join(__dirname, '..', '..', 'scripts', 'validate-tools');
 const ROOT = join(__dirname, '..', '..');
-export const KUBECONFIG = join(process.env.VALIDATE_TOOLS_DIR ?? join(ROOT, '.tools'), 'run', 'kubeconfig');
-const KUBECTL = join(process.env.VALIDATE_TOOLS_DIR ?? join(ROOT, '.tools'), 'bin', 'kubectl');
+const TOOLS_DIR = process.env.VALIDATE_TOOLS_DIR ?? join(ROOT, '.tools');
+export const KUBECONFIG = join(TOOLS_DIR, 'run', 'kubeconfig');
+export const KUBECTL = join(TOOLS_DIR, 'bin', 'kubectl');
 
 function apiserverScript(command: 'start' | 'stop' | 'status'): { status: number | null; output: string } {
   const run = spawnSync('bash', [join(TOOLS, 'apiserver.sh'), command], { encoding: 'utf-8' });
@@ -35,79 +36,231 @@ export function startApiServer(): () => void {
 }
 
 /** Runs the kubectl built from the same Kubernetes source as the API server. */
-export function kubectl(args: string[], input?: string) {
-  return spawnSync(KUBECTL, ['--kubeconfig', KUBECONFIG, ...args], { encoding: 'utf-8', input });
+export function kubectl(args: string[], input?: string, kubeconfig = KUBECONFIG) {
+  return spawnSync(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf-8', input, maxBuffer: 256 * 1024 * 1024 });
 }
 
-/** The documents of a file as their original text, with the object each names. */
-function documents(file: string): Array<{ text: string; object: string; line: number }> {
-  const source = readFileSync(file, 'utf-8');
-  const lines = new LineCounter();
-  return parseAllDocuments(source, { version: '1.1', lineCounter: lines, uniqueKeys: false })
-    .filter((doc) => doc.contents !== null)
-    .map((doc) => {
-      const [start, , end] = doc.range;
-      const js: any = doc.errors.length === 0 ? doc.toJS() : {};
-      return { text: source.slice(start, end), object: `${js?.kind ?? '?'}/${js?.metadata?.name ?? '?'}`, line: lines.linePos(start).line };
-    });
+/** One field problem read from kubectl's text. */
+export interface KubectlError {
+  readonly path?: string;
+  readonly message: string;
+}
+
+/** One error kubectl printed, with what it says about the object it belongs to. */
+export interface KubectlBlock {
+  /** The whole error, on one line. */
+  readonly text: string;
+  readonly kind?: string;
+  readonly name?: string;
+  /** The error is about the connection or the tool, not about one object. */
+  readonly global: boolean;
+  readonly errors: KubectlError[];
+}
+
+// field.ErrorType strings (k8s.io/apimachinery/pkg/util/validation/field).
+const FIELD_ERROR_TYPES = 'Invalid value|Required value|Unsupported value|Duplicate value|Forbidden|Too long|Too many|Not found|Internal error';
+const FIELD_ERROR = new RegExp(`^([A-Za-z][\\w.\\[\\]/-]*): ((?:${FIELD_ERROR_TYPES}).*)$`, 's');
+const BETWEEN_FIELD_ERRORS = new RegExp(`, (?=[A-Za-z][\\w.\\[\\]/-]*: (?:${FIELD_ERROR_TYPES}))`);
+const BLOCK_START = /^(Error from server|error:|Error:|error when|The \S+ "[^"]*" is invalid|The connection to the server|Unable to connect|Unable to recognize|unable to recognize|Warning:)/;
+const GLOBAL = /connection to the server|Unable to connect|connection refused|i\/o timeout|context deadline exceeded|Client\.Timeout|the server is currently unable|no such host|dial tcp|EOF$|TLS handshake|certificate|Unauthorized|no configuration has been provided|couldn't get current server API group list|stat .*kubeconfig|error loading config/;
+
+/** The field errors in the text after `is invalid:`: the bracket form `[a, b]`, the bulleted form, or one error. */
+function fieldErrors(body: string): KubectlError[] {
+  const trimmed = body.trim();
+  const parts = trimmed.startsWith('* ')
+    ? trimmed.split(/\n\* /).map((p) => p.replace(/^\* /, ''))
+    : trimmed.replace(/^\[(.*)\]$/s, '$1').split(BETWEEN_FIELD_ERRORS);
+  return parts.map((p) => p.replace(/\s*\n\s*/g, ' ').trim()).filter((p) => p).map((part) => {
+    const m = FIELD_ERROR.exec(part);
+    return m ? { path: m[1], message: m[2] } : { message: part };
+  });
+}
+
+function readBlock(raw: string): KubectlBlock {
+  const text = raw.replace(/\s*\n\s*/g, ' ').trim();
+  const body = raw.replace(/^Error from server \([\w ]+\): /, '').replace(/^error: /, '')
+    .replace(/^error when (creating|patching|applying patch|retrieving current configuration of)[^]*?(from server for|"[^"]*"): /, '');
+  let kind: string | undefined;
+  let name: string | undefined;
+  let errors: KubectlError[];
+  const invalid = /^(?:The )?(\w+)(?:\.[\w.]+)? "([^"]*)" is invalid: ?([^]*)$/.exec(body);
+  const undecodable = /^(\w+) in version "[^"]*" cannot be handled as a \w+: ([^]*)$/.exec(body);
+  if (invalid) {
+    [, kind, name] = invalid;
+    errors = fieldErrors(invalid[3]);
+  } else if (undecodable) {
+    kind = undecodable[1];
+    const detail = undecodable[2].replace(/\s*\n\s*/g, ' ');
+    const fields = [...detail.matchAll(/(unknown|duplicate) field "([^"]+)"/g)];
+    const unmarshal = /cannot unmarshal (\w+) into Go struct field \w+\.([\w.]+) of type ([\w.]+)/.exec(detail);
+    if (fields.length > 0) errors = fields.map((f) => ({ path: f[2], message: `${f[1]} field` }));
+    else if (unmarshal) errors = [{ path: unmarshal[2], message: `${unmarshal[1]} given where the API wants ${unmarshal[3]}` }];
+    else errors = [{ message: detail }];
+  } else {
+    const named = /Name: "([^"]*)"/.exec(raw) ?? /for name: "([^"]*)"/.exec(raw) ?? /^(\w+)(?:\.[\w.]+)? "([^"]*)"/.exec(body);
+    if (named) name = named[named.length - 1];
+    if (named && named.length === 3) kind = named[1];
+    const kindMatch = /no matches for kind "(\w+)"/.exec(raw) ?? /GroupVersionKind: "[^"]*Kind=(\w+)"/.exec(raw);
+    if (kindMatch) kind = kindMatch[1];
+    errors = [{ message: text.replace(/^Error from server \([\w ]+\): /, '').replace(/^error: /, '') }];
+  }
+  const global = kind === undefined && name === undefined && GLOBAL.test(text);
+  return { text, kind, name, global, errors };
+}
+
+/** kubectl's stderr → its error blocks (warnings dropped). */
+export function parseKubectlOutput(stderr: string): KubectlBlock[] {
+  const blocks: string[] = [];
+  for (const line of stderr.split('\n')) {
+    if (line.trim() === '') continue;
+    if (blocks.length === 0 || BLOCK_START.test(line)) blocks.push(line);
+    else blocks[blocks.length - 1] += `\n${line}`;
+  }
+  return blocks.filter((b) => !b.startsWith('Warning:')).map(readBlock);
 }
 
 /**
- * kubectl's error text → field problems. Handles the API server's two forms:
- * `Kind "name" is invalid: [path: message, path: message]` (validation), and
- * decoding errors (`strict decoding error: unknown field "spec.x"`,
- * `cannot unmarshal number into Go struct field EnvVar.spec.containers.env.value`).
+ * kubectl's error text → field problems, one per field: the API server's
+ * `Kind "name" is invalid: [path: message, path: message]`, kubectl's own
+ * bulleted form (`* path: message` per line), and decoding errors (`strict
+ * decoding error: unknown field "spec.x"`, `cannot unmarshal number into Go
+ * struct field EnvVar.spec.containers.env.value`).
  */
-export function parseKubectlErrors(stderr: string): Array<{ path?: string; message: string }> {
-  const found: Array<{ path?: string; message: string }> = [];
-  for (const line of stderr.split('\n').map((l) => l.trim()).filter((l) => l.length > 0)) {
-    const invalid = /is invalid: (.*)$/.exec(line);
-    if (invalid) {
-      const body = invalid[1].replace(/^\[(.*)\]$/, '$1');
-      for (const part of body.split(/, (?=[a-zA-Z][\w.[\]-]*: )/)) {
-        const m = /^([a-zA-Z][\w.[\]-]*): (.*)$/.exec(part);
-        found.push(m ? { path: m[1], message: m[2] } : { message: part });
-      }
-      continue;
-    }
-    const unknown = [...line.matchAll(/unknown field "([^"]+)"/g)];
-    if (unknown.length > 0) {
-      unknown.forEach((u) => found.push({ path: u[1], message: 'unknown field' }));
-      continue;
-    }
-    const unmarshal = /cannot unmarshal (\w+) into Go struct field \w+\.([\w.]+) of type (\w+)/.exec(line);
-    if (unmarshal) {
-      found.push({ path: unmarshal[2], message: `${unmarshal[1]} given where the API wants ${unmarshal[3]}` });
-      continue;
-    }
-    if (/^(Error|error)/.test(line)) {
-      found.push({ message: line.replace(/^Error from server \(\w+\): /, '') });
+export function parseKubectlErrors(stderr: string): KubectlError[] {
+  return parseKubectlOutput(stderr).flatMap((b) => b.errors);
+}
+
+/** `deployment.apps/registry`: how `kubectl -o name` names an object. */
+function outputName(doc: ManifestDoc): string {
+  const group = doc.ref.apiVersion?.includes('/') ? doc.ref.apiVersion.split('/')[0] : '';
+  return `${(doc.ref.kind ?? '').toLowerCase()}${group ? `.${group}` : ''}/${doc.ref.name ?? ''}`;
+}
+
+/**
+ * Maps one kubectl run over several objects back to them. Objects kubectl
+ * names on stdout (`-o name`) passed; each error block goes to the first
+ * failed object it fits (kubectl reports in document order). Fails closed:
+ * an object neither confirmed nor explained is a problem carrying kubectl's
+ * text, and so is an error no object explains.
+ */
+export function mapKubectlRun(docs: ManifestDoc[], run: ToolRun): { passed: ManifestDoc[]; problems: Problem[] } {
+  const confirmed = new Map<string, number>();
+  if (!run.error && run.signal === null) {
+    for (const line of run.stdout.split('\n').map((l) => l.trim()).filter((l) => l)) confirmed.set(line, (confirmed.get(line) ?? 0) + 1);
+  }
+  const passed: ManifestDoc[] = [];
+  const failed: ManifestDoc[] = [];
+  for (const doc of docs) {
+    const key = outputName(doc);
+    const left = confirmed.get(key) ?? 0;
+    if (left > 0) {
+      confirmed.set(key, left - 1);
+      passed.push(doc);
+    } else {
+      failed.push(doc);
     }
   }
-  return found;
+  const problems: Problem[] = [];
+  if (failed.length === 0 && (run.status === 0 || run.error || run.signal)) {
+    return { passed, problems };
+  }
+  const blocks = run.error || run.signal ? [] : parseKubectlOutput(run.stderr);
+  const explained = new Map<ManifestDoc, KubectlBlock[]>();
+  const unplaced: KubectlBlock[] = [];
+  const globals = blocks.filter((b) => b.global);
+  let next = 0;
+  for (const block of blocks.filter((b) => !b.global)) {
+    // `Name: ""` is kubectl's word for an object without a name.
+    const fits = (d: ManifestDoc) => (block.name === undefined || (d.ref.name ?? '') === block.name)
+      && (block.kind === undefined || d.ref.kind?.toLowerCase() === block.kind.toLowerCase());
+    let at = failed.findIndex((d, i) => i >= next && fits(d));
+    if (at < 0) at = failed.findIndex((d) => fits(d) && !explained.has(d));
+    if (at < 0) {
+      unplaced.push(block);
+      continue;
+    }
+    explained.set(failed[at], [...(explained.get(failed[at]) ?? []), block]);
+    next = at + 1;
+  }
+  for (const doc of failed) {
+    const mine = explained.get(doc);
+    if (mine) {
+      for (const block of mine) {
+        for (const e of block.errors) problems.push(objectProblem('apiserver', doc.ref, e.message, e.path));
+      }
+    } else {
+      const why = globals.length > 0 ? globals.map((b) => b.text).join(' | ') : toolText(run);
+      problems.push(objectProblem('apiserver', doc.ref, `not checked: kubectl did not confirm this object (${exitText(run)}): ${why}`));
+    }
+  }
+  if (unplaced.length > 0) {
+    const file = docs[0]?.ref.file ?? '(unknown file)';
+    for (const block of unplaced) problems.push({ layer: 'apiserver', file, message: `kubectl reported an error no object explains: ${block.text}` });
+  }
+  if (run.status !== 0 && problems.length === 0) {
+    problems.push({ layer: 'apiserver', file: docs[0]?.ref.file ?? '(unknown file)', message: `kubectl failed (${exitText(run)}) although every object was confirmed: ${toolText(run)}` });
+  }
+  return { passed, problems };
+}
+
+export interface ApiServerOptions {
+  /** Kubeconfig of the API server (default: the local one in .tools/run). */
+  readonly kubeconfig?: string;
+  /** Per kubectl run; a run that takes longer is stopped and its objects are problems. */
+  readonly timeoutMs?: number;
+  /** Objects per kubectl run (a large file is sent in parts, for progress). */
+  readonly chunkSize?: number;
+  /** Called after each kubectl run: objects checked so far, of how many. */
+  readonly onProgress?: (done: number, total: number, file: string) => void | Promise<void>;
+}
+
+const joinDocs = (docs: ManifestDoc[]) => docs.map((d) => d.text.replace(/^---[^\n]*\n/, '')).join('\n---\n');
+
+/** Creates every namespace the objects name (for real: the server is private), so their objects can be checked. */
+async function ensureNamespaces(files: ManifestFile[], kubeconfig: string): Promise<void> {
+  const names = new Set<string>();
+  for (const f of files) for (const d of f.docs) if (d.ref.namespace && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(d.ref.namespace)) names.add(d.ref.namespace);
+  names.delete('default');
+  if (names.size === 0) return;
+  const text = [...names].sort().map((n) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${n}\n`).join('---\n');
+  // Errors show up again, per object, in the dry run below.
+  await runTool(KUBECTL, ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: text, timeoutMs: 60_000 });
 }
 
 /**
- * `kubectl apply --dry-run=server` of every document, one at a time, so each
- * problem is tied to its object: the same check a user gets against a cluster
- * (plus a real create of Services, see below).
+ * The API-server layer: `kubectl apply --dry-run=server --validate=strict`,
+ * one kubectl per file (a large file in parts), with every result mapped back
+ * to its object. Services are then created for real and deleted, because
+ * server dry-run skips the NodePort allocator in 1.27 (a nodePort outside
+ * 30000-32767 would pass). Namespaces the objects name are created first.
  */
-export function apiserverProblems(files: string[]): Problem[] {
+export async function apiserverProblems(files: ManifestFile[], options: ApiServerOptions = {}): Promise<Problem[]> {
+  const kubeconfig = options.kubeconfig ?? KUBECONFIG;
+  const chunkSize = options.chunkSize ?? 250;
+  const base = ['--kubeconfig', kubeconfig, '--request-timeout=30s'];
   const problems: Problem[] = [];
+  await ensureNamespaces(files, kubeconfig);
+  const total = files.reduce((n, f) => n + f.docs.filter((d) => d.manifest).length, 0);
+  let done = 0;
   for (const file of files) {
-    for (const doc of documents(file)) {
-      let run = kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], doc.text);
-      if (run.status === 0 && doc.object.startsWith('Service/')) {
-        // Server dry-run skips the NodePort allocator in 1.27, so a nodePort outside
-        // 30000-32767 passes it. This API server is private and runs no controllers:
-        // create the Service for real (the allocator checks the port), then delete it.
-        run = kubectl(['create', '-f', '-'], doc.text);
-        if (run.status === 0) kubectl(['delete', '-f', '-', '--wait=false'], doc.text);
+    const docs = file.docs.filter((d) => d.manifest); // the yaml layer reports the others
+    for (let start = 0; start < docs.length; start += chunkSize) {
+      const part = docs.slice(start, start + chunkSize);
+      const timeoutMs = options.timeoutMs ?? 60_000 + 100 * part.length;
+      const dryRun = await runTool(KUBECTL, [...base, 'apply', '--dry-run=server', '--validate=strict', '-o', 'name', '-f', '-'], { input: joinDocs(part), timeoutMs });
+      const checked = mapKubectlRun(part, dryRun);
+      problems.push(...checked.problems);
+      // One of each (namespace, name): a second create of the same Service would only say "already exists".
+      const seen = new Set<string>();
+      const services = checked.passed.filter((d) => d.ref.kind === 'Service' && d.ref.apiVersion === 'v1')
+        .filter((d) => !seen.has(`${d.ref.namespace}/${d.ref.name}`) && seen.add(`${d.ref.namespace}/${d.ref.name}`));
+      if (services.length > 0) {
+        const created = await runTool(KUBECTL, [...base, 'create', '-o', 'name', '-f', '-'], { input: joinDocs(services), timeoutMs });
+        problems.push(...mapKubectlRun(services, created).problems);
+        await runTool(KUBECTL, [...base, 'delete', '--ignore-not-found', '--wait=false', '-f', '-'], { input: joinDocs(services), timeoutMs });
       }
-      if (run.status === 0) continue;
-      for (const e of parseKubectlErrors(run.stderr)) {
-        problems.push({ layer: 'apiserver', file, object: doc.object, path: e.path, message: e.message });
-      }
+      done += part.length;
+      await options.onProgress?.(done, total, file.file);
     }
   }
   return problems;

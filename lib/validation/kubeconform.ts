@@ -1,36 +1,127 @@
-import { spawnSync } from 'child_process';
+import { spawn } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
-import { pointerToPath, Problem } from './problems';
+import { ManifestFile, ObjectRef } from './manifests';
+import { objectProblem, pointerToPath, Problem } from './problems';
 
 const SCRIPT = join(__dirname, '..', '..', 'scripts', 'validate-tools', 'kubeconform.sh');
+
+export interface ToolRun {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Set when the tool could not be started at all. */
+  readonly error?: Error;
+}
+
+/** Runs a command without blocking the event loop, so other layers run meanwhile. */
+export function runTool(command: string, args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ToolRun> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let failed: Error | undefined;
+    const timer = options.timeoutMs ? setTimeout(() => {
+      failed = new Error(`did not finish within ${Math.round(options.timeoutMs! / 1000)} s and was stopped`);
+      child.kill('SIGKILL');
+    }, options.timeoutMs) : undefined;
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    child.on('error', (e) => { failed = e; });
+    child.stdin.on('error', () => undefined); // a tool that exits early closes its stdin
+    child.stdin.end(options.input ?? '');
+    child.on('close', (status, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ status, signal, stdout: Buffer.concat(out).toString('utf-8'), stderr: Buffer.concat(err).toString('utf-8'), error: failed });
+    });
+  });
+}
+
+/** What a tool printed, for a problem message: trimmed, on one line, bounded. */
+export function toolText(run: ToolRun): string {
+  const text = `${run.stderr}\n${run.stdout}`.trim().replace(/\s*\n\s*/g, ' | ');
+  return text.length > 2000 ? `${text.slice(0, 2000)}...` : text || '(no output)';
+}
+
+export function exitText(run: ToolRun): string {
+  if (run.error) return run.error.message;
+  return run.signal ? `killed by ${run.signal}` : `exit ${run.status}`;
+}
 
 /**
  * The real kubeconform, strict, against the Kubernetes 1.27 schemas the
  * project generates offline (scripts/validate-tools/k8s-schemas.sh).
+ *
+ * Each object is handed over as its own file (its exact text), so every
+ * result maps back to exactly one object, also unnamed ones and the same
+ * Kind/name twice. Fails closed: an object kubeconform does not report on, a
+ * status it does not explain, output that is not its JSON report, or an
+ * unexpected exit, is a problem carrying kubeconform's own text.
  */
-export function kubeconformProblems(files: string[]): Problem[] {
-  if (files.length === 0) return [];
-  const run = spawnSync('bash', [SCRIPT, '-output', 'json', ...files], { encoding: 'utf-8', maxBuffer: 256 * 1024 * 1024 });
+export async function kubeconformProblems(files: ManifestFile[]): Promise<Problem[]> {
+  const docs = files.flatMap((f) => f.docs);
+  if (docs.length === 0) return [];
+  const dir = mkdtempSync(join(tmpdir(), 'validate-kubeconform-'));
+  const byPath = new Map<string, ObjectRef>();
+  try {
+    docs.forEach((doc, n) => {
+      const path = join(dir, `${n}.yaml`);
+      writeFileSync(path, doc.text);
+      byPath.set(path, doc.ref);
+    });
+    const run = await runTool('bash', [SCRIPT, '-output', 'json', '-verbose', dir]);
+    return readReport(run, byPath);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function readReport(run: ToolRun, byPath: Map<string, ObjectRef>): Problem[] {
+  const all = [...byPath.values()];
+  const everyObject = (message: string) => all.map((ref) => objectProblem('kubeconform', ref, message));
   let report: any;
   try {
     report = JSON.parse(run.stdout);
   } catch {
-    throw new Error(`kubeconform did not run (exit ${run.status}):\n${run.stderr}${run.stdout}`);
+    return everyObject(`not checked: kubeconform did not report (${exitText(run)}): ${toolText(run)}`);
+  }
+  if (run.status !== 0 && run.status !== 1) {
+    return everyObject(`not checked: kubeconform failed (${exitText(run)}): ${toolText(run)}`);
   }
   const problems: Problem[] = [];
-  for (const r of report.resources ?? []) {
-    if (r.status === 'statusValid' || r.status === 'statusSkipped') continue;
-    const object = r.kind ? `${r.kind}/${r.name || '(no name)'}` : undefined;
-    if (r.validationErrors?.length) {
-      for (const e of r.validationErrors) {
+  const reported = new Set<ObjectRef>();
+  for (const r of Array.isArray(report?.resources) ? report.resources : []) {
+    const ref = byPath.get(r?.filename);
+    if (!ref) {
+      problems.push({ layer: 'kubeconform', file: all[0].file, message: `kubeconform reported on an unknown file: ${JSON.stringify(r)}` });
+      continue;
+    }
+    reported.add(ref);
+    if (r.status === 'statusValid') continue;
+    const errors = Array.isArray(r.validationErrors) ? r.validationErrors : [];
+    if (r.status === 'statusInvalid' && errors.length > 0) {
+      for (const e of errors) {
         // Name the unknown field itself in the path, not just its parent.
         const extra = /^additional properties '([^']+)' not allowed$/.exec(e.msg)?.[1];
-        const path = [pointerToPath(e.path), extra].filter((p) => p).join('.');
-        problems.push({ layer: 'kubeconform', file: r.filename, object, path: path || undefined, message: extra ? 'unknown field' : e.msg });
+        const path = [pointerToPath(String(e.path ?? '')), extra].filter((p) => p).join('.');
+        problems.push(objectProblem('kubeconform', ref, extra ? 'unknown field' : String(e.msg), path));
       }
+    } else if (r.status === 'statusInvalid' || r.status === 'statusError') {
+      problems.push(objectProblem('kubeconform', ref, String(r.msg || 'invalid (no reason given)').replace(/\n\s*/g, ' ')));
     } else {
-      problems.push({ layer: 'kubeconform', file: r.filename, object, message: String(r.msg).replace(/\n\s*/g, ' ') });
+      problems.push(objectProblem('kubeconform', ref, `not checked: kubeconform status ${JSON.stringify(r.status)}${r.msg ? `: ${r.msg}` : ''}`));
     }
   }
-  return problems;
+  for (const ref of all) {
+    if (!reported.has(ref)) problems.push(objectProblem('kubeconform', ref, `not checked: kubeconform did not report on this object (${exitText(run)}): ${toolText(run)}`));
+  }
+  if (run.status === 1 && problems.length === 0) {
+    problems.push({ layer: 'kubeconform', file: all[0].file, message: `kubeconform failed without naming a problem: ${toolText(run)}` });
+  }
+  // In the order of the objects (kubeconform reports in whatever order its workers finish).
+  const order = new Map(all.map((ref, n) => [ref, n]));
+  const at = (p: Problem) => (p.object ? order.get(p.object) ?? -1 : -1);
+  return problems.sort((a, b) => at(a) - at(b));
 }
