@@ -105,11 +105,17 @@ builds:
         dockerfile: /Dockerfile
 `);
     expect(message.split('\n')).toEqual([
-      expect.stringMatching(/^builds\.yaml:2:11: builds\[0\]\.repo: ".*" contains a space, control or shell character; use a URL such as/),
+      expect.stringMatching(/^builds\.yaml:2:11: builds\[0\]\.repo: ".*" contains a space or shell character; use a URL such as/),
       expect.stringMatching(/^builds\.yaml:3:10: builds\[0\]\.ref: "main && reboot" contains a space, control or shell character; use a branch name/),
       expect.stringMatching(/^builds\.yaml:5:18: builds\[0\]\.images\[0\]\.context: "\.\.\/\.\.\/etc" escapes the repository with "\.\."/),
       expect.stringMatching(/^builds\.yaml:6:21: builds\[0\]\.images\[0\]\.dockerfile: "\/Dockerfile" is absolute/),
     ]);
+  });
+
+  test('a token in the repository URL is refused and not repeated in the message (it would reach logs)', () => {
+    const message = problemsOf('builds:\n  - repo: https://ghp_0123456789abcdefghijklmnopqrstuvwxyz@github.com/team/app.git\n');
+    expect(message).toMatch(/^builds\.yaml:2:11: builds\[0\]\.repo: "https:\/\/\*\*\*@github\.com\/team\/app\.git" has a user part, which in https:\/\/ URLs is a credential/);
+    expect(message).not.toContain('ghp_');
   });
 
   test('placement values are checked', () => {

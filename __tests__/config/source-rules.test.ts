@@ -58,16 +58,40 @@ describe('checkRepoUrl', () => {
     'git://127.0.0.1:9418/fixture.git',
     'ssh://git@git.example.com/team/app.git',
     'git@git.example.com:team/app.git',
-    'https://token@git.example.com/team/app.git',
+    'ssh://git@git.example.com:2222/team/app.git',
+    'deploy_user@git.example.com:team/app.git',
   ])('accepts %s', (repo) => {
     expect(checkRepoUrl(repo)).toBeUndefined();
   });
 
   test.each([
     ['https://user:secret@git.example.com/app.git', /password/],
+    // Credentials in any form: never in dist/, logs or labels.
+    ['https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/team/app.git', /user part, which in https:\/\/ URLs is a credential/],
+    ['https://token@git.example.com/team/app.git', /credential/],
+    ['http://x-access-token@git.example.com/team/app.git', /credential/],
+    ['git://me@git.example.com/team/app.git', /credential/],
+    ['ssh://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/team/app.git', /not a plain login name/],
+    ['ssh://git:pw@github.com/team/app.git', /password/],
+    ['glpat-abcdefghijklmnopqrst@gitlab.com:team/app.git', /not a plain login name/],
+    ['a1b2c3d4e5f6@gitlab.com:team/app.git', /not a plain login name/],
+    ['git:secret@gitlab.com:team/app.git', /not a plain login name/],
+    // Invisible and control characters, also percent-encoded.
+    ['https://git.example.com/team/app\u200b.git', /control or invisible character/],
+    ['https://git.example.com/team/\u202eppa.git', /control or invisible character/],
+    ['https://git.example.com/team/app.git\u0000', /control or invisible character/],
+    ['https://git.example.com/team/app%0a.git', /control or invisible character/],
+    ['https://git.example.com/team/app\u00a0.git', /control or invisible character/],
+    // Disguised ssh options: hosts and paths that start with "-".
+    ['ssh://-oProxyCommand=touch@x/app.git', /not a plain login name/],
+    ['ssh://-oProxyCommand=x/app.git', /host starts with "-"/],
+    ['ssh://git@-oProxyCommand=x/app.git', /host starts with "-"/],
+    ['git@-oProxyCommand=x:team/app.git', /host starts with "-"/],
+    ['git@host:-team/app.git', /path starts with "-"/],
+    ['ssh://git@host/-team/app.git', /path component starts with "-"/],
     ['file:///etc', /uses file:\/\//],
     ['ftp://x.example/app.git', /uses ftp:\/\//],
-    ['https://x.example/app.git; curl evil', /space, control or shell character/],
+    ['https://x.example/app.git; curl evil', /space or shell character/],
     ['https://x.example/$(id).git', /shell character/],
     ['--upload-pack=touch /tmp/pwned', /starts with "-"/],
     ['not a url', /space/],
@@ -78,6 +102,8 @@ describe('checkRepoUrl', () => {
     ['ext::sh -c touch% /tmp/pwned', /space|not a URL|uses/],
   ])('refuses %j', (repo, reason) => {
     expect(checkRepoUrl(repo)).toMatch(reason);
+    // The message never repeats a user part (it may be a secret).
+    expect(checkRepoUrl(repo)).not.toMatch(/secret|ghp_|glpat-|token@|a1b2c3|x-access|me@/);
   });
 });
 

@@ -58,42 +58,99 @@ export function isCommitSha(ref: string): boolean {
 }
 
 /**
+ * Characters nobody can see or type by accident in a URL: controls, format
+ * characters (zero-width space and joiner, bidi overrides, BOM), separators,
+ * private use and unassigned code points, and the default-ignorable fillers.
+ */
+const INVISIBLE = /[\p{C}\p{Z}\u115F\u1160\u3164\uFFA0\u034F\u17B4\u17B5\u180B-\u180F\uFE00-\uFE0F\u2800\u{E0100}-\u{E01EF}]/u;
+
+/** Prefixes of access tokens (GitHub, GitLab, Slack, AWS, Bitbucket) that people paste as a user name. */
+const TOKEN_PREFIX = /^(gh[pousr]_|github_pat_|glpat-|glptt-|gldt-|glrt-|xox[abpors]-|AKIA|ASIA|ATBB|ATCTT)/i;
+
+/**
+ * A plain ssh login name such as `git`: POSIX user-name characters, at most
+ * 32, not shaped like an access token. Anything else in the user part of a
+ * URL is treated as a credential.
+ */
+function isPlainSshUser(user: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/.test(user) && !TOKEN_PREFIX.test(user) && !/[0-9].*[0-9].*[0-9].*[0-9].*[0-9]/.test(user);
+}
+
+/** The URL with anything in its user part replaced by `***`, for messages (never echo a secret into a log). */
+export function redactRepoUrl(repo: string): string {
+  return repo
+    .replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#]*@/, '$1***@')
+    .replace(new RegExp(INVISIBLE.source, 'gu'), (c) => (c === ' ' ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`));
+}
+
+const CREDENTIAL_FIX = 'remove it: dist/, build logs and image labels would carry it in clear text. Give the builder read access another way (a public mirror, or a deploy key in the node\'s git config)';
+
+/**
  * A repository URL git can clone without prompting: https, http, git or ssh
- * URLs, or scp-like `user@host:path`. Credentials in the URL are refused: they
- * would be committed to dist/ in clear text.
+ * URLs, or scp-like `user@host:path`. Refused, because dist/ is committed and
+ * the URL reaches build logs and labels: any credential (a password, a token
+ * as the user name, any user part at all in http(s) and git URLs, a user
+ * other than a plain login name in ssh forms). Refused because git or ssh
+ * could misread them: invisible characters, and hosts or paths that start
+ * with "-" (ssh would take them as options). Messages never repeat the user part.
  */
 export function checkRepoUrl(repo: string): string | undefined {
   const fix = 'use a URL such as https://git.example.com/team/app.git or git@git.example.com:team/app.git';
+  const shown = `"${redactRepoUrl(repo)}"`;
   if (repo.startsWith('-')) {
-    return `"${repo}" starts with "-", which git would read as an option; ${fix}`;
+    return `${shown} starts with "-", which git would read as an option; ${fix}`;
   }
-  if (/[\s$`'"\\;&|<>(){}!*?[\]^]/.test(repo) || /[\x00-\x1f\x7f]/.test(repo)) {
-    return `"${repo}" contains a space, control or shell character; ${fix}`;
+  if (/[ $`'"\\;&|<>(){}!*?[\]^]/.test(repo)) {
+    return `${shown} contains a space or shell character; ${fix}`;
   }
-  const scpLike = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$/;
-  if (scpLike.test(repo)) {
+  if (INVISIBLE.test(repo) || /%(?:[01][0-9a-f]|7f)/i.test(repo)) {
+    return `${shown} contains a control or invisible character (shown as \\u{...}, or percent-encoded); retype the URL. ${fix}`;
+  }
+  const scpLike = /^(?:([^@/]+)@)?([^@/:]+):(?!\/\/)(.+)$/.exec(repo);
+  if (scpLike && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(repo)) {
+    const [, user, host, path] = scpLike;
+    if (user === undefined) return `${shown} is not a URL; ${fix}`;
+    if (!isPlainSshUser(user)) return `${shown} has a user part that is not a plain login name such as "git" (it looks like a credential); ${CREDENTIAL_FIX}`;
+    if (host.startsWith('-')) return `${shown}: the host starts with "-", which ssh would read as an option; ${fix}`;
+    if (!/^[A-Za-z0-9.-]+$/.test(host)) return `${shown}: the host "${host}" is not a host name; ${fix}`;
+    if (path.startsWith('-')) return `${shown}: the path starts with "-", which the remote git would read as an option; ${fix}`;
+    if (!/^[A-Za-z0-9._~/-]+$/.test(path)) return `${shown}: the path contains characters outside letters, digits and ._~/-; ${fix}`;
     return undefined;
   }
   let url: URL;
   try {
     url = new URL(repo);
   } catch {
-    return `"${repo}" is not a URL; ${fix}`;
+    return `${shown} is not a URL; ${fix}`;
   }
   if (!['https:', 'http:', 'git:', 'ssh:'].includes(url.protocol)) {
-    return `"${repo}" uses ${url.protocol.replace(/:$/, '')}://, which builders cannot clone from; ${fix}`;
+    return `${shown} uses ${url.protocol.replace(/:$/, '')}://, which builders cannot clone from; ${fix}`;
   }
   if (url.password) {
-    return `"${repo}" carries a password, which would be committed to dist/ in clear text; remove it and give the builder read access another way (a public mirror, or a deploy key in the node's git config)`;
+    return `${shown} carries a password; ${CREDENTIAL_FIX}`;
   }
+  if (url.username && url.protocol !== 'ssh:') {
+    return `${shown} has a user part, which in ${url.protocol.replace(/:$/, '')}:// URLs is a credential (a token as the user name); ${CREDENTIAL_FIX}`;
+  }
+  if (url.username && !isPlainSshUser(decodeURIComponent(url.username))) {
+    return `${shown} has a user part that is not a plain login name such as "git" (it looks like a credential); ${CREDENTIAL_FIX}`;
+  }
+  const rawHost = /^[a-z]+:\/\/(?:[^@/]*@)?([^/:]*)/i.exec(repo)?.[1] ?? '';
   if (!url.hostname) {
-    return `"${repo}" has no host; ${fix}`;
+    return `${shown} has no host; ${fix}`;
+  }
+  if (rawHost.startsWith('-') || url.hostname.startsWith('-')) {
+    return `${shown}: the host starts with "-", which ssh would read as an option; ${fix}`;
   }
   if (url.search || url.hash) {
-    return `"${repo}" has a query or fragment; ${fix}`;
+    return `${shown} has a query or fragment; ${fix}`;
   }
-  if (url.pathname.split('/').filter((s) => s).length === 0) {
-    return `"${repo}" names no repository path; ${fix}`;
+  const segments = url.pathname.split('/').filter((seg) => seg);
+  if (segments.length === 0) {
+    return `${shown} names no repository path; ${fix}`;
+  }
+  if (segments.some((seg) => seg.startsWith('-'))) {
+    return `${shown}: a path component starts with "-", which the remote git would read as an option; ${fix}`;
   }
   return undefined;
 }
