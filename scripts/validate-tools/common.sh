@@ -2,10 +2,11 @@
 # Shared helpers for scripts/validate-tools/*.sh. Source it; do not execute it.
 #
 # Layout (all git-ignored):
-#   .tools/bin/       kubeconform, kube-apiserver, kubectl
+#   .tools/bin/       kubeconform, helm, kube-apiserver, kubectl
 #   .tools/schemas/   kubeconform JSON schemas (v1.27.N-standalone-strict/...)
 #   .tools/src/       swagger.json copies, throwaway Go module used to build kube-apiserver/kubectl
-#   .tools/run/       etcd data, certificates, kubeconfig, pid files and logs of the local API server
+#   .tools/run/       etcd data, certificates, kubeconfig, pid files and logs of the local API server;
+#                     helm/ (helm's config, cache and data: helm.sh)
 #
 # The Go module cache and build cache stay in Go's default per-user locations
 # (GOMODCACHE=$(go env GOMODCACHE), GOCACHE=$(go env GOCACHE)): they are shared by every
