@@ -1,7 +1,7 @@
 import { describeObject, ObjectRef } from './manifests';
 
 /** The layers of `npm run validate`, in the order they run. */
-export type Layer = 'files' | 'yaml' | 'policy' | 'kubeconform' | 'apiserver';
+export type Layer = 'files' | 'yaml' | 'policy' | 'kubeconform' | 'apiserver' | 'helm';
 
 /** One problem found by one layer of `npm run validate`. */
 export interface Problem {
