@@ -2,6 +2,7 @@ import { Duration, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { PlannedBuild } from '../../lib/plan/build-plan';
 import { BUILD_SCRIPT } from '../../lib/constructs/builder-script';
+import { BuilderScriptConfigMap } from '../../lib/constructs/builder-script-config-map';
 import { BuildJob } from '../../lib/constructs/build-job';
 
 const BUILD: PlannedBuild = {
@@ -19,8 +20,7 @@ const BUILD: PlannedBuild = {
 function synthJob(props: Partial<ConstructorParameters<typeof BuildJob>[2]> = {}) {
   const chart = Testing.chart();
   new BuildJob(chart, 'Job', { build: BUILD, registryPort: 31000, ...props });
-  const [job] = Testing.synth(chart);
-  return job;
+  return Testing.synth(chart).find((m) => m.kind === 'Job');
 }
 
 describe('BuildJob', () => {
@@ -40,7 +40,7 @@ describe('BuildJob', () => {
   test('same container and script as the Pod form; every image in env', () => {
     const container = synthJob().spec.template.spec.containers[0];
     expect(container.name).toBe('docker-build');
-    expect(container.command).toEqual(['sh', '-c', BUILD_SCRIPT]);
+    expect(container.command).toEqual(['sh', '/opt/image-builder/build.sh']);
     expect(container.env).toEqual([
       { name: 'REGISTRY_PORT', value: '31000' },
       { name: 'REPO_URL', value: BUILD.repo },
@@ -55,6 +55,27 @@ describe('BuildJob', () => {
       { name: 'IMAGE_2_CONTEXT', value: 'web' },
       { name: 'IMAGE_2_DOCKERFILE', value: 'docker/Dockerfile.prod' },
     ]);
+  });
+
+  test('the script: its own ConfigMap by default, or a shared one; mounted read-only', () => {
+    const chart = Testing.chart();
+    new BuildJob(chart, 'Job', { build: BUILD, registryPort: 31000 });
+    const manifests = Testing.synth(chart);
+    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['Job/build-app-v1.2.0', 'ConfigMap/build-app-v1.2.0-script']);
+    expect(manifests[1].data).toEqual({ 'build.sh': BUILD_SCRIPT });
+    const spec = manifests[0].spec.template.spec;
+    expect(spec.volumes).toContainEqual({ name: 'build-script', configMap: { name: 'build-app-v1.2.0-script' } });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'build-script', mountPath: '/opt/image-builder', readOnly: true });
+
+    const shared = Testing.chart();
+    const script = new BuilderScriptConfigMap(shared, 'Script');
+    new BuildJob(shared, 'A', { build: BUILD, registryPort: 31000, script });
+    new BuildJob(shared, 'B', { build: { ...BUILD, name: 'build-b' }, registryPort: 31000, script });
+    const all = Testing.synth(shared);
+    expect(all.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['ConfigMap/image-builder-script', 'Job/build-app-v1.2.0', 'Job/build-b']);
+    for (const job of all.slice(1)) {
+      expect(job.spec.template.spec.volumes).toContainEqual({ name: 'build-script', configMap: { name: 'image-builder-script' } });
+    }
   });
 
   test('labels on the Job and its Pods: the build, each image, extra ones; the Job controller picks its own selector', () => {

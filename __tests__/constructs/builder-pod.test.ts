@@ -19,7 +19,7 @@ function synthPod(props: Partial<ConstructorParameters<typeof BuilderPod>[2]> = 
   const chart = Testing.chart();
   new BuilderPod(chart, 'Builder', { build: SEED, registryPort: 30500, ...props });
   const manifests = Testing.synth(chart);
-  expect(manifests).toHaveLength(1);
+  expect(manifests.map((m) => m.kind)).toEqual(['Pod', 'ConfigMap']);
   return manifests[0];
 }
 
@@ -32,9 +32,9 @@ describe('BuilderPod', () => {
     expect(pod.spec.containers.map((c: any) => c.name)).toEqual([BUILDER_CONTAINER_NAME]);
   });
 
-  test('runs the constant script with sh -c, parameters only in env', () => {
+  test('runs the constant script from its ConfigMap, parameters only in env', () => {
     const container = synthPod().spec.containers[0];
-    expect(container.command).toEqual(['sh', '-c', BUILD_SCRIPT]);
+    expect(container.command).toEqual(['sh', '/opt/image-builder/build.sh']);
     expect(container.args).toBeUndefined();
     expect(BUILD_SCRIPT).not.toContain('container.training');
     expect(BUILD_SCRIPT).not.toContain('worker');

@@ -10,13 +10,30 @@ describe('ImageBuilder', () => {
   test('the default builds.yaml: registry + one Job building the four dockercoins images from one clone', () => {
     const manifests = synthDefault();
     expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual([
-      'Deployment/registry', 'Service/registry', 'Job/build-container-training-main',
+      'Deployment/registry', 'Service/registry', 'ConfigMap/image-builder-script', 'Job/build-container-training-main',
     ]);
     const env = envOf(find(manifests, 'Job').spec.template.spec.containers[0]);
     expect(env).toMatchObject({
       REPO_URL: 'https://github.com/jpetazzo/container.training',
       IMAGE_COUNT: '4', IMAGE_1_NAME: 'hasher', IMAGE_2_NAME: 'rng', IMAGE_3_NAME: 'webui', IMAGE_4_NAME: 'worker',
     });
+  });
+
+  test('one script ConfigMap however many builds; every builder mounts it', () => {
+    const manifests = synthBuilds(`builds:
+  - {repo: "https://x.example/a.git"}
+  - {repo: "https://x.example/b.git"}
+  - {repo: "https://x.example/c.git"}
+`);
+    expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual(['image-builder-script']);
+    const jobs = manifests.filter((m) => m.kind === 'Job');
+    expect(jobs).toHaveLength(3);
+    for (const job of jobs) {
+      expect(job.spec.template.spec.volumes).toContainEqual({ name: 'build-script', configMap: { name: 'image-builder-script' } });
+    }
+    // The Pod form shares the same ConfigMap.
+    const pod = synthBuilds(`builders: {workload: Pod}\n${SEED_BUILD}`);
+    expect(pod.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['Deployment/registry', 'Service/registry', 'ConfigMap/image-builder-script', 'Pod/build-image']);
   });
 
   test('REGISTRY_PORT is wired from the registry nodePort', () => {

@@ -6,8 +6,8 @@
  *
  *   npm run test:e2e        (jest -c jest.e2e.config.js --runInBand)
  *
- * What runs is the Job's container `command` (sh -c <the script>) with the
- * Job's env. The only overrides are the node's stand-ins (support/builder.ts):
+ * What runs is the Job's container `command` (sh /opt/image-builder/build.sh,
+ * the script read from the synthesized ConfigMap it mounts) with the Job's env. The only overrides are the node's stand-ins (support/builder.ts):
  * DOCKER_HOST/DOCKER_CONFIG/DOCKER_BUILDKIT=0 (the node's Docker engine is
  * podman's Docker API here), WORKSPACE (the manifest's /workspace is the Pod's
  * emptyDir; here a temp dir per run) and PATH (an `apk` shim first: no Alpine
@@ -70,6 +70,7 @@ async function build(label: string, yaml: string): Promise<{ job: BuilderContain
     dockerHost: env.dockerHost,
     dockerConfig: env.dockerConfig,
     workspace: join(tmp, 'ws', `${runs}-${label}`),
+    mountRoot: join(tmp, 'mounts', `${runs}-${label}`),
     shimDir,
   });
   return { job, run };

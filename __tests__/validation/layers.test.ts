@@ -68,10 +68,10 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
 });
 
 describe('manifest reader (one parse, one identity per object)', () => {
-  test('dist/ parses to the three objects, no problems', () => {
+  test('dist/ parses to its four objects, no problems', () => {
     const parsed = readManifestFile(DIST);
     expect(parsed.problems).toEqual([]);
-    expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual(['Deployment/registry@1', 'Service/registry@82', 'Job/build-container-training-main@104']);
+    expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual(['Deployment/registry@1', 'Service/registry@82', 'ConfigMap/image-builder-script@104', 'Job/build-container-training-main@182']);
   });
 
   test('duplicate keys are refused with their line', () => {
@@ -178,6 +178,7 @@ describe('policy layer', () => {
       'IB008 runs as user not set (runAsNonRoot not set), not root',
       'IB008 the root filesystem is not explicitly writable',
       'IB008 no emptyDir mounted at /workspace',
+      'IB009 command is not set, not ["sh","/opt/image-builder/build.sh"]',
     ]);
   });
 });

@@ -1,7 +1,8 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { PlannedBuild } from '../plan/build-plan';
-import { BUILD_SCRIPT, scriptEnvironment, WORKSPACE_PATH } from './builder-script';
+import { BUILDER_COMMAND, SCRIPT_DIR, scriptEnvironment, WORKSPACE_PATH } from './builder-script';
+import { BuilderScriptConfigMap } from './builder-script-config-map';
 
 /** The docker CLI image (Alpine based, so `apk add git` works), pinned. */
 export const DOCKER_CLI_IMAGE = 'docker:28.2.2-cli';
@@ -69,6 +70,12 @@ export interface BuilderProps extends BuilderOptions {
   readonly registryPort: number;
 
   /**
+   * The ConfigMap holding the build script; share one between builders.
+   * @default - a BuilderScriptConfigMap of its own, named `<build name>-script`
+   */
+  readonly script?: BuilderScriptConfigMap;
+
+  /**
    * Extra labels on the workload and its Pods.
    * @default - the standard app.kubernetes.io labels and the build/image labels only
    */
@@ -86,18 +93,19 @@ export function builderLabels(build: PlannedBuild): Record<string, string> {
 
 /**
  * Adds the builder container to a Pod or a Job's Pod template: the constant
- * script, its parameters as env values, the node's Docker socket and a
- * writable workspace, and places the Pod. Each cdk8s-plus default this
- * changes is named below.
+ * script from its ConfigMap, its parameters as env values, the node's Docker
+ * socket and a writable workspace, and places the Pod. Each cdk8s-plus
+ * default this changes is named below.
  */
 export function addBuilderContainer(workload: kplus.Pod | kplus.Job, props: BuilderProps): kplus.Container {
+  const script = props.script ?? new BuilderScriptConfigMap(workload, 'Script', { name: `${props.build.name}-script` });
   const container = workload.addContainer({
     name: BUILDER_CONTAINER_NAME,
     image: props.image ?? DOCKER_CLI_IMAGE,
     // cdk8s-plus default is Always; a pinned tag never changes, and Always would
     // make every build depend on Docker Hub being reachable.
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-    command: ['sh', '-c', BUILD_SCRIPT],
+    command: BUILDER_COMMAND,
     envVariables: Object.fromEntries(Object.entries(scriptEnvironment(props.build, props.registryPort))
       .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
     securityContext: {
@@ -119,6 +127,7 @@ export function addBuilderContainer(workload: kplus.Pod | kplus.Job, props: Buil
     type: kplus.HostPathVolumeType.SOCKET,
   }));
   container.mount(WORKSPACE_PATH, kplus.Volume.fromEmptyDir(workload, 'Workspace', 'workspace'));
+  container.mount(SCRIPT_DIR, kplus.Volume.fromConfigMap(workload, 'ScriptVolume', script.configMap, { name: 'build-script' }), { readOnly: true });
 
   if (props.nodeLabels && props.nodeLabels.length > 0) {
     // One node selector term: its label queries are ANDed (separate attract() calls would be ORed).

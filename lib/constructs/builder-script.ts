@@ -81,6 +81,15 @@ done
 announce done "built $IMAGE_COUNT image(s) from $commit"
 `;
 
+/** Where builders mount the script's ConfigMap (read-only). */
+export const SCRIPT_DIR = '/opt/image-builder';
+
+/** The script's key in its ConfigMap, and its file name under SCRIPT_DIR. */
+export const SCRIPT_FILE = 'build.sh';
+
+/** What builders run: the constant script from its ConfigMap, parameters in env. */
+export const BUILDER_COMMAND = ['sh', `${SCRIPT_DIR}/${SCRIPT_FILE}`];
+
 /** Where the builder's emptyDir is mounted; the script clones below it. */
 export const WORKSPACE_PATH = '/workspace';
 

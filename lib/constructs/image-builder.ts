@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { BuilderOptions } from './builder-container';
 import { BuilderPod } from './builder-pod';
+import { BuilderScriptConfigMap } from './builder-script-config-map';
 import { BuildJob, BuildJobOptions } from './build-job';
 import { BuildSource, PlannedBuild, planBuilds } from '../plan/build-plan';
 import { Registry, RegistryProps } from './registry';
@@ -46,12 +47,15 @@ export interface ImageBuilderProps {
 }
 
 /**
- * The whole app: the registry, and one builder per build wired to it (the
- * registry's NodePort becomes each builder's REGISTRY_PORT). Image and
+ * The whole app: the registry, the build script (one ConfigMap), and one
+ * builder per build wired to both (the registry's NodePort becomes each
+ * builder's REGISTRY_PORT). Image and
  * workload names are derived from the builds (lib/plan), never configured.
  */
 export class ImageBuilder extends Construct {
   public readonly registry: Registry;
+  /** The build script, one ConfigMap mounted by every builder. */
+  public readonly script: BuilderScriptConfigMap;
   public readonly builds: PlannedBuild[];
   public readonly builders: Array<BuildJob | BuilderPod>;
 
@@ -63,9 +67,10 @@ export class ImageBuilder extends Construct {
       throw new Error(`BuilderWorkload.POD runs exactly one build (the single ${BUILDER_POD_NAME} Pod), got ${props.builds.length}`);
     }
     this.registry = new Registry(this, 'Registry', props.registry);
+    this.script = new BuilderScriptConfigMap(this, 'Script');
     this.builds = workload === BuilderWorkload.POD ? planBuilds(props.builds, () => BUILDER_POD_NAME) : planBuilds(props.builds);
     this.builders = this.builds.map((build) => {
-      const builder = { ...props.builders, build, registryPort: this.registry.nodePort };
+      const builder = { ...props.builders, build, registryPort: this.registry.nodePort, script: this.script };
       return workload === BuilderWorkload.POD
         ? new BuilderPod(this, build.name, builder)
         : new BuildJob(this, build.name, { ...builder, ...props.jobs });

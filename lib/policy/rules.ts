@@ -1,5 +1,5 @@
 import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH } from '../constructs/builder-container';
-import { WORKSPACE_PATH } from '../constructs/builder-script';
+import { BUILD_SCRIPT, BUILDER_COMMAND, SCRIPT_DIR, SCRIPT_FILE, WORKSPACE_PATH } from '../constructs/builder-script';
 import { deriveImageName } from '../plan/naming';
 import { REGISTRY_DATA_PATH } from '../constructs/registry';
 import { parseManifestText } from '../validation/manifests';
@@ -244,6 +244,36 @@ export const RULES: PolicyRule[] = [
         if (!volume?.emptyDir) problems.push({ ...base, path: `${path}.volumeMounts`, message: `no emptyDir mounted at ${WORKSPACE_PATH}` });
         return problems;
       })),
+  },
+  {
+    id: 'IB009',
+    description: `builders run the constant build script from a ConfigMap in the same output, mounted at ${SCRIPT_DIR}`,
+    fix: `keep command ${JSON.stringify(BUILDER_COMMAND)} and the script in its ConfigMap (key ${SCRIPT_FILE}, lib/constructs/builder-script.ts); `
+      + 'never edit the script in dist/, and apply the ConfigMap with the builders',
+    check: (manifests) => {
+      const configMaps = new Map(manifests.filter((m) => isObject(m) && m.kind === 'ConfigMap').map((m) => [objectOr(m.metadata).name, m]));
+      return podSpecs(manifests).filter(isBuilder).flatMap((at) => containersOf(at)
+        .filter(({ container }) => container.name === BUILDER_CONTAINER_NAME)
+        .flatMap(({ container, path }) => {
+          const base = { manifest: at.manifest, object: at.object };
+          if (JSON.stringify(container.command) !== JSON.stringify(BUILDER_COMMAND)) {
+            return [{ ...base, path: `${path}.command`, message: `command is ${describeValue(container.command === undefined ? undefined : JSON.stringify(container.command))}, not ${JSON.stringify(BUILDER_COMMAND)}` }];
+          }
+          const mount = entries(container.volumeMounts).map(([vm]) => vm).find((vm) => vm.mountPath === SCRIPT_DIR);
+          const volume = mount && entries(at.spec.volumes).map(([v]) => v).find((v) => v.name === mount.name);
+          if (!isObject(volume?.configMap)) {
+            return [{ ...base, path: `${path}.volumeMounts`, message: `no ConfigMap volume mounted at ${SCRIPT_DIR}` }];
+          }
+          const configMap = configMaps.get(volume.configMap.name);
+          if (!configMap) {
+            return [{ ...base, path: `${at.path}.volumes`, message: `ConfigMap ${describeValue(volume.configMap.name)} is not in the same output: the Pod would wait in ContainerCreating` }];
+          }
+          if (objectOr(configMap.data)[SCRIPT_FILE] !== BUILD_SCRIPT) {
+            return [{ manifest: configMap, object: objectId(configMap), path: `data.${SCRIPT_FILE}`, message: `${SCRIPT_FILE} is not the project's build script` }];
+          }
+          return [];
+        }));
+    },
   },
 ];
 

@@ -5,12 +5,21 @@ import { Testing } from 'cdk8s';
 import { parseImageBuilderProps } from '../../../lib/config/to-props';
 import { ImageBuilder } from '../../../lib/constructs/image-builder';
 
+/** A ConfigMap volume of the builder container: where it is mounted, and its files (the ConfigMap's data). */
+export interface ConfigMapMount {
+  readonly mountPath: string;
+  readonly configMap: string;
+  readonly files: Record<string, string>;
+}
+
 /** The builder container of the one builder Job a builds.yaml synthesizes to. */
 export interface BuilderContainer {
   readonly jobName: string;
   readonly command: string[];
   /** The container's env, exactly as in the manifest. */
   readonly env: Record<string, string>;
+  /** Its ConfigMap mounts (the build script), resolved from the ConfigMaps of the same output. */
+  readonly configMapMounts: ConfigMapMount[];
 }
 
 /** Synthesizes a builds.yaml text in-process (as main.ts does) and returns its single builder Job's container. */
@@ -32,7 +41,37 @@ export function synthBuilder(buildsYaml: string): BuilderContainer {
     }
     env[e.name] = e.value;
   }
-  return { jobName: jobs[0].metadata.name, command: container.command, env };
+  const volumes = jobs[0].spec.template.spec.volumes as any[];
+  const configMapMounts = (container.volumeMounts as any[]).flatMap((vm) => {
+    const volume = volumes.find((v) => v.name === vm.name);
+    if (!volume?.configMap) return [];
+    const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === volume.configMap.name);
+    if (!configMap) throw new Error(`Job/${jobs[0].metadata.name} mounts ConfigMap ${volume.configMap.name}, which is not in the synthesized output`);
+    return [{ mountPath: vm.mountPath as string, configMap: configMap.metadata.name as string, files: configMap.data as Record<string, string> }];
+  });
+  return { jobName: jobs[0].metadata.name, command: container.command, env, configMapMounts };
+}
+
+/**
+ * The kubelet's part for ConfigMap volumes: writes each mount's files under
+ * `root` and returns the command with every path below a mount pointing at
+ * the written copy. A path below a mount that the ConfigMap lacks is an error,
+ * as the Pod would fail to find it.
+ */
+export function materializeMounts(container: BuilderContainer, root: string): string[] {
+  const local = container.configMapMounts.map((mount, i) => {
+    const dir = join(root, `configmap-${i}`);
+    mkdirSync(dir, { recursive: true });
+    for (const [file, text] of Object.entries(mount.files)) writeFileSync(join(dir, file), text);
+    return { mount, dir };
+  });
+  return container.command.map((arg) => {
+    const hit = local.find(({ mount }) => arg.startsWith(`${mount.mountPath}/`));
+    if (!hit) return arg;
+    const file = arg.slice(hit.mount.mountPath.length + 1);
+    if (!(file in hit.mount.files)) throw new Error(`the command runs ${arg}, but ConfigMap ${hit.mount.configMap} has no key ${file}`);
+    return join(hit.dir, file);
+  });
 }
 
 /**
@@ -67,6 +106,8 @@ export interface NodeStandIns {
   readonly workspace: string;
   /** Directory holding the `apk` shim; goes first on PATH. */
   readonly shimDir: string;
+  /** Where the ConfigMap volumes (the build script) are written, as the kubelet would mount them. */
+  readonly mountRoot: string;
 }
 
 export interface BuilderRun {
@@ -101,7 +142,9 @@ export function killRunningBuilders(): void {
  *     no BuildKit, and the docker CLI must not read this user's ~/.docker;
  *   WORKSPACE — the manifest says /workspace, the Pod's emptyDir mount; here a
  *     fresh temp dir per run;
- *   PATH — the `apk` shim first, then this machine's PATH (git, docker, sed).
+ *   PATH — the `apk` shim first, then this machine's PATH (git, docker, sed);
+ * and the ConfigMap volumes (the build script, at /opt/image-builder in the
+ * Pod) are written to `mountRoot`, the command's paths pointing there.
  * Nothing else of this process's environment is passed on.
  */
 export function runBuilder(container: BuilderContainer, node: NodeStandIns, timeoutMs = 240_000): Promise<BuilderRun> {
@@ -121,7 +164,7 @@ export function runBuilder(container: BuilderContainer, node: NodeStandIns, time
     DOCKER_CONFIG: node.dockerConfig,
     DOCKER_BUILDKIT: '0',
   };
-  const [cmd, ...args] = container.command;
+  const [cmd, ...args] = materializeMounts(container, node.mountRoot);
   const started = Date.now();
   return new Promise((resolve, reject) => {
     // Own process group, so a timeout (or cleanup) stops git/docker children too.
