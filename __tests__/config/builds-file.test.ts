@@ -1,7 +1,10 @@
+import { DEFAULT_BUILDER_RESOURCES } from '../../lib/constructs/builder-container';
+import { DEFAULT_BUILDER_AMOUNTS } from '../../lib/config/quantity';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { ConfigError, loadBuildsFile, parseBuildsFile } from '../../lib/config/builds-file';
+import { REFUSED_AT_SYNTH } from '../support/refused-at-synth';
 import { SEED_BUILD } from '../support/synth';
 
 function problemsOf(text: string): string {
@@ -161,6 +164,25 @@ ${SEED_BUILD}`).split('\n')).toEqual([
     - {key: b, value: c}
     - {key: d, operator: Equal, value: e, effect: NoExecute, tolerationSeconds: 0}
 ${SEED_BUILD}`)).not.toThrow();
+  });
+});
+
+describe('what synth accepts, the API server accepts: refused with file:line, key and fix', () => {
+  test.each(REFUSED_AT_SYNTH.map((c) => [c.what, c]))('%s', (_what, c) => {
+    expect(problemsOf(c.yaml).split('\n')).toEqual([expect.stringMatching(c.refused)]);
+  });
+
+  test('the defaults themselves pass, and so do requests equal to limits', () => {
+    expect(() => parseBuildsFile(`builders: {resources: {requests: {cpu: "1", memory: 1Gi}, limits: {cpu: 1000m, memory: 1024Mi}}}\n${SEED_BUILD}`)).not.toThrow();
+    expect(() => parseBuildsFile(`builders: {resources: {limits: {cpu: 100m, memory: 128Mi}}}\n${SEED_BUILD}`)).not.toThrow();
+    expect(() => parseBuildsFile(`builders: {nodeSelector: {"example.com/role": builder}, activeDeadlineSeconds: 9007199254740991, ttlSecondsAfterFinished: 2147483647}\n${SEED_BUILD}`)).not.toThrow();
+  });
+
+  test('the config-side defaults are the constructs\' defaults', () => {
+    const d = DEFAULT_BUILDER_RESOURCES;
+    expect([d.cpu?.request?.amount, d.cpu?.limit?.amount, d.memory?.request?.toMebibytes(), d.memory?.limit?.toMebibytes()])
+      .toEqual([DEFAULT_BUILDER_AMOUNTS.requests.cpu, DEFAULT_BUILDER_AMOUNTS.limits.cpu, 128, 1024]);
+    expect([DEFAULT_BUILDER_AMOUNTS.requests.memory, DEFAULT_BUILDER_AMOUNTS.limits.memory]).toEqual(['128Mi', '1Gi']);
   });
 });
 

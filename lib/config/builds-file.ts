@@ -2,6 +2,8 @@ import { readFileSync } from 'fs';
 import Ajv, { ErrorObject } from 'ajv';
 import { Document, isNode, LineCounter, parseDocument } from 'yaml';
 import { checkRef, checkRelativePath, checkRepoUrl, normalizeRelativePath } from './source-rules';
+import { PlanError, planBuilds } from '../plan/build-plan';
+import { cpuMillis, DEFAULT_BUILDER_AMOUNTS, memoryMebibytes } from './quantity';
 import { BuildSource } from '../plan/build-plan';
 
 /**
@@ -53,15 +55,20 @@ export interface BuildsFile {
 
 const CPU = '^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$';
 const MEMORY = '^[1-9][0-9]*(Mi|Gi|Ti)$';
-const LABEL_KEY = '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+/** A DNS-1123 subdomain (the API's rule for label key prefixes and storage class names); length checked apart. */
+const DNS_SUBDOMAIN = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
+const LABEL_KEY = `^(${DNS_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`;
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
+
+const INT32_MAX = 2147483647;
 
 const resourceAmounts = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    cpu: { type: 'string', pattern: CPU },
-    memory: { type: 'string', pattern: MEMORY },
+    // At most 9 digits: larger numbers would be written in exponent form (1e+21), which the API refuses.
+    cpu: { type: 'string', pattern: CPU, maxLength: 10 },
+    memory: { type: 'string', pattern: MEMORY, maxLength: 11 },
   },
 };
 
@@ -86,8 +93,8 @@ export const BUILDS_SCHEMA = {
               additionalProperties: false,
               required: ['size'],
               properties: {
-                size: { type: 'string', pattern: MEMORY },
-                storageClassName: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+                size: { type: 'string', pattern: MEMORY, maxLength: 11 },
+                storageClassName: { type: 'string', pattern: `^${DNS_SUBDOMAIN}$`, maxLength: 253 },
               },
             },
           },
@@ -114,7 +121,8 @@ export const BUILDS_SCHEMA = {
               operator: { enum: ['Equal', 'Exists'] },
               value: { type: 'string', pattern: LABEL_VALUE },
               effect: { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] },
-              tolerationSeconds: { type: 'integer', minimum: 0 },
+              // int64 in the API; beyond 2^53 a JavaScript number is no longer exact.
+              tolerationSeconds: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
             },
           },
         },
@@ -124,8 +132,8 @@ export const BUILDS_SCHEMA = {
           properties: { requests: resourceAmounts, limits: resourceAmounts },
         },
         backoffLimit: { type: 'integer', minimum: 0, maximum: 100 },
-        activeDeadlineSeconds: { type: 'integer', minimum: 60 },
-        ttlSecondsAfterFinished: { type: 'integer', minimum: 0 },
+        activeDeadlineSeconds: { type: 'integer', minimum: 60, maximum: Number.MAX_SAFE_INTEGER },
+        ttlSecondsAfterFinished: { type: 'integer', minimum: 0, maximum: INT32_MAX },
       },
     },
     builds: {
@@ -184,6 +192,11 @@ export class ConfigError extends Error {
 
 type PathPart = string | number;
 
+/** `builds[1].images[0].context` → ['builds', 1, 'images', 0, 'context'] */
+function parsePath(path: string): PathPart[] {
+  return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]));
+}
+
 function formatPath(parts: PathPart[]): string {
   return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${p}`)).join('');
 }
@@ -237,6 +250,12 @@ function schemaMessage(error: ErrorObject, data: unknown): { parts: PathPart[]; 
       return { parts, message: `must list at least ${params.limit} item${params.limit === 1 ? '' : 's'}` };
     case 'pattern':
       return { parts, message: `${JSON.stringify(value)} is not valid here (expected ${describePattern(params.pattern)})` };
+    case 'maxLength': {
+      const last = parts[parts.length - 1];
+      const what = last === 'cpu' ? 'use at most 9 digits (larger numbers are written as 1e+21, which the API server refuses)'
+        : last === 'memory' || last === 'size' ? 'use a larger unit (Gi, Ti) or at most 9 digits' : 'shorten it';
+      return { parts, message: `${JSON.stringify(value)} is ${String(value).length} characters long, more than ${params.limit}; ${what}` };
+    }
     case 'propertyNames':
       return { parts, message: `key ${JSON.stringify(params.propertyName)} is not a valid label key` };
     default:
@@ -296,8 +315,15 @@ function builderProblems(raw: any): { parts: PathPart[]; message: string }[] {
         + 'use workload "Job" (one Job per build) or keep one build',
     });
   }
+  for (const key of Object.keys(builders.nodeSelector ?? {})) {
+    const problem = labelKeyPrefixProblem(key);
+    if (problem) found.push({ parts: ['builders', 'nodeSelector', key], message: problem });
+  }
+  found.push(...resourceProblems(builders.resources ?? {}));
   (builders.tolerations ?? []).forEach((t: Toleration, i: number) => {
     const at = (key: string): PathPart[] => ['builders', 'tolerations', i, key];
+    const keyProblem = t.key === undefined ? undefined : labelKeyPrefixProblem(t.key);
+    if (keyProblem) found.push({ parts: at('key'), message: keyProblem });
     const exists = t.operator === 'Exists';
     if (t.key === undefined && !exists) {
       found.push({ parts: ['builders', 'tolerations', i], message: 'a toleration without "key" must have operator "Exists" (it then tolerates every taint); add a key' });
@@ -312,6 +338,45 @@ function builderProblems(raw: any): { parts: PathPart[]; message: string }[] {
       found.push({ parts: at('tolerationSeconds'), message: 'only applies to effect "NoExecute" (how long a Pod stays after the taint appears); set effect: NoExecute or remove it' });
     }
   });
+  return found;
+}
+
+/** The prefix of a label key (before "/") is a DNS subdomain of at most 253 characters (the pattern checks the rest). */
+function labelKeyPrefixProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  if (slash > 253) {
+    return `the prefix of label key "${key.slice(0, 40)}..." is ${slash} characters long, more than 253; shorten it`;
+  }
+  return undefined;
+}
+
+/**
+ * A request above its limit is refused by the API server, also when one side
+ * is the builder default (requests 100m CPU / 128Mi, limits 1 CPU / 1Gi): a
+ * lone `limits.cpu: 50m` is below the default request.
+ */
+function resourceProblems(resources: { requests?: ResourceAmounts; limits?: ResourceAmounts }): { parts: PathPart[]; message: string }[] {
+  const found: { parts: PathPart[]; message: string }[] = [];
+  const amounts: Array<{ key: 'cpu' | 'memory'; value: (q: string) => number }> = [
+    { key: 'cpu', value: cpuMillis },
+    { key: 'memory', value: memoryMebibytes },
+  ];
+  for (const { key, value } of amounts) {
+    const request = resources.requests?.[key];
+    const limit = resources.limits?.[key];
+    if (request === undefined && limit === undefined) continue;
+    const effectiveRequest = request ?? DEFAULT_BUILDER_AMOUNTS.requests[key];
+    const effectiveLimit = limit ?? DEFAULT_BUILDER_AMOUNTS.limits[key];
+    if (value(effectiveRequest) > value(effectiveLimit)) {
+      const requestSide = request === undefined ? `the default request ${effectiveRequest}` : `requests.${key} ${request}`;
+      const limitSide = limit === undefined ? `the default limit ${effectiveLimit}` : `limits.${key} ${limit}`;
+      found.push({
+        parts: ['builders', 'resources', limit === undefined ? 'requests' : 'limits', key],
+        message: `${requestSide} is above ${limitSide}; the API server refuses a request above its limit. `
+          + `Raise ${limit === undefined ? `limits.${key}` : 'the limit'} or lower ${request === undefined ? `requests.${key}` : 'the request'}`,
+      });
+    }
+  }
   return found;
 }
 
@@ -330,16 +395,26 @@ export function parseBuildsFile(text: string, file = 'builds.yaml'): BuildsFile 
   }
   const raw = doc.toJS();
   if (!validateSchema(raw)) {
-    throw new ConfigError(file, (validateSchema.errors ?? []).map((error) => {
+    // A bad property name is reported once (propertyNames), not again by the pattern inside it.
+    throw new ConfigError(file, (validateSchema.errors ?? []).filter((error) => error.propertyName === undefined).map((error) => {
       const { parts, key, message } = schemaMessage(error, raw);
       return { path: formatPath(key ? [...parts, key] : parts), ...locate(doc, lines, parts, key), message };
     }));
   }
   const problems = [...sourceProblems(raw), ...builderProblems(raw)];
+  const located = (found: { parts: PathPart[]; message: string }[]) => new ConfigError(file, found.map(({ parts, message }) => ({ path: formatPath(parts), ...locate(doc, lines, parts), message })));
   if (problems.length > 0) {
-    throw new ConfigError(file, problems.map(({ parts, message }) => ({ path: formatPath(parts), ...locate(doc, lines, parts), message })));
+    throw located(problems);
   }
-  return withDefaults(raw);
+  const config = withDefaults(raw);
+  // Plan-level problems (image names, conflicts) belong to a key of this file too: same file:line form.
+  try {
+    planBuilds(config.builds, config.builders.workload === 'Pod' ? () => 'build-image' : undefined);
+  } catch (e) {
+    if (!(e instanceof PlanError)) throw e;
+    throw located(e.problems.map((p) => ({ parts: parsePath(p.path), message: p.message })));
+  }
+  return config;
 }
 
 /** Defaults of `builds`: ref = defaultBranch = main, one image from the root, paths normalised once. */

@@ -21,3 +21,24 @@ export function sizeFromQuantity(quantity: string): Size {
 export function cpuFromQuantity(quantity: string): kplus.Cpu {
   return quantity.endsWith('m') ? kplus.Cpu.millis(Number(quantity.slice(0, -1))) : kplus.Cpu.units(Number(quantity));
 }
+
+/** "250m" → 250, "1.5" → 1500 (for comparing requests with limits). */
+export function cpuMillis(quantity: string): number {
+  return quantity.endsWith('m') ? Number(quantity.slice(0, -1)) : Math.round(Number(quantity) * 1000);
+}
+
+/** "512Mi" → 512, "1Gi" → 1024, "1Ti" → 1048576. */
+export function memoryMebibytes(quantity: string): number {
+  const match = /^(\d+)(Mi|Gi|Ti)$/.exec(quantity);
+  if (!match) throw new Error(`"${quantity}" is not a size`);
+  return Number(match[1]) * { Mi: 1, Gi: 1024, Ti: 1024 * 1024 }[match[2] as 'Mi' | 'Gi' | 'Ti'];
+}
+
+/**
+ * The builder's default requests and limits, as builds.yaml would write them.
+ * The constructs' DEFAULT_BUILDER_RESOURCES must stay equal (a test compares them).
+ */
+export const DEFAULT_BUILDER_AMOUNTS = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '1', memory: '1Gi' },
+} as const;

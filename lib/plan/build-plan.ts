@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { deriveImageName, objectName, refToTag, repositoryName } from './naming';
 import { isCommitSha } from '../config/source-rules';
 
@@ -49,13 +50,29 @@ export interface PlannedBuild {
   readonly images: PlannedImage[];
 }
 
-/** Two sources would push the same image, or builders would share a name. */
+/** One plan problem, at the builds.yaml key it comes from (e.g. `builds[1].images[0].context`). */
+export interface PlanProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Two sources would push the same image, builders would share a name, or a name cannot be derived. */
 export class PlanError extends Error {
-  constructor(readonly conflicts: string[]) {
-    super(conflicts.join('\n'));
+  /** `<path>: <message>` per problem. */
+  readonly conflicts: string[];
+  constructor(readonly problems: PlanProblem[]) {
+    super(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+    this.conflicts = problems.map((p) => `${p.path}: ${p.message}`);
     this.name = 'PlanError';
   }
 }
+
+/**
+ * Longest derived image name: it is the name part of the label key
+ * `images.cdk8s-image-builder/<name>` (at most 63 characters), and keeps
+ * `localhost:<port>/<name>:<tag>` far below the 255 characters a registry takes.
+ */
+export const MAX_IMAGE_NAME_LENGTH = 63;
 
 /**
  * Tags for a ref: the ref in Docker's tag grammar, plus `latest` only when the
@@ -72,11 +89,26 @@ export function tagsForRef(ref: string, defaultBranch: string): string[] {
 
 /** deriveImageName, but its refusal reported like every other builds.yaml problem (no stack trace). */
 function nameOrPlanError(repo: string, context: string, source: string): string {
+  let name: string;
   try {
-    return deriveImageName(repo, context);
+    name = deriveImageName(repo, context);
   } catch (e) {
-    throw new PlanError([`${source}.context: ${(e as Error).message}`]);
+    throw new PlanError([{ path: `${source}.context`, message: (e as Error).message }]);
   }
+  if (name.length > MAX_IMAGE_NAME_LENGTH) {
+    const from = context === '.' ? 'the repository name' : 'the last directory of the context';
+    throw new PlanError([{
+      path: context === '.' ? `${source.replace(/\.images\[\d+\]$/, '')}.repo` : `${source}.context`,
+      message: `the image name derived from ${from} is ${name.length} characters long ("${name.slice(0, 20)}..."), more than ${MAX_IMAGE_NAME_LENGTH} `
+        + '(it names the label images.cdk8s-image-builder/<name>); build from a directory with a shorter name',
+    }]);
+  }
+  return name;
+}
+
+/** A short, stable hash of a repository URL, to tell apart repositories with the same last path segment. */
+export function repoHash(repo: string): string {
+  return createHash('sha256').update(repo).digest('hex').slice(0, 6);
 }
 
 function describeImage(build: PlannedBuild, image: PlannedImage): string {
@@ -97,20 +129,44 @@ export function defaultWorkloadName(build: BuildSource): string {
  *   `build-<repository>-<ref tag>`.
  */
 export function planBuilds(builds: BuildSource[], workloadName: (build: BuildSource) => string = defaultWorkloadName): PlannedBuild[] {
+  const names = builds.map((build) => workloadName(build));
+  if (workloadName === defaultWorkloadName) {
+    // Two different repositories with the same last path segment (github.com/a/app and
+    // github.com/b/app) at the same ref: each gets a short hash of its URL in the name.
+    // Deterministic, and only for those, so other builders keep their names.
+    const plain = [...names];
+    plain.forEach((name, b) => {
+      const others = builds.filter((o, j) => j !== b && plain[j] === name && o.repo !== builds[b].repo);
+      if (others.length > 0) names[b] = objectName('build', repositoryName(builds[b].repo), repoHash(builds[b].repo), refToTag(builds[b].ref));
+    });
+  }
+  const nameProblems: PlanProblem[] = [];
+  const imageName = (repo: string, context: string, source: string) => {
+    try {
+      return nameOrPlanError(repo, context, source);
+    } catch (e) {
+      if (!(e instanceof PlanError)) throw e;
+      nameProblems.push(...e.problems);
+      return '';
+    }
+  };
   const plans = builds.map((build, b): PlannedBuild => ({
-    name: workloadName(build),
+    name: names[b],
     source: `builds[${b}]`,
     repo: build.repo,
     ref: build.ref,
     tags: tagsForRef(build.ref, build.defaultBranch),
     images: build.images.map((image, i) => ({
       ...image,
-      name: nameOrPlanError(build.repo, image.context, `builds[${b}].images[${i}]`),
+      name: imageName(build.repo, image.context, `builds[${b}].images[${i}]`),
       source: `builds[${b}].images[${i}]`,
     })),
   }));
 
-  const conflicts: string[] = [];
+  if (nameProblems.length > 0) {
+    throw new PlanError(nameProblems);
+  }
+  const conflicts: PlanProblem[] = [];
   const pushers = new Map<string, string>();
   for (const plan of plans) {
     for (const image of plan.images) {
@@ -119,9 +175,12 @@ export function planBuilds(builds: BuildSource[], workloadName: (build: BuildSou
         const here = describeImage(plan, image);
         const first = pushers.get(ref);
         if (first) {
-          conflicts.push(`image "${ref}" would be pushed by both ${first} and ${here}. `
-            + 'Image names come from the last directory of the context (or the repository name for "."), '
-            + 'so build each image once: remove one entry, or build the other from a directory with a different name.');
+          conflicts.push({
+            path: image.source,
+            message: `image "${ref}" would be pushed by both ${first} and ${here}. `
+              + 'Image names come from the last directory of the context (or the repository name for "."), '
+              + 'so build each image once: remove one entry, or build the other from a directory with a different name.',
+          });
         } else {
           pushers.set(ref, here);
         }
@@ -132,8 +191,10 @@ export function planBuilds(builds: BuildSource[], workloadName: (build: BuildSou
   plans.forEach((plan) => {
     const first = workloads.get(plan.name);
     if (first) {
-      conflicts.push(`${first} and ${plan.source} would both be builder "${plan.name}" (same repository name and ref); `
-        + 'merge their images into one build.');
+      conflicts.push({
+        path: plan.source,
+        message: `${first} and ${plan.source} would both be builder "${plan.name}" (same repository and ref); merge their images into one build.`,
+      });
     } else {
       workloads.set(plan.name, plan.source);
     }
