@@ -17,6 +17,8 @@ const CHART = join(ROOT, 'chart');
 const TEMPLATE = join('templates', 'image-builder.k8s.yaml');
 const summary = (ps: Problem[]) => ps.map((p) => `[${p.layer}] ${p.file.replace(/^.*\/chart\//, 'chart/')}: ${p.object ? describeObject(p.object) : ''} ${p.path ?? ''}: ${p.message}`);
 const objects = (text: string) => parseAllDocuments(text).map((d) => d.toJS()).filter((o) => o !== null);
+/** Every object of dist/. */
+const distObjects = () => readdirSync(join(ROOT, 'dist')).sort().flatMap((f) => objects(readFileSync(join(ROOT, 'dist', f), 'utf-8')));
 /** Objects in a fixed order: helm template sorts by its install order (Service before Deployment). */
 const byKindAndName = (os: any[]) => [...os].sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
 
@@ -42,7 +44,7 @@ describe('the committed chart', () => {
   test('passes helm lint --strict, and what helm template renders passes every layer', async () => {
     const result = await chartProblems(CHART);
     expect(summary(result.problems)).toEqual([]);
-    expect(result).toMatchObject({ files: 1, objects: 3 });
+    expect(result).toMatchObject({ files: readdirSync(join(ROOT, 'dist')).length, objects: distObjects().length });
   }, 120_000);
 
   test('renders dist/, object for object', async () => {
@@ -53,7 +55,7 @@ describe('the committed chart', () => {
     for (const file of dist) {
       const fromChart = byKindAndName(objects(rendered.templates.get(`templates/${file}`)!));
       const fromDist = byKindAndName(objects(readFileSync(join(ROOT, 'dist', file), 'utf-8')));
-      expect(fromChart.length).toBe(3);
+      expect(fromChart.length).toBeGreaterThan(0);
       expect(fromChart).toEqual(fromDist);
     }
   }, 60_000);
@@ -105,13 +107,13 @@ describe('npm run validate -- --helm', () => {
 
   test('the committed chart: valid, exit 0', () => {
     const run = validate();
-    expect(run.stdout).toBe('valid: 1 chart(s), 1 rendered file(s), 3 object(s), 0 problem(s); layers: helm lint, helm template, yaml, policy, kubeconform\n');
+    expect(run.stdout).toBe(`valid: 1 chart(s), 1 rendered file(s), ${distObjects().length} object(s), 0 problem(s); layers: helm lint, helm template, yaml, policy, kubeconform\n`);
     expect(run.status).toBe(0);
   }, 60_000);
 
   test('a broken chart: one line per problem, exit 1', () => {
     const run = validate(brokenChart('minReadySeconds: 0', 'minReadySeconds: "0"'));
-    expect(run.stdout).toMatch(/\/chart\/templates\/image-builder\.k8s\.yaml \(rendered\):\d+: Deployment\/registry spec\.minReadySeconds: got string, want null or integer \[kubeconform\]\nINVALID: 1 chart\(s\), 1 rendered file\(s\), 3 object\(s\), 1 problem\(s\)/);
+    expect(run.stdout).toMatch(/\/chart\/templates\/image-builder\.k8s\.yaml \(rendered\):\d+: Deployment\/registry spec\.minReadySeconds: got string, want null or integer \[kubeconform\]\nINVALID: 1 chart\(s\), 1 rendered file\(s\), \d+ object\(s\), 1 problem\(s\)/);
     expect(run.status).toBe(1);
   }, 60_000);
 
