@@ -27,7 +27,27 @@ describe('parseBuildsFile: defaults', () => {
       ref: 'main',
       defaultBranch: 'main',
       images: [{ context: 'dockercoins/worker', dockerfile: 'Dockerfile' }],
+      trigger: { branches: ['main'], tags: ['main'] },
     }]);
+  });
+
+  test('trigger: pushes of the build\'s own ref by default, none for a SHA; patterns as written', () => {
+    const sha = parseBuildsFile('builds:\n  - repo: https://example.com/a.git\n    ref: 0123456789abcdef0123456789abcdef01234567\n');
+    expect(sha.builds[0].trigger).toEqual({ branches: [], tags: [] });
+    const set = parseBuildsFile('builds:\n  - repo: https://example.com/a.git\n    trigger: {branches: [main, "release/*"], tags: ["v*"]}\n');
+    expect(set.builds[0].trigger).toEqual({ branches: ['main', 'release/*'], tags: ['v*'] });
+  });
+
+  test('trigger: unknown keys and patterns no ref could match are refused with file:line', () => {
+    const text = 'builds:\n  - repo: https://example.com/a.git\n    trigger:\n      branch: [main]\n      tags: ["v*", "bad..tag", "-x"]\n';
+    expect(() => parseBuildsFile(text)).toThrow(/builds.yaml:4:7: builds\[0\]\.trigger\.branch: unknown key "branch": allowed keys here: branches, tags/);
+    const bad = 'builds:\n  - repo: https://example.com/a.git\n    trigger:\n      tags: ["v*", "bad..tag", "-x"]\n';
+    let message = '';
+    try { parseBuildsFile(bad); } catch (e) { message = (e as Error).message; }
+    expect(message.split('\n')).toEqual([
+      expect.stringMatching(/^builds.yaml:4:20: builds\[0\]\.trigger\.tags\[1\]: "bad\.\.tag" contains "\.\.".*\(patterns may use \* and \*\*\)$/),
+      expect.stringMatching(/^builds.yaml:4:32: builds\[0\]\.trigger\.tags\[2\]: "-x" starts with "-"/),
+    ]);
   });
 
   test('a build without images builds the repository root', () => {

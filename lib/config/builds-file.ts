@@ -50,7 +50,19 @@ export interface BuildersConfig {
 export interface BuildsFile {
   readonly registry: RegistryConfig;
   readonly builders: BuildersConfig;
-  readonly builds: BuildSource[];
+  readonly builds: BuildEntry[];
+}
+
+/** Which pushed refs start a build (the build trigger): branch names and tag patterns, `*` globs. */
+export interface TriggerRefs {
+  readonly branches: string[];
+  readonly tags: string[];
+}
+
+/** One entry of `builds`, defaults applied. */
+export interface BuildEntry extends BuildSource {
+  /** Refs whose pushes build it; default: its own ref, as branch or tag (none when the ref is a SHA). */
+  readonly trigger: TriggerRefs;
 }
 
 const CPU = '^([1-9][0-9]*m|[0-9]+(\\.[0-9]{1,3})?)$';
@@ -147,6 +159,14 @@ export const BUILDS_SCHEMA = {
           repo: { type: 'string' },
           ref: { type: 'string' },
           defaultBranch: { type: 'string' },
+          trigger: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              branches: { type: 'array', items: { type: 'string', minLength: 1 } },
+              tags: { type: 'array', items: { type: 'string', minLength: 1 } },
+            },
+          },
           images: {
             type: 'array',
             minItems: 1,
@@ -281,6 +301,13 @@ function sourceProblems(raw: any): { parts: PathPart[]; message: string }[] {
   (raw.builds as any[]).forEach((build, b) => {
     const repoProblem = checkRepoUrl(build.repo);
     if (repoProblem) found.push({ parts: ['builds', b, 'repo'], message: repoProblem });
+    for (const kind of ['branches', 'tags'] as const) {
+      (build.trigger?.[kind] ?? []).forEach((pattern: string, i: number) => {
+        // A pattern is a ref name with * globs: the ref rules apply with each * read as a letter.
+        const refProblem = checkRef(pattern.replace(/\*/g, 'x'));
+        if (refProblem) found.push({ parts: ['builds', b, 'trigger', kind, i], message: `${refProblem} (patterns may use * and **)` });
+      });
+    }
     for (const field of ['ref', 'defaultBranch'] as const) {
       if (build[field] !== undefined) {
         const refProblem = checkRef(build[field]);
@@ -424,10 +451,13 @@ function withDefaults(raw: any): BuildsFile {
     builders: raw.builders ?? {},
     builds: (raw.builds as any[]).map((b) => {
       const defaultBranch = b.defaultBranch ?? 'main';
+      const ref = b.ref ?? defaultBranch;
+      const ownRef = /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(ref) ? [] : [ref];
       return {
         repo: b.repo,
-        ref: b.ref ?? defaultBranch,
+        ref,
         defaultBranch,
+        trigger: { branches: b.trigger?.branches ?? ownRef, tags: b.trigger?.tags ?? ownRef },
         images: (b.images ?? [{}]).map((i: any) => ({
           context: normalizeRelativePath(i.context ?? '.'),
           dockerfile: normalizeRelativePath(i.dockerfile ?? 'Dockerfile'),

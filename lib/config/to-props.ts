@@ -16,7 +16,7 @@ import { RegistryProps } from '../constructs/registry';
  */
 export function toImageBuilderProps(file: BuildsFile): ImageBuilderProps {
   return {
-    builds: file.builds,
+    builds: file.builds.map(({ trigger: _trigger, ...source }) => source),
     registry: registryProps(file.registry),
     workload: file.builders.workload === 'Pod' ? BuilderWorkload.POD : BuilderWorkload.JOB,
     builders: builderOptions(file.builders),

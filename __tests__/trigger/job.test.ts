@@ -1,0 +1,26 @@
+import { triggeredJob } from '../../trigger/job';
+import { build, COMMIT } from './fixtures';
+
+const push = (ref: string) => ({ provider: 'github' as const, delivery: 'd-1', repoUrls: ['https://evil.example.com/x.git'], ref, commit: COMMIT });
+const env = (manifest: any) => Object.fromEntries(manifest.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+
+describe('the Job of a pushed commit', () => {
+  const entry = build({ repo: 'https://github.com/jpetazzo/container.training', trigger: { branches: ['main', 'feature/*'], tags: ['v*'] } });
+
+  test('BuildJob, created suspended: the exact commit, tags as synth gives the ref, builds.yaml URL and contexts only', () => {
+    const { name, manifest } = triggeredJob({ build: entry, refName: 'main', refKind: 'branch' }, push('refs/heads/main'), { registryPort: 30500 }, new Date(0));
+    expect(name).toBe('build-container-training-main-0123456');
+    expect(manifest.kind).toBe('Job');
+    expect(manifest.spec.suspend).toBe(true);
+    expect(env(manifest)).toMatchObject({ REPO_URL: 'https://github.com/jpetazzo/container.training', GIT_REF: COMMIT, IMAGE_TAGS: 'main latest', IMAGE_1_NAME: 'worker', IMAGE_1_CONTEXT: 'dockercoins/worker', REGISTRY_PORT: '30500' });
+    expect(manifest.metadata.labels['app.kubernetes.io/managed-by']).toBe('build-trigger');
+    expect(manifest.metadata.annotations['trigger.cdk8s-image-builder/images']).toBe('worker:0123456 worker:main worker:latest');
+  });
+
+  test('a feature branch and a tag: their own tag, no latest', () => {
+    const feature = triggeredJob({ build: entry, refName: 'feature/login', refKind: 'branch' }, push('refs/heads/feature/login'), { registryPort: 30500 }, new Date(0));
+    expect(env(feature.manifest).IMAGE_TAGS).toBe('feature-login');
+    const tag = triggeredJob({ build: entry, refName: 'v1.2.0', refKind: 'tag' }, push('refs/tags/v1.2.0'), { registryPort: 30500 }, new Date(0));
+    expect(env(tag.manifest).IMAGE_TAGS).toBe('v1.2.0');
+  });
+});

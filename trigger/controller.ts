@@ -1,0 +1,184 @@
+import { Cluster, JobRecord } from './cluster';
+import { ANNOTATIONS, BRANCH_LABEL, branchKey, DELIVERY_LABEL, deliveryKey, triggeredJob, TriggeredJobSettings } from './job';
+import { matchPush, TriggerableBuild } from './match';
+import { Push } from './providers';
+
+/** What became of a push. */
+export interface SubmitResult {
+  /** `queued`: Jobs were created; `duplicate`: a redelivery, nothing created; `ignored`: not a build. */
+  readonly outcome: 'queued' | 'duplicate' | 'ignored';
+  readonly reason: string;
+  /** Jobs created for this push. */
+  readonly jobs: string[];
+  /** Older builds of the same branch this push cancelled. */
+  readonly cancelled: string[];
+}
+
+export type BuildState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** One build, as GET /builds shows it. */
+export interface BuildView {
+  readonly id: string;
+  readonly repo: string;
+  readonly ref: string;
+  readonly commit: string;
+  readonly images: string[];
+  readonly state: BuildState;
+  readonly queued: string;
+  readonly start?: string;
+  readonly end?: string;
+}
+
+export interface ControllerOptions {
+  readonly builds: TriggerableBuild[];
+  readonly job: TriggeredJobSettings;
+  /** At most this many builds run at once; the rest wait suspended. */
+  readonly maxConcurrentBuilds: number;
+  /** Deliveries remembered in memory (the cluster's labels cover the rest). @default 10000 */
+  readonly rememberDeliveries?: number;
+}
+
+export function stateOf(job: JobRecord): BuildState {
+  if (job.succeeded) return 'succeeded';
+  if (job.failed) return 'failed';
+  return job.suspended ? 'queued' : 'running';
+}
+
+function active(job: JobRecord): boolean {
+  const state = stateOf(job);
+  return state === 'queued' || state === 'running';
+}
+
+/**
+ * Turns pushes into builder Jobs. Every decision is made from the Jobs in the
+ * cluster (their labels and suspend flag), one at a time, so a restarted
+ * trigger continues where the last one stopped:
+ * - a delivery already seen (same source, same id) creates nothing;
+ * - a push to a branch deletes that branch's older unfinished builds;
+ * - Jobs are created suspended, and resumed oldest first while fewer than
+ *   `maxConcurrentBuilds` run.
+ */
+export class BuildController {
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly seen = new Map<string, string>();
+  private readonly remember: number;
+
+  constructor(private readonly cluster: Cluster, private readonly options: ControllerOptions) {
+    this.remember = options.rememberDeliveries ?? 10_000;
+  }
+
+  /** Runs `work` after every earlier decision has finished. */
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(work, work);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private remembered(key: string, outcome: string): void {
+    this.seen.set(key, outcome);
+    if (this.seen.size > this.remember) {
+      this.seen.delete(this.seen.keys().next().value as string);
+    }
+  }
+
+  /** Decides what a verified push starts. Nothing touches the cluster unless builds.yaml allows the push. */
+  submit(push: Push): Promise<SubmitResult> {
+    const match = matchPush(push, this.options.builds);
+    if ('ignored' in match) {
+      return Promise.resolve({ outcome: 'ignored', reason: match.ignored, jobs: [], cancelled: [] });
+    }
+    const key = deliveryKey(push);
+    const earlier = this.seen.get(key);
+    if (earlier !== undefined) {
+      return Promise.resolve({ outcome: 'duplicate', reason: `delivery ${push.delivery} from ${push.provider} was handled already (${earlier})`, jobs: [], cancelled: [] });
+    }
+    return this.serialized(async () => {
+      if (this.seen.has(key)) {
+        return { outcome: 'duplicate', reason: `delivery ${push.delivery} from ${push.provider} was handled already (${this.seen.get(key)})`, jobs: [], cancelled: [] };
+      }
+      let jobs = await this.cluster.listJobs();
+      const known = jobs.filter((j) => j.labels[DELIVERY_LABEL] === key).map((j) => j.name);
+      if (known.length > 0) {
+        this.remembered(key, known.join(', '));
+        return { outcome: 'duplicate', reason: `delivery ${push.delivery} from ${push.provider} already built by ${known.join(', ')}`, jobs: [], cancelled: [] };
+      }
+      const now = new Date();
+      const created: string[] = [];
+      const cancelled: string[] = [];
+      const existing: string[] = [];
+      for (const m of match.builds) {
+        const { name, manifest } = triggeredJob(m, push, this.options.job, now);
+        if (m.refKind === 'branch') {
+          const branch = branchKey(m.build.repo, push.ref);
+          for (const older of jobs.filter((j) => j.labels[BRANCH_LABEL] === branch && j.name !== name && active(j))) {
+            await this.cluster.deleteJob(older.name);
+            cancelled.push(older.name);
+          }
+        }
+        if (await this.cluster.createJob(manifest)) {
+          created.push(name);
+        } else {
+          existing.push(name);
+        }
+      }
+      this.remembered(key, [...created, ...existing].join(', '));
+      if (created.length === 0) {
+        return { outcome: 'duplicate', reason: `commit ${push.commit} of ${push.ref} is already built by ${existing.join(', ')}`, jobs: [], cancelled };
+      }
+      jobs = await this.cluster.listJobs();
+      await this.startQueued(jobs);
+      return { outcome: 'queued', reason: `${push.ref} at ${push.commit.slice(0, 7)}: ${created.join(', ')}`, jobs: created, cancelled };
+    });
+  }
+
+  /** Resumes queued Jobs, oldest first, while fewer than the limit run. */
+  private async startQueued(jobs: JobRecord[]): Promise<string[]> {
+    const running = jobs.filter((j) => stateOf(j) === 'running').length;
+    const queued = jobs.filter((j) => stateOf(j) === 'queued')
+      .sort((a, b) => (a.annotations[ANNOTATIONS.queuedAt] ?? '').localeCompare(b.annotations[ANNOTATIONS.queuedAt] ?? '') || a.name.localeCompare(b.name));
+    const started: string[] = [];
+    for (const job of queued.slice(0, Math.max(0, this.options.maxConcurrentBuilds - running))) {
+      await this.cluster.resumeJob(job.name);
+      started.push(job.name);
+    }
+    return started;
+  }
+
+  /** Re-reads the cluster and starts what has room: at start-up, and periodically as builds finish. */
+  reconcile(): Promise<string[]> {
+    return this.serialized(async () => this.startQueued(await this.cluster.listJobs()));
+  }
+
+  /** Recent builds, newest first. */
+  async list(): Promise<BuildView[]> {
+    const jobs = await this.cluster.listJobs();
+    return jobs.map((job) => this.view(job)).sort((a, b) => b.queued.localeCompare(a.queued) || a.id.localeCompare(b.id));
+  }
+
+  async find(id: string): Promise<JobRecord | undefined> {
+    return (await this.cluster.listJobs()).find((j) => j.name === id);
+  }
+
+  pods(id: string) {
+    return this.cluster.jobPods(id);
+  }
+
+  streamLog(pod: string, out: NodeJS.WritableStream & import('stream').Writable, follow: boolean): Promise<void> {
+    return this.cluster.streamLog(pod, out, follow);
+  }
+
+  view(job: JobRecord): BuildView {
+    const a = job.annotations;
+    return {
+      id: job.name,
+      repo: a[ANNOTATIONS.repo] ?? '',
+      ref: a[ANNOTATIONS.ref] ?? '',
+      commit: a[ANNOTATIONS.commit] ?? '',
+      images: (a[ANNOTATIONS.images] ?? '').split(' ').filter((s) => s),
+      state: stateOf(job),
+      queued: a[ANNOTATIONS.queuedAt] ?? job.created.toISOString(),
+      start: job.started?.toISOString(),
+      end: job.finished?.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'crypto';
+import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
+import { BuilderOptions } from '../lib/constructs/builder-container';
+import { BuildJob, BuildJobOptions } from '../lib/constructs/build-job';
+import { planBuilds, PlannedBuild } from '../lib/plan/build-plan';
+import { objectName, refToTag, repositoryName } from '../lib/plan/naming';
+import { repositoryKey } from '../lib/plan/repository-key';
+import { MatchedBuild } from './match';
+import { Push } from './providers';
+
+/** `app.kubernetes.io/managed-by` of every Job the trigger creates: how it finds its own. */
+export const MANAGED_BY = 'build-trigger';
+const PREFIX = 'trigger.cdk8s-image-builder';
+/** Label: hash of source + delivery id, so a redelivery is recognised after a restart too. */
+export const DELIVERY_LABEL = `${PREFIX}/delivery`;
+/** Label: hash of repository + ref, so a newer push finds the branch's older build. */
+export const BRANCH_LABEL = `${PREFIX}/branch`;
+/** Annotations: what the build is, for GET /builds. */
+export const ANNOTATIONS = {
+  repo: `${PREFIX}/repo`,
+  ref: `${PREFIX}/ref`,
+  commit: `${PREFIX}/commit`,
+  images: `${PREFIX}/images`,
+  provider: `${PREFIX}/provider`,
+  delivery: `${PREFIX}/delivery`,
+  queuedAt: `${PREFIX}/queued-at`,
+} as const;
+
+function labelHash(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 40);
+}
+
+export function deliveryKey(push: Push): string {
+  return labelHash(push.provider, push.delivery);
+}
+
+export function branchKey(repo: string, ref: string): string {
+  return labelHash(repositoryKey(repo), ref);
+}
+
+/** What every triggered Job shares with the builders in dist/: registry port, placement, retries. */
+export interface TriggeredJobSettings {
+  readonly registryPort: number;
+  readonly builders?: BuilderOptions;
+  readonly jobs?: BuildJobOptions;
+}
+
+/**
+ * The build of one pushed commit: the builds.yaml entry planned as synth plans
+ * it (same image names; tags from the pushed ref, `latest` on the default
+ * branch), except that the builder fetches the exact commit pushed, and the
+ * Job's name carries the short SHA.
+ */
+export function planTriggeredBuild(match: MatchedBuild, commit: string): PlannedBuild {
+  const [plan] = planBuilds([{ ...match.build, ref: match.refName }]);
+  return {
+    ...plan,
+    name: objectName('build', repositoryName(match.build.repo), refToTag(match.refName), commit.slice(0, 7)),
+    source: match.build.source,
+    ref: commit,
+  };
+}
+
+/**
+ * The Job for a pushed commit, synthesized by the same BuildJob construct that
+ * writes dist/, created suspended (queued): the controller resumes it when a
+ * slot is free.
+ */
+export function triggeredJob(match: MatchedBuild, push: Push, settings: TriggeredJobSettings, queuedAt: Date): { name: string; manifest: any; plan: PlannedBuild } {
+  const plan = planTriggeredBuild(match, push.commit);
+  const app = new App();
+  const chart = new Chart(app, 'trigger', { disableResourceNameHashes: true });
+  const job = new BuildJob(chart, plan.name, {
+    ...settings.builders,
+    ...settings.jobs,
+    build: plan,
+    registryPort: settings.registryPort,
+    labels: {
+      'app.kubernetes.io/managed-by': MANAGED_BY,
+      [DELIVERY_LABEL]: deliveryKey(push),
+      [BRANCH_LABEL]: branchKey(match.build.repo, push.ref),
+    },
+  });
+  const object = ApiObject.of(job.job);
+  const annotations: Record<string, string> = {
+    [ANNOTATIONS.repo]: match.build.repo,
+    [ANNOTATIONS.ref]: push.ref,
+    [ANNOTATIONS.commit]: push.commit,
+    [ANNOTATIONS.images]: plan.images.flatMap((i) => [push.commit.slice(0, 7), ...plan.tags].map((t) => `${i.name}:${t}`)).join(' '),
+    [ANNOTATIONS.provider]: push.provider,
+    [ANNOTATIONS.delivery]: push.delivery,
+    [ANNOTATIONS.queuedAt]: queuedAt.toISOString(),
+  };
+  for (const [k, v] of Object.entries(annotations)) object.metadata.addAnnotation(k, v);
+  object.addJsonPatch(JsonPatch.add('/spec/suspend', true));
+  const manifests = chart.toJson();
+  const manifest = manifests.find((m: any) => m.kind === 'Job');
+  if (manifests.length !== 1 || !manifest) {
+    throw new Error(`BuildJob synthesized ${manifests.map((m: any) => m.kind).join(', ')}; the trigger expects exactly one Job`);
+  }
+  return { name: plan.name, manifest, plan };
+}

@@ -1,0 +1,176 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
+import { BuildController, SubmitResult } from './controller';
+import { Provider, PROVIDERS, readWebhook, secretsEqual, WebhookRefusal } from './providers';
+
+export interface ServerOptions {
+  readonly controller: BuildController;
+  readonly webhookSecret: string;
+  readonly apiToken: string;
+  /** Largest webhook body accepted; bigger ones get 413 without being read. @default 1 MiB */
+  readonly maxBodyBytes?: number;
+  /** A webhook is answered by then at the latest (202 while its Jobs are still being created). @default 900 ms */
+  readonly answerWithinMs?: number;
+  /** Webhooks still being decided at once before new ones get 503 (the provider retries). @default 1000 */
+  readonly maxPending?: number;
+  /** Where refusals and decisions are logged; never secrets, never bodies. @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Reads the body up to `limit` bytes; refuses 413 on Content-Length alone when it says more. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(new WebhookRefusal(413, `body of ${declared} bytes is over the ${limit}-byte limit`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new WebhookRefusal(413, `body is over the ${limit}-byte limit`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The trigger's HTTP API: webhooks in (`POST /hooks/{github,gitlab,gitea}`),
+ * `GET /healthz`, and behind `Authorization: Bearer <token>` the builds
+ * (`GET /builds`) and their logs (`GET /builds/<id>/logs`).
+ */
+export function createTriggerServer(options: ServerOptions): Server {
+  const limit = options.maxBodyBytes ?? 1024 * 1024;
+  const answerWithin = options.answerWithinMs ?? 900;
+  const maxPending = options.maxPending ?? 1000;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const { controller } = options;
+  let pending = 0;
+
+  async function hook(provider: Provider, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, limit);
+    const event = await readWebhook(provider, req.headers, body, options.webhookSecret);
+    if ('ignored' in event) {
+      send(res, 200, { outcome: 'ignored', reason: event.ignored });
+      return;
+    }
+    if (pending >= maxPending) {
+      throw new WebhookRefusal(503, `${pending} webhooks are still being decided; retry later`);
+    }
+    pending++;
+    const decided = controller.submit(event).finally(() => { pending--; });
+    decided.then(
+      (r) => log(`${provider} ${event.delivery} ${event.ref} ${event.commit.slice(0, 7)}: ${r.outcome}: ${r.reason}${r.cancelled.length ? `; cancelled ${r.cancelled.join(', ')}` : ''}`),
+      (e) => log(`${provider} ${event.delivery}: cluster error: ${(e as Error).message}`),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), answerWithin); });
+    const result = await Promise.race([decided, late]).finally(() => clearTimeout(timer));
+    if (result === 'late') {
+      send(res, 202, { outcome: 'accepted', reason: 'the build is being created; see GET /builds' });
+      return;
+    }
+    const r = result as SubmitResult;
+    send(res, r.outcome === 'queued' ? 201 : 200, r);
+  }
+
+  function authorized(req: IncomingMessage): boolean {
+    const value = req.headers.authorization ?? '';
+    const match = /^Bearer (.+)$/.exec(value);
+    return match !== null && secretsEqual(match[1], options.apiToken);
+  }
+
+  async function logs(id: string, res: ServerResponse): Promise<void> {
+    const job = await controller.find(id);
+    if (!job) {
+      send(res, 404, { error: `no build ${id} (finished builds are deleted with their Job, after ttlSecondsAfterFinished)` });
+      return;
+    }
+    const view = controller.view(job);
+    if (view.state === 'queued') {
+      send(res, 409, { error: `build ${id} is queued: it has no Pod and no log yet`, state: view.state });
+      return;
+    }
+    const pods = await controller.pods(id);
+    const pod = pods.find((p) => p.phase === 'Running') ?? pods[pods.length - 1];
+    if (!pod && view.state === 'running') {
+      send(res, 409, { error: `build ${id} has no Pod yet (the Job controller has not created it, or it is being scheduled); retry in a few seconds`, state: view.state });
+      return;
+    }
+    if (!pod) {
+      send(res, 410, { error: `build ${id} is ${view.state} but its Pod is gone, and its log with it`, state: view.state });
+      return;
+    }
+    if (pod.phase === 'Pending') {
+      send(res, 409, { error: `build ${id}: Pod ${pod.name} is Pending (image pull or scheduling); retry in a few seconds`, state: view.state });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-build-state': view.state, 'x-build-pod': pod.name });
+    await controller.streamLog(pod.name, res, pod.phase === 'Running');
+    if (!res.writableEnded) res.end();
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://trigger');
+    const hookMatch = /^\/hooks\/([a-z]+)$/.exec(url.pathname);
+    if (hookMatch) {
+      const provider = hookMatch[1] === 'forgejo' ? 'gitea' : hookMatch[1];
+      if (!PROVIDERS.includes(provider as Provider)) {
+        send(res, 404, { error: `unknown provider "${hookMatch[1]}"; use /hooks/github, /hooks/gitlab or /hooks/gitea (Forgejo too)` });
+        return;
+      }
+      if (req.method !== 'POST') {
+        send(res, 405, { error: 'webhooks are POSTed' });
+        return;
+      }
+      await hook(provider as Provider, req, res);
+      return;
+    }
+    if (url.pathname === '/healthz' && req.method === 'GET') {
+      send(res, 200, { ok: true });
+      return;
+    }
+    const buildsMatch = /^\/builds(?:\/([a-z0-9-]{1,63})\/logs)?$/.exec(url.pathname);
+    if (buildsMatch && req.method === 'GET') {
+      if (!authorized(req)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        send(res, 401, { error: 'send Authorization: Bearer <token> (the API token Secret)' });
+        return;
+      }
+      if (buildsMatch[1]) {
+        await logs(buildsMatch[1], res);
+      } else {
+        send(res, 200, { builds: await controller.list() });
+      }
+      return;
+    }
+    send(res, 404, { error: 'not found: POST /hooks/{github,gitlab,gitea}, GET /healthz, GET /builds, GET /builds/<id>/logs' });
+  }
+
+  return createServer((req, res) => {
+    route(req, res).catch((e) => {
+      if (e instanceof WebhookRefusal) {
+        log(`${req.method} ${req.url}: ${e.status} ${e.message}`);
+        if (e.status === 413) res.setHeader('connection', 'close');
+        send(res, e.status, { error: e.message });
+        return;
+      }
+      log(`${req.method} ${req.url}: 500 ${(e as Error).message}`);
+      if (!res.headersSent) send(res, 500, { error: 'the cluster did not answer; see the trigger log' });
+      else res.destroy();
+    });
+  });
+}

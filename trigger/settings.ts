@@ -1,0 +1,67 @@
+import { readFileSync } from 'fs';
+import { loadBuildsFile } from '../lib/config/builds-file';
+import { toImageBuilderProps } from '../lib/config/to-props';
+import { Registry } from '../lib/constructs/registry';
+import { App, Chart } from 'cdk8s';
+import { ControllerOptions } from './controller';
+
+/** The trigger's configuration: environment variables, the same locally and in the Deployment. */
+export interface TriggerSettings {
+  readonly port: number;
+  readonly namespace: string;
+  readonly webhookSecret: string;
+  readonly apiToken: string;
+  readonly controller: ControllerOptions;
+}
+
+/** A setting is unusable: the message names the variable and the fix. */
+export class SettingsError extends Error {}
+
+function secretFile(env: NodeJS.ProcessEnv, variable: string, what: string): string {
+  const file = env[variable];
+  const create = 'kubectl create secret generic build-trigger --from-literal=webhook-secret=... --from-literal=api-token=... (README "Build on push")';
+  if (!file) throw new SettingsError(`${variable} is not set: point it at a file holding the ${what}; in the cluster it is the Secret's mount: ${create}`);
+  let value: string;
+  try {
+    value = readFileSync(file, 'utf-8').trim();
+  } catch (e: any) {
+    throw new SettingsError(`${variable}=${file} cannot be read (${e.code ?? e.message}): create the file, or the Secret: ${create}`);
+  }
+  if (value.length < 16) throw new SettingsError(`${variable}=${file} holds ${value.length ? 'fewer than 16 characters' : 'nothing'}: the ${what} must be at least 16 characters (openssl rand -hex 32)`);
+  return value;
+}
+
+function integer(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, max: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new SettingsError(`${variable}=${raw} must be a whole number in ${min}-${max}`);
+  return n;
+}
+
+/**
+ * Reads BUILDS_CONFIG (builds.yaml, default ./builds.yaml), PORT (8080),
+ * NAMESPACE (default), WEBHOOK_SECRET_FILE and API_TOKEN_FILE (required),
+ * MAX_CONCURRENT_BUILDS (2). Refuses to start without both secrets.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): TriggerSettings {
+  const webhookSecret = secretFile(env, 'WEBHOOK_SECRET_FILE', 'webhook secret');
+  const apiToken = secretFile(env, 'API_TOKEN_FILE', 'API token');
+  const file = loadBuildsFile(env.BUILDS_CONFIG ?? 'builds.yaml');
+  const props = toImageBuilderProps(file);
+  // The registry's port as synth resolves it (the construct applies the default).
+  const registryPort = new Registry(new Chart(new App(), 'settings'), 'Registry', props.registry).nodePort;
+  const namespace = env.NAMESPACE || 'default';
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new SettingsError(`NAMESPACE=${namespace} is not a namespace name`);
+  return {
+    port: integer(env, 'PORT', 8080, 1, 65535),
+    namespace,
+    webhookSecret,
+    apiToken,
+    controller: {
+      builds: file.builds.map((b, i) => ({ ...b, source: `builds[${i}]` })),
+      job: { registryPort, builders: props.builders, jobs: props.jobs },
+      maxConcurrentBuilds: integer(env, 'MAX_CONCURRENT_BUILDS', 2, 1, 100),
+    },
+  };
+}
