@@ -9,7 +9,14 @@ import { join } from 'path';
 import { parseArgs } from 'util';
 import { synthHelm } from '../lib/output/helm';
 
-const { values } = parseArgs({ options: { out: { type: 'string' } } });
-const result = synthHelm({ root: join(__dirname, '..'), outDir: values.out });
-process.stderr.write(result.stderr);
-process.exitCode = result.status;
+try {
+  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  const result = synthHelm({ root: join(__dirname, '..'), outDir: values.out });
+  process.stderr.write(result.stderr);
+  process.exitCode = result.status;
+} catch (e) {
+  // Bad arguments, a package.json version Helm refuses, a synth that wrote no manifests:
+  // the message says what to fix; nothing was written.
+  process.stderr.write(`error: synth:helm: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -61,6 +61,12 @@ describe('npm run synth:helm', () => {
   }, 60_000);
 });
 
+test('a bad argument: one plain line, exit 1, nothing written', () => {
+  const run = spawnSync('npm', ['run', '-s', 'synth:helm', '--', '--outdir', 'x'], { cwd: ROOT, encoding: 'utf-8' });
+  expect(run.stderr).toBe("error: synth:helm: Unknown option '--outdir'\n");
+  expect(run.status).toBe(1);
+}, 60_000);
+
 describe('chart files', () => {
   test('escapeTemplate turns every {{ into an action that prints it', () => {
     expect(escapeTemplate('a: "{{ .Values.x }}"\nb: {{{{')).toBe('a: "{{ "{{" }} .Values.x }}"\nb: {{ "{{" }}{{ "{{" }}');
