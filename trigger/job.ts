@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
 import { BuilderOptions } from '../lib/constructs/builder-container';
 import { BuildJob, BuildJobOptions } from '../lib/constructs/build-job';
+import { BuilderScriptConfigMap } from '../lib/constructs/builder-script-config-map';
 import { planBuilds, PlannedBuild } from '../lib/plan/build-plan';
 import { objectName, refToTag, repositoryName } from '../lib/plan/naming';
 import { repositoryKey } from '../lib/plan/repository-key';
@@ -70,9 +71,12 @@ export function triggeredJob(match: MatchedBuild, push: Push, settings: Triggere
   const plan = planTriggeredBuild(match, push.commit);
   const app = new App();
   const chart = new Chart(app, 'trigger', { disableResourceNameHashes: true });
+  // The script ConfigMap ImageBuilder puts in dist/ (same default name): the Job mounts it, the trigger never creates it.
+  const script = new BuilderScriptConfigMap(chart, 'Script');
   const job = new BuildJob(chart, plan.name, {
     ...settings.builders,
     ...settings.jobs,
+    script,
     build: plan,
     registryPort: settings.registryPort,
     labels: {
@@ -93,7 +97,7 @@ export function triggeredJob(match: MatchedBuild, push: Push, settings: Triggere
   };
   for (const [k, v] of Object.entries(annotations)) object.metadata.addAnnotation(k, v);
   object.addJsonPatch(JsonPatch.add('/spec/suspend', true));
-  const manifests = chart.toJson();
+  const manifests = chart.toJson().filter((m: any) => m.kind !== 'ConfigMap' || m.metadata?.name !== script.name);
   const manifest = manifests.find((m: any) => m.kind === 'Job');
   if (manifests.length !== 1 || !manifest) {
     throw new Error(`BuildJob synthesized ${manifests.map((m: any) => m.kind).join(', ')}; the trigger expects exactly one Job`);

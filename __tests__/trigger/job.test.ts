@@ -14,6 +14,8 @@ describe('the Job of a pushed commit', () => {
     expect(manifest.spec.suspend).toBe(true);
     expect(env(manifest)).toMatchObject({ REPO_URL: 'https://github.com/jpetazzo/container.training', GIT_REF: COMMIT, IMAGE_TAGS: 'main latest', IMAGE_1_NAME: 'worker', IMAGE_1_CONTEXT: 'dockercoins/worker', REGISTRY_PORT: '30500' });
     expect(manifest.metadata.labels['app.kubernetes.io/managed-by']).toBe('build-trigger');
+    // the script comes from the ConfigMap dist/ deploys, not a copy of its own
+    expect(manifest.spec.template.spec.volumes).toContainEqual(expect.objectContaining({ configMap: expect.objectContaining({ name: 'image-builder-script' }) }));
     expect(manifest.metadata.annotations['trigger.cdk8s-image-builder/images']).toBe('worker:0123456 worker:main worker:latest');
   });
 
