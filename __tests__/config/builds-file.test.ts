@@ -23,6 +23,7 @@ describe('parseBuildsFile: defaults', () => {
     expect(file.registry).toEqual({});
     expect(file.builders).toEqual({});
     expect(file.builds).toEqual([{
+      engine: 'docker',
       repo: 'https://github.com/jpetazzo/container.training',
       ref: 'main',
       defaultBranch: 'main',
@@ -216,5 +217,44 @@ describe('loadBuildsFile', () => {
 
   test('a missing file says how to point at one', () => {
     expect(() => loadBuildsFile('/nonexistent/builds.yaml')).toThrow(/cannot read the file \(ENOENT\); create it or set BUILDS_CONFIG/);
+  });
+});
+
+describe('parseBuildsFile: builders.engine', () => {
+  test('default docker; builders.engine applies to every build; a build may override it', () => {
+    expect(parseBuildsFile(SEED_BUILD).builds.map((b) => b.engine)).toEqual(['docker']);
+    const file = parseBuildsFile(`builders: {engine: buildkit}
+builds:
+  - {repo: "https://x.example/a.git"}
+  - {repo: "https://x.example/b.git", engine: docker}
+`);
+    expect(file.builds.map((b) => b.engine)).toEqual(['buildkit', 'docker']);
+    expect(parseBuildsFile('builds: [{repo: "https://x.example/a.git", engine: buildkit}]').builds[0].engine).toBe('buildkit');
+  });
+
+  test('an unknown engine names both places with their line', () => {
+    expect(problemsOf(`builders:
+  engine: kaniko
+builds:
+  - repo: https://x.example/a.git
+    engine: podman
+`)).toBe([
+      'builds.yaml:2:11: builders.engine: "kaniko" is not one of "docker", "buildkit"',
+      'builds.yaml:5:13: builds[0].engine: "podman" is not one of "docker", "buildkit"',
+    ].join('\n'));
+  });
+
+  test('buildkit: an http(s) repository URL must end in .git (BuildKit downloads any other as a file)', () => {
+    expect(problemsOf(`builders: {engine: buildkit}
+builds:
+  - repo: https://github.com/jpetazzo/container.training
+  - repo: https://github.com/jpetazzo/container.training.git
+  - repo: git@github.com:jpetazzo/container.training
+`)).toBe('builds.yaml:3:11: builds[0].repo: "https://github.com/jpetazzo/container.training": the buildkit engine needs an http(s) '
+      + 'repository URL that ends in .git (BuildKit treats any other http(s) URL as a file to download); '
+      + 'write "https://github.com/jpetazzo/container.training.git"');
+    // The docker engine clones with git, which takes both.
+    expect(() => parseBuildsFile(SEED_BUILD)).not.toThrow();
+    expect(() => parseBuildsFile(`builders: {engine: buildkit}\nbuilds: [{repo: "https://x.example/a", engine: docker}]`)).not.toThrow();
   });
 });

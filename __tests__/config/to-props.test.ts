@@ -12,7 +12,7 @@ describe('toImageBuilderProps: builds.yaml → typed ImageBuilder props', () => 
     expect(props.builders).toEqual({ nodeLabels: undefined, tolerations: undefined, resources: undefined });
     expect(props.jobs).toEqual({ backoffLimit: undefined, activeDeadline: undefined, ttlAfterFinished: undefined });
     expect(props.builds).toEqual([{
-      repo: 'https://github.com/jpetazzo/container.training', ref: 'main', defaultBranch: 'main',
+      engine: 'docker', repo: 'https://github.com/jpetazzo/container.training', ref: 'main', defaultBranch: 'main',
       images: [{ context: 'dockercoins/worker', dockerfile: 'Dockerfile' }],
     }]);
   });

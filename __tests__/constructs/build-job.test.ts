@@ -1,6 +1,6 @@
 import { Duration, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { PlannedBuild } from '../../lib/plan/build-plan';
+import { BuilderEngine, PlannedBuild } from '../../lib/plan/build-plan';
 import { BUILD_SCRIPT } from '../../lib/constructs/builder-script';
 import { BuilderScriptConfigMap } from '../../lib/constructs/builder-script-config-map';
 import { BuildJob } from '../../lib/constructs/build-job';
@@ -11,6 +11,8 @@ const BUILD: PlannedBuild = {
   repo: 'https://git.example.com/team/app.git',
   ref: 'v1.2.0',
   tags: ['v1.2.0'],
+  engine: BuilderEngine.DOCKER,
+  cacheTags: ['v1.2.0'],
   images: [
     { name: 'api', context: 'api', dockerfile: 'Dockerfile', source: 'builds[0].images[0]' },
     { name: 'web', context: 'web', dockerfile: 'docker/Dockerfile.prod', source: 'builds[0].images[1]' },

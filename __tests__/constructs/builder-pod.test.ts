@@ -1,6 +1,6 @@
 import { Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { PlannedBuild } from '../../lib/plan/build-plan';
+import { BuilderEngine, PlannedBuild } from '../../lib/plan/build-plan';
 import { BUILDER_CONTAINER_NAME, DOCKER_CLI_IMAGE } from '../../lib/constructs/builder-container';
 import { BuilderPod } from '../../lib/constructs/builder-pod';
 import { BUILD_SCRIPT } from '../../lib/constructs/builder-script';
@@ -12,6 +12,8 @@ const SEED: PlannedBuild = {
   repo: 'https://github.com/jpetazzo/container.training',
   ref: 'main',
   tags: ['main', 'latest'],
+  engine: BuilderEngine.DOCKER,
+  cacheTags: ['main'],
   images: [{ name: 'worker', context: 'dockercoins/worker', dockerfile: 'Dockerfile', source: 'builds[0].images[0]' }],
 };
 

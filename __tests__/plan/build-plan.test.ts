@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse } from 'yaml';
-import { BuildSource, PlanError, planBuilds, repoHash, tagsForRef } from '../../lib/plan/build-plan';
+import { BuilderEngine, BuildSource, PlanError, planBuilds, repoHash, tagsForRef } from '../../lib/plan/build-plan';
 import { ConfigError, loadBuildsFile, parseBuildsFile } from '../../lib/config/builds-file';
 
 /** builds.yaml's builds with its defaults, without lib/config's checks (which run planBuilds themselves). */
@@ -151,5 +151,20 @@ describe('planBuilds', () => {
       ['build-app-main', ['main', 'latest']],
       ['build-app-v2-0-0', ['v2.0.0']],
     ]);
+  });
+});
+
+describe('planBuilds: engine and the buildkit layer cache', () => {
+  const source = (ref: string, defaultBranch = 'main') => ({ repo: 'https://x.example/app.git', ref, defaultBranch, images: [{ context: '.', dockerfile: 'Dockerfile' }] });
+
+  test('engine defaults to docker and is kept when given', () => {
+    expect(planBuilds([source('main')])[0].engine).toBe(BuilderEngine.DOCKER);
+    expect(planBuilds([{ ...source('main'), engine: BuilderEngine.BUILDKIT }])[0].engine).toBe(BuilderEngine.BUILDKIT);
+  });
+
+  test("cache tags: the ref's own first (exported there), then the default branch's (imported too)", () => {
+    expect(planBuilds([source('feature/login')])[0].cacheTags).toEqual(['feature-login', 'main']);
+    expect(planBuilds([source('main')])[0].cacheTags).toEqual(['main']);
+    expect(planBuilds([source('v1.0.0', 'trunk')])[0].cacheTags).toEqual(['v1.0.0', 'trunk']);
   });
 });

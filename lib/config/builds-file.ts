@@ -1,10 +1,9 @@
 import { readFileSync } from 'fs';
 import Ajv, { ErrorObject } from 'ajv';
 import { Document, isNode, LineCounter, parseDocument } from 'yaml';
-import { checkRef, checkRelativePath, checkRepoUrl, normalizeRelativePath } from './source-rules';
-import { PlanError, planBuilds } from '../plan/build-plan';
+import { checkRef, checkRelativePath, checkRepoUrl, checkRepoUrlForEngine, normalizeRelativePath } from './source-rules';
+import { BuilderEngine, BuildSource, PlanError, planBuilds } from '../plan/build-plan';
 import { cpuMillis, DEFAULT_BUILDER_AMOUNTS, memoryMebibytes } from './quantity';
-import { BuildSource } from '../plan/build-plan';
 
 /**
  * builds.yaml: what users edit. The shape is a JSON Schema (validated by ajv,
@@ -33,6 +32,11 @@ export interface ResourceAmounts {
 }
 
 export interface BuildersConfig {
+  /**
+   * `docker` (default): the node's Docker engine through its socket. `buildkit`:
+   * rootless BuildKit in the builder, no socket. A build may set its own.
+   */
+  readonly engine?: 'docker' | 'buildkit';
   /** `Job` (default): one Job per build. `Pod`: the seed's single Pod, for one build. */
   readonly workload?: 'Job' | 'Pod';
   readonly nodeSelector?: Record<string, string>;
@@ -117,6 +121,7 @@ export const BUILDS_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: {
+        engine: { enum: ['docker', 'buildkit'] },
         workload: { enum: ['Job', 'Pod'] },
         nodeSelector: {
           type: 'object',
@@ -156,6 +161,7 @@ export const BUILDS_SCHEMA = {
         additionalProperties: false,
         required: ['repo'],
         properties: {
+          engine: { enum: ['docker', 'buildkit'] },
           repo: { type: 'string' },
           ref: { type: 'string' },
           defaultBranch: { type: 'string' },
@@ -301,6 +307,8 @@ function sourceProblems(raw: any): { parts: PathPart[]; message: string }[] {
   (raw.builds as any[]).forEach((build, b) => {
     const repoProblem = checkRepoUrl(build.repo);
     if (repoProblem) found.push({ parts: ['builds', b, 'repo'], message: repoProblem });
+    const engineProblem = repoProblem ? undefined : checkRepoUrlForEngine(build.repo, build.engine ?? raw.builders?.engine ?? 'docker');
+    if (engineProblem) found.push({ parts: ['builds', b, 'repo'], message: engineProblem });
     for (const kind of ['branches', 'tags'] as const) {
       (build.trigger?.[kind] ?? []).forEach((pattern: string, i: number) => {
         // A pattern is a ref name with * globs: the ref rules apply with each * read as a letter.
@@ -454,6 +462,7 @@ function withDefaults(raw: any): BuildsFile {
       const ref = b.ref ?? defaultBranch;
       const ownRef = /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(ref) ? [] : [ref];
       return {
+        engine: (b.engine ?? raw.builders?.engine ?? 'docker') === 'buildkit' ? BuilderEngine.BUILDKIT : BuilderEngine.DOCKER,
         repo: b.repo,
         ref,
         defaultBranch,

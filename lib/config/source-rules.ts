@@ -184,3 +184,16 @@ export function normalizeRelativePath(path: string): string {
   const parts = path.split('/').filter((s) => s !== '' && s !== '.');
   return parts.length === 0 ? '.' : parts.join('/');
 }
+
+/**
+ * What an engine adds to the URL rules. BuildKit (the buildkit engine fetches
+ * the git context itself) takes an http(s) URL as a git repository only when
+ * its path ends in `.git`; anything else it would download as a tarball.
+ */
+export function checkRepoUrlForEngine(repo: string, engine: string): string | undefined {
+  if (engine === 'buildkit' && /^https?:\/\//i.test(repo) && !/\.git\/?$/.test(repo)) {
+    return `${JSON.stringify(repo)}: the buildkit engine needs an http(s) repository URL that ends in .git `
+      + `(BuildKit treats any other http(s) URL as a file to download); write ${JSON.stringify(`${repo.replace(/\/$/, '')}.git`)}`;
+  }
+  return undefined;
+}

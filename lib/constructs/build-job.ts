@@ -1,7 +1,8 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { addBuilderContainer, BUILDER_POD_SECURITY, BuilderProps, builderLabels } from './builder-container';
+import { BuilderProps, builderLabels } from './builder-container';
+import { addEngineBuilder, builderPodSecurity } from './builder-engine';
 import { dropAddressLabel, standardLabels } from './labels';
 
 /** Retries, deadline and cleanup of builder Jobs. */
@@ -30,7 +31,7 @@ export interface BuildJobProps extends BuilderProps, BuildJobOptions {}
 
 /**
  * One build as a Kubernetes Job named after the build: the same container and
- * script as BuilderPod, with retries bounded (backoffLimit), a deadline, and
+ * script as BuilderPod (its engine's: PlannedBuild.engine), with retries bounded (backoffLimit), a deadline, and
  * cleanup of finished builds. The Pod restarts in place on failure
  * (`OnFailure`), as the hand-written Pod did, so `kubectl logs job/<name>`
  * shows the latest attempt.
@@ -53,9 +54,9 @@ export class BuildJob extends Construct {
       backoffLimit: props.backoffLimit ?? 3,
       activeDeadline: props.activeDeadline ?? Duration.hours(1),
       ttlAfterFinished: props.ttlAfterFinished ?? Duration.days(1),
-      securityContext: BUILDER_POD_SECURITY,
+      securityContext: builderPodSecurity(props.build.engine),
     });
-    this.container = addBuilderContainer(this.job, props);
+    this.container = addEngineBuilder(this.job, props);
     dropAddressLabel(this.job);
   }
 }

@@ -54,9 +54,15 @@ export interface BuilderOptions extends BuilderPlacement {
   readonly image?: string;
 
   /**
+   * The buildkit engine's builder image: BuildKit's rootless image.
+   * @default BUILDKIT_IMAGE
+   */
+  readonly buildkitImage?: string;
+
+  /**
    * CPU and memory of the builder container; each of request and limit
-   * falls back to its default separately.
-   * @default DEFAULT_BUILDER_RESOURCES
+   * falls back to its engine's default separately.
+   * @default DEFAULT_BUILDER_RESOURCES (docker), DEFAULT_BUILDKIT_RESOURCES (buildkit)
    */
   readonly resources?: kplus.ContainerResources;
 }
@@ -70,10 +76,17 @@ export interface BuilderProps extends BuilderOptions {
   readonly registryPort: number;
 
   /**
-   * The ConfigMap holding the build script; share one between builders.
+   * The ConfigMap holding the docker engine's build script; share one between builders.
    * @default - a BuilderScriptConfigMap of its own, named `<build name>-script`
    */
   readonly script?: BuilderScriptConfigMap;
+
+  /**
+   * The registry Service's in-cluster address, where the buildkit engine
+   * pushes: take it from `Registry.clusterEndpoint`.
+   * @default - none; required when the build's engine is BuilderEngine.BUILDKIT
+   */
+  readonly registryHost?: string;
 
   /**
    * Extra labels on the workload and its Pods.
@@ -118,7 +131,7 @@ export function addBuilderContainer(workload: kplus.Pod | kplus.Job, props: Buil
       allowPrivilegeEscalation: false,
       privileged: false,
     },
-    resources: withDefaults(props.resources),
+    resources: resourcesOver(DEFAULT_BUILDER_RESOURCES, props.resources),
   });
   container.mount(DOCKER_SOCKET_PATH, kplus.Volume.fromHostPath(workload, 'DockerSocket', 'docker-socket', {
     path: DOCKER_SOCKET_PATH,
@@ -128,22 +141,26 @@ export function addBuilderContainer(workload: kplus.Pod | kplus.Job, props: Buil
   }));
   container.mount(WORKSPACE_PATH, kplus.Volume.fromEmptyDir(workload, 'Workspace', 'workspace'));
   container.mount(SCRIPT_DIR, kplus.Volume.fromConfigMap(workload, 'ScriptVolume', script.configMap, { name: 'build-script' }), { readOnly: true });
+  placeBuilder(workload, props);
+  return container;
+}
 
-  if (props.nodeLabels && props.nodeLabels.length > 0) {
+/** Node labels and tolerations of a builder Pod, whatever its engine. */
+export function placeBuilder(workload: kplus.Pod | kplus.Job, placement: BuilderPlacement): void {
+  if (placement.nodeLabels && placement.nodeLabels.length > 0) {
     // One node selector term: its label queries are ANDed (separate attract() calls would be ORed).
-    workload.scheduling.attract(kplus.Node.labeled(...props.nodeLabels));
+    workload.scheduling.attract(kplus.Node.labeled(...placement.nodeLabels));
   }
-  for (const toleration of props.tolerations ?? []) {
+  for (const toleration of placement.tolerations ?? []) {
     workload.scheduling.tolerate(kplus.Node.tainted(toleration));
   }
-  return container;
 }
 
 /** The pod-level security context builders need (see addBuilderContainer). */
 export const BUILDER_POD_SECURITY: kplus.PodSecurityContextProps = { ensureNonRoot: false, user: 0, group: 0 };
 
-function withDefaults(resources: kplus.ContainerResources = {}): kplus.ContainerResources {
-  const defaults = DEFAULT_BUILDER_RESOURCES;
+/** `resources` with each missing request and limit taken from `defaults` (an engine's). */
+export function resourcesOver(defaults: kplus.ContainerResources, resources: kplus.ContainerResources = {}): kplus.ContainerResources {
   return {
     cpu: { request: resources.cpu?.request ?? defaults.cpu?.request, limit: resources.cpu?.limit ?? defaults.cpu?.limit },
     memory: { request: resources.memory?.request ?? defaults.memory?.request, limit: resources.memory?.limit ?? defaults.memory?.limit },

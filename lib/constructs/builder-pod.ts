@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { addBuilderContainer, BUILDER_POD_SECURITY, BuilderProps, builderLabels } from './builder-container';
+import { BuilderProps, builderLabels } from './builder-container';
+import { addEngineBuilder, builderPodSecurity } from './builder-engine';
 import { dropAddressLabel, standardLabels } from './labels';
 
 export interface BuilderPodProps extends BuilderProps {}
@@ -23,9 +24,9 @@ export class BuilderPod extends Construct {
     this.pod = new kplus.Pod(this, 'Pod', {
       metadata: { name: this.name, labels: { ...standardLabels('builder', this.name), ...builderLabels(props.build), ...props.labels } },
       restartPolicy: kplus.RestartPolicy.ON_FAILURE,
-      securityContext: BUILDER_POD_SECURITY,
+      securityContext: builderPodSecurity(props.build.engine),
     });
-    this.container = addBuilderContainer(this.pod, props);
+    this.container = addEngineBuilder(this.pod, props);
     dropAddressLabel(this.pod);
   }
 }

@@ -3,7 +3,7 @@ import { BuilderOptions } from './builder-container';
 import { BuilderPod } from './builder-pod';
 import { BuilderScriptConfigMap } from './builder-script-config-map';
 import { BuildJob, BuildJobOptions } from './build-job';
-import { BuildSource, PlannedBuild, planBuilds } from '../plan/build-plan';
+import { BuilderEngine, BuildSource, PlannedBuild, planBuilds } from '../plan/build-plan';
 import { Registry, RegistryProps } from './registry';
 
 /** Which workload runs a build. */
@@ -34,6 +34,12 @@ export interface ImageBuilderProps {
   readonly workload?: BuilderWorkload;
 
   /**
+   * How builds are built, unless a build says otherwise (BuildSource.engine).
+   * @default BuilderEngine.DOCKER
+   */
+  readonly engine?: BuilderEngine;
+
+  /**
    * Placement, image and resources of every builder.
    * @default - any node, DOCKER_CLI_IMAGE, DEFAULT_BUILDER_RESOURCES
    */
@@ -49,7 +55,8 @@ export interface ImageBuilderProps {
 /**
  * The whole app: the registry, the build script (one ConfigMap), and one
  * builder per build wired to both (the registry's NodePort becomes each
- * builder's REGISTRY_PORT). Image and
+ * builder's REGISTRY_PORT, its Service address the buildkit engine's
+ * REGISTRY_HOST). Image and
  * workload names are derived from the builds (lib/plan), never configured.
  */
 export class ImageBuilder extends Construct {
@@ -68,9 +75,12 @@ export class ImageBuilder extends Construct {
     }
     this.registry = new Registry(this, 'Registry', props.registry);
     this.script = new BuilderScriptConfigMap(this, 'Script');
-    this.builds = workload === BuilderWorkload.POD ? planBuilds(props.builds, () => BUILDER_POD_NAME) : planBuilds(props.builds);
+    const builds = props.builds.map((b) => ({ ...b, engine: b.engine ?? props.engine }));
+    this.builds = workload === BuilderWorkload.POD ? planBuilds(builds, () => BUILDER_POD_NAME) : planBuilds(builds);
     this.builders = this.builds.map((build) => {
-      const builder = { ...props.builders, build, registryPort: this.registry.nodePort, script: this.script };
+      const builder = {
+        ...props.builders, build, registryPort: this.registry.nodePort, registryHost: this.registry.clusterEndpoint, script: this.script,
+      };
       return workload === BuilderWorkload.POD
         ? new BuilderPod(this, build.name, builder)
         : new BuildJob(this, build.name, { ...builder, ...props.jobs });

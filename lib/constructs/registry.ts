@@ -71,6 +71,11 @@ export class Registry extends Construct {
   public readonly port = REGISTRY_CONTAINER_PORT;
   /** Where a builder on any node pushes: `localhost:<nodePort>`. */
   public readonly pushEndpoint: string;
+  /**
+   * The Service's in-cluster address, `<name>:<port>`: where a builder with its
+   * own network (the buildkit engine) pushes; plain HTTP.
+   */
+  public readonly clusterEndpoint: string;
 
   public readonly deployment: kplus.Deployment;
   public readonly service: kplus.Service;
@@ -80,6 +85,7 @@ export class Registry extends Construct {
     this.name = props.name ?? 'registry';
     this.nodePort = props.nodePort ?? DEFAULT_REGISTRY_NODE_PORT;
     this.pushEndpoint = `localhost:${this.nodePort}`;
+    this.clusterEndpoint = `${this.name}:${REGISTRY_CONTAINER_PORT}`;
     const labels = standardLabels('registry', this.name);
 
     this.deployment = new kplus.Deployment(this, 'Deployment', {

@@ -14,8 +14,23 @@ export interface ImageSource {
   readonly dockerfile: string;
 }
 
+/**
+ * How a build is built:
+ *  - `DOCKER`: the node's Docker engine, through its socket (a hostPath; root on the node);
+ *  - `BUILDKIT`: rootless BuildKit inside the builder's own container (no socket, never root).
+ */
+export enum BuilderEngine {
+  DOCKER = 'docker',
+  BUILDKIT = 'buildkit',
+}
+
 /** One build: a repository at a ref, and the images built from that one clone. */
 export interface BuildSource {
+  /**
+   * How to build it.
+   * @default BuilderEngine.DOCKER
+   */
+  readonly engine?: BuilderEngine;
   /** Git URL to clone (https, http, git, ssh or user@host:path). */
   readonly repo: string;
   /** Branch, tag or full commit SHA to build. */
@@ -47,6 +62,13 @@ export interface PlannedBuild {
   readonly ref: string;
   /** Tags pushed for every image besides the short commit SHA, e.g. `["main", "latest"]`. */
   readonly tags: string[];
+  readonly engine: BuilderEngine;
+  /**
+   * The registry-held layer cache of the buildkit engine, `buildcache/<image>:<tag>`
+   * (two path components, so never an image's own name): exported to the
+   * first tag (the ref's), imported from all (then the default branch's).
+   */
+  readonly cacheTags: string[];
   readonly images: PlannedImage[];
 }
 
@@ -156,6 +178,8 @@ export function planBuilds(builds: BuildSource[], workloadName: (build: BuildSou
     repo: build.repo,
     ref: build.ref,
     tags: tagsForRef(build.ref, build.defaultBranch),
+    engine: build.engine ?? BuilderEngine.DOCKER,
+    cacheTags: [...new Set([refToTag(build.ref), refToTag(build.defaultBranch)])],
     images: build.images.map((image, i) => ({
       ...image,
       name: imageName(build.repo, image.context, `builds[${b}].images[${i}]`),

@@ -1,0 +1,204 @@
+import { PlannedBuild } from '../plan/build-plan';
+
+/**
+ * The buildkit engine's builder script and the environment that parameterizes it.
+ *
+ * Like the docker engine's script (./builder-script.ts) it is a constant: nothing
+ * from builds.yaml is spliced into it; repository, ref, image names, contexts,
+ * tags and registry addresses reach it only as environment values, and every
+ * expansion is quoted. POSIX sh: busybox ash in moby/buildkit:<v>-rootless, dash
+ * in the end-to-end test.
+ *
+ * It runs rootless BuildKit without a Docker socket: buildkitd (under
+ * rootlesskit, as the image's entrypoint would) on the Pod's emptyDir state dir,
+ * then buildctl against it. BuildKit fetches the git context itself, so there is
+ * no clone and no `apk add`. Steps, each announced with `==> [step] ...`, and a
+ * failure ends with `!! build failed at step '<step>'`, as with the docker engine:
+ *
+ *   resolve          `git ls-remote`: the ref → one commit SHA, once, for every
+ *                    image (and its 7-character form for the commit tag)
+ *   start-buildkitd  the daemon, until `buildctl debug workers` answers
+ *   build <image>    every image, from the git context pinned to that commit
+ *                    (`?checksum=`: BuildKit refuses a ref that moved meanwhile),
+ *                    layer cache imported from the registry; nothing is pushed
+ *   push <image>:<tag>  only when every image built: the commit tags of all
+ *                    images first, then the moving ones (ref, latest); each push
+ *                    re-solves from the local cache (same digest), and the first
+ *                    push of an image also exports its layer cache to the registry
+ *   done
+ *
+ * Pushes go to REGISTRY_HOST, the registry Service's in-cluster address (a
+ * rootless BuildKit Pod has its own network: `localhost:<nodePort>` is not the
+ * node there). It speaks plain HTTP and is not localhost, hence
+ * `registry.insecure=true` on the output and on every cache import and export.
+ * The kubelet pulls the same images as `localhost:<REGISTRY_PORT>/<name>:<tag>`,
+ * which is what the `pushed ...` lines name.
+ */
+export const BUILDKIT_SCRIPT = `set -eu
+step=start status=0 bkpid='' name='' context='' dockerfile=''
+tmp=$(mktemp -d)
+stop_buildkitd() {
+  if [ -n "$bkpid" ]; then kill "$bkpid" 2>/dev/null || true; wait "$bkpid" 2>/dev/null || true; bkpid=''; fi
+}
+trap 'status=$?; stop_buildkitd; rm -rf "$tmp"; if [ "$status" -ne 0 ]; then echo "!! build failed at step '"'"'$step'"'"' (exit $status)" >&2; fi' EXIT
+# dash and ash skip the EXIT trap on signals: turn the Job deadline's SIGTERM into an exit.
+trap 'exit 143' TERM INT
+announce() { step="$1"; shift; echo "==> [$step] $*"; }
+die() { echo "!! $*" >&2; exit 1; }
+# BuildKit's git URL fragment is URL-decoded: keep a literal % in a ref or path.
+fragment() { printf '%s' "$1" | sed 's/%/%25/g'; }
+
+announce resolve "$REPO_URL at $GIT_REF"
+case "$REPO_URL" in
+  http://*.git|https://*.git) ;;
+  http://*|https://*) die "BuildKit takes an http(s) URL for a git repository only when it ends in .git: write $REPO_URL.git in builds.yaml" ;;
+esac
+if printf '%s\\n' "$GIT_REF" | grep -Eqx '[0-9a-f]{40}|[0-9a-f]{64}'; then
+  # A full commit SHA: nothing to resolve; BuildKit fetches it (or fails at the first build).
+  checksum=$GIT_REF commit=$GIT_REF fetch_ref=$GIT_REF
+else
+  refs=$(git ls-remote -- "$REPO_URL") \\
+    || die "cannot list the refs of $REPO_URL: check the repository URL and that this node can reach the git server"
+  # As git fetch reads a name: the ref itself, refs/<ref>, refs/tags/<ref>, refs/heads/<ref>.
+  # An annotated tag's own object pins the fetch; the commit it points to (^{}) is what is built.
+  # The ref comes from the environment (ENVIRON), never from awk's program text or -v (which would unescape it).
+  found=$(printf '%s\\n' "$refs" | awk -F '\\t' '
+    { sha[$2] = $1 }
+    END {
+      r = ENVIRON["GIT_REF"]; n = split(r "|refs/" r "|refs/tags/" r "|refs/heads/" r, c, "|")
+      for (i = 1; i <= n; i++) if (c[i] in sha) {
+        peeled = (c[i] "^{}") in sha ? sha[c[i] "^{}"] : sha[c[i]]
+        print sha[c[i]], peeled, c[i]; exit
+      }
+    }')
+  [ -n "$found" ] || die "$REPO_URL has no branch or tag named $GIT_REF: check the ref in builds.yaml"
+  checksum=\${found%% *} rest=\${found#* }
+  commit=\${rest%% *} fetch_ref=\${rest#* }
+fi
+short=$(printf '%.7s' "$commit")
+echo "resolved $GIT_REF to $commit ($fetch_ref)"
+
+announce start-buildkitd "rootless, state in $HOME/.local/share/buildkit"
+printf '%s\\n' "$REGISTRY_HOST" | grep -Eqx '[a-z0-9.-]+:[0-9]+' || die "REGISTRY_HOST must be <service>:<port>, got '$REGISTRY_HOST'"
+printf '%s\\n' "$REGISTRY_PORT" | grep -Eqx '[0-9]+' || die "REGISTRY_PORT must be a port number, got '$REGISTRY_PORT'"
+# The registry speaks plain HTTP. Pulls of localhost:<nodePort>/... (FROM lines that work on a
+# node with the docker engine) go to the same registry at its in-cluster address.
+cat >"$tmp/buildkitd.toml" <<EOF
+[registry."$REGISTRY_HOST"]
+  http = true
+  insecure = true
+[registry."localhost:$REGISTRY_PORT"]
+  mirrors = ["$REGISTRY_HOST"]
+EOF
+addr="unix://$XDG_RUNTIME_DIR/buildkit/buildkitd.sock"
+# BUILDKITD_FLAGS holds flags (word-split on purpose), e.g. --oci-worker-no-process-sandbox.
+# shellcheck disable=SC2086
+rootlesskit buildkitd $BUILDKITD_FLAGS --config="$tmp/buildkitd.toml" --addr="$addr" >"$tmp/buildkitd.log" 2>&1 &
+bkpid=$!
+tries=0
+until buildctl --addr "$addr" debug workers >/dev/null 2>&1; do
+  if ! kill -0 "$bkpid" 2>/dev/null || [ "$tries" -ge 300 ]; then
+    cat "$tmp/buildkitd.log" >&2
+    die "buildkitd did not start: the node must allow unprivileged user namespaces, and the Pod seccomp and AppArmor Unconfined"
+  fi
+  tries=$((tries + 1))
+  sleep 0.1
+done
+buildctl --addr "$addr" --version
+
+# bk <n> [buildctl args...]: build image <n> (pinned git context, its Dockerfile, provenance labels,
+# layer cache imported from the registry) with the extra arguments; output shown and kept in $tmp/log.
+# Sets name, context and dockerfile for the caller.
+bk() {
+  eval "name=\\$IMAGE_\${1}_NAME context=\\$IMAGE_\${1}_CONTEXT dockerfile=\\$IMAGE_\${1}_DOCKERFILE"
+  shift
+  for cache_tag in $CACHE_TAGS; do
+    set -- "$@" --import-cache "type=registry,ref=$REGISTRY_HOST/buildcache/$name:$cache_tag,registry.insecure=true"
+  done
+  {
+    if buildctl --addr "$addr" build --progress=plain --frontend dockerfile.v0 \\
+      --opt "context=$REPO_URL?checksum=$checksum#$(fragment "$fetch_ref"):$(fragment "$context")" \\
+      --opt "filename=$dockerfile" \\
+      --opt "label:org.opencontainers.image.source=$REPO_URL" \\
+      --opt "label:org.opencontainers.image.revision=$commit" \\
+      "$@" 2>&1; then echo 0 >"$tmp/rc"; else echo "$?" >"$tmp/rc"; fi
+  } | tee "$tmp/log"
+  return "$(cat "$tmp/rc")"
+}
+seen() { grep -Eq -- "$1" "$tmp/log"; }
+
+i=1
+while [ "$i" -le "$IMAGE_COUNT" ]; do
+  eval "name=\\$IMAGE_\${i}_NAME context=\\$IMAGE_\${i}_CONTEXT dockerfile=\\$IMAGE_\${i}_DOCKERFILE"
+  announce "build $name" "context $context, dockerfile $dockerfile"
+  if ! bk "$i"; then
+    # BuildKit's own message is above; say which of the usual causes it is.
+    if seen 'expected checksum to match'; then
+      die "$GIT_REF moved on $REPO_URL during the build (it no longer points to $commit); the next attempt builds the new commit"
+    elif seen 'failed to (fetch|checkout) remote'; then
+      die "cannot fetch $GIT_REF ($commit) from $REPO_URL: check that the commit exists and that this node can reach the git server"
+    elif seen 'invalid subdir'; then
+      die "context directory '$context' does not exist in $REPO_URL at $GIT_REF"
+    elif seen 'failed to read dockerfile'; then
+      die "Dockerfile '$context/$dockerfile' does not exist in $REPO_URL at $GIT_REF"
+    fi
+    die "the build of $name failed: see the BuildKit output above"
+  fi
+  i=$((i + 1))
+done
+
+# Push the commit tags of every image first, the moving tags (ref, latest) last. Each push
+# re-solves from the local cache; the first push of an image also exports its layer cache.
+export_tag=\${CACHE_TAGS%% *}
+for tag in $short $IMAGE_TAGS; do
+  i=1
+  while [ "$i" -le "$IMAGE_COUNT" ]; do
+    eval "name=\\$IMAGE_\${i}_NAME"
+    announce "push $name:$tag" "$REGISTRY_HOST/$name:$tag (pulled as localhost:$REGISTRY_PORT/$name:$tag)"
+    set -- --output "type=image,name=$REGISTRY_HOST/$name:$tag,push=true,registry.insecure=true" --metadata-file "$tmp/metadata.json"
+    if [ "$tag" = "$short" ]; then
+      set -- "$@" --export-cache "type=registry,ref=$REGISTRY_HOST/buildcache/$name:$export_tag,mode=max,registry.insecure=true"
+    fi
+    rm -f "$tmp/metadata.json"
+    bk "$i" "$@" || die "push to $REGISTRY_HOST failed: is the registry Service up? kubectl get pods,svc -l app.kubernetes.io/name=registry"
+    digest=$(sed -n 's/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p' "$tmp/metadata.json" 2>/dev/null || true)
+    [ -n "$digest" ] || die "buildctl reported no digest for $REGISTRY_HOST/$name:$tag"
+    echo "pushed localhost:$REGISTRY_PORT/$name:$tag@$digest"
+    i=$((i + 1))
+  done
+done
+announce "done" "built $IMAGE_COUNT image(s) from $commit"
+`;
+
+/** Flags for buildkitd: no PID namespace of its own for RUN steps, which a rootless Pod cannot create. */
+export const BUILDKITD_FLAGS = '--oci-worker-no-process-sandbox';
+
+/**
+ * The script's environment for one planned build, in a stable order, every
+ * value a string. Image names, contexts and Dockerfiles use the same
+ * IMAGE_<n>_* variables as the docker engine's script, so the policy rules read
+ * both alike. Beyond these the script reads what the rootless image sets: HOME,
+ * XDG_RUNTIME_DIR, TMPDIR.
+ *
+ * @param registryPort the registry's NodePort (Registry.nodePort): the kubelet pulls `localhost:<port>/...`
+ * @param registryHost the registry Service's in-cluster address (Registry.clusterEndpoint): the builder pushes there
+ */
+export function buildkitScriptEnvironment(build: PlannedBuild, registryPort: number, registryHost: string): Record<string, string> {
+  const env: Record<string, string> = {
+    BUILDKITD_FLAGS,
+    REGISTRY_PORT: String(registryPort),
+    REGISTRY_HOST: registryHost,
+    REPO_URL: build.repo,
+    GIT_REF: build.ref,
+    IMAGE_TAGS: build.tags.join(' '),
+    CACHE_TAGS: build.cacheTags.join(' '),
+    IMAGE_COUNT: String(build.images.length),
+  };
+  build.images.forEach((image, index) => {
+    const n = index + 1;
+    env[`IMAGE_${n}_NAME`] = image.name;
+    env[`IMAGE_${n}_CONTEXT`] = image.context;
+    env[`IMAGE_${n}_DOCKERFILE`] = image.dockerfile;
+  });
+  return env;
+}
