@@ -14,7 +14,7 @@ import { dirname, join } from 'path';
 
 export const BASE_IMAGE = 'localhost/e2e-busybox:1';
 
-const HASHER = `FROM ${BASE_IMAGE}
+const hasher = (base: string) => `FROM ${base}
 LABEL e2e.image="hasher" e2e.fixture="hasher-label"
 ENV HASHER_ALGO=sha256 E2E_IMAGE=hasher
 COPY hash.sh /usr/local/bin/hash.sh
@@ -22,7 +22,7 @@ RUN chmod +x /usr/local/bin/hash.sh && echo "e2e: hasher RUN step ran" && echo "
 CMD ["/usr/local/bin/hash.sh"]
 `;
 
-const worker = (queue: string) => `FROM ${BASE_IMAGE}
+const worker = (base: string, queue: string) => `FROM ${base}
 LABEL e2e.image="worker" e2e.fixture="worker-label"
 ENV WORKER_QUEUE=${queue} E2E_IMAGE=worker
 RUN mkdir -p /srv && echo "e2e: worker RUN step ran" && echo "worker queue=$WORKER_QUEUE" > /srv/worker-built.txt
@@ -30,14 +30,14 @@ CMD ["cat", "/srv/worker-built.txt"]
 `;
 
 /** services/api has no Dockerfile at its root: only docker/Dockerfile.prod, relative to the context. */
-const API_PROD = `FROM ${BASE_IMAGE}
+const apiProd = (base: string) => `FROM ${base}
 LABEL e2e.image="api" e2e.dockerfile="docker/Dockerfile.prod"
 ENV API_ENV=production E2E_IMAGE=api
 COPY config.txt /srv/api/config.txt
 RUN echo "e2e: api RUN step ran" && cp /srv/api/config.txt /srv/api/built.txt
 `;
 
-const BROKEN = `FROM ${BASE_IMAGE}
+const broken = (base: string) => `FROM ${base}
 LABEL e2e.image="broken"
 RUN echo "e2e: broken RUN step is about to fail" >&2; exit 3
 `;
@@ -65,8 +65,12 @@ export const FAILURE_BRANCHES = {
   badRun: 'e2e/bad-run',
 } as const;
 
-/** Creates `<gitRoot>/app.git` and pushes the fixture history to it over git://. */
-export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: string, homeDir: string): FixtureRepo {
+/**
+ * Creates `<gitRoot>/app.git` and pushes the fixture history to it over git://.
+ * @param baseImage what the Dockerfiles start FROM (podman's local storage for the
+ *   docker engine; a registry reference for BuildKit, which pulls it)
+ */
+export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: string, homeDir: string, baseImage = BASE_IMAGE): FixtureRepo {
   mkdirSync(homeDir, { recursive: true });
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -90,10 +94,10 @@ export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: str
   mkdirSync(workDir, { recursive: true });
   git('init', '-q', '-b', 'main');
   write('README.md', '# e2e fixture app\n');
-  write('services/hasher/Dockerfile', HASHER);
+  write('services/hasher/Dockerfile', hasher(baseImage));
   write('services/hasher/hash.sh', '#!/bin/sh\nsha256sum "$@"\n');
-  write('services/worker/Dockerfile', worker('jobs'));
-  write('services/api/docker/Dockerfile.prod', API_PROD);
+  write('services/worker/Dockerfile', worker(baseImage, 'jobs'));
+  write('services/api/docker/Dockerfile.prod', apiProd(baseImage));
   write('services/api/config.txt', 'api config from the services/api context\n');
   const v1 = commit('fixture app 1.0.0');
   git('tag', '-a', 'v1.0.0', '-m', 'release 1.0.0');
@@ -102,7 +106,7 @@ export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: str
   const main = commit('main: after the release');
 
   git('checkout', '-q', '-b', 'feature/login');
-  write('services/worker/Dockerfile', worker('login-jobs'));
+  write('services/worker/Dockerfile', worker(baseImage, 'login-jobs'));
   const feature = commit('feature/login: worker consumes the login queue');
 
   const branch = (name: string, message: string, files: Record<string, string> = {}) => {
@@ -113,7 +117,7 @@ export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: str
   const missingContext = branch(FAILURE_BRANCHES.missingContext, 'e2e: for the missing-context case');
   const missingDockerfile = branch(FAILURE_BRANCHES.missingDockerfile, 'e2e: for the missing-Dockerfile case');
   const registryDown = branch(FAILURE_BRANCHES.registryDown, 'e2e: for the registry-down case');
-  const badRun = branch(FAILURE_BRANCHES.badRun, 'e2e: a Dockerfile whose RUN fails', { 'services/broken/Dockerfile': BROKEN });
+  const badRun = branch(FAILURE_BRANCHES.badRun, 'e2e: a Dockerfile whose RUN fails', { 'services/broken/Dockerfile': broken(baseImage) });
   git('checkout', '-q', 'main');
 
   execFileSync('git', ['init', '-q', '--bare', join(gitRoot, 'app.git')], { env, stdio: ['ignore', 'pipe', 'pipe'] });

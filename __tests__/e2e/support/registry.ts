@@ -60,8 +60,9 @@ export class RegistryClient {
     return JSON.parse(res.body.toString()).tags ?? [];
   }
 
-  async manifest(name: string, reference: string): Promise<PushedManifest> {
-    const res = await httpGet(`${this.url}/v2/${name}/manifests/${reference}`, { Accept: DOCKER_MANIFEST_V2 });
+  /** @param accept the manifest types to ask for; default Docker schema 2 (what podman pushes) */
+  async manifest(name: string, reference: string, accept: string | string[] = DOCKER_MANIFEST_V2): Promise<PushedManifest> {
+    const res = await httpGet(`${this.url}/v2/${name}/manifests/${reference}`, { Accept: ([] as string[]).concat(accept).join(', ') });
     if (res.status !== 200) throw new Error(`GET /v2/${name}/manifests/${reference}: HTTP ${res.status} ${res.body.toString()}`);
     const digest = res.headers['docker-content-digest'];
     if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest)) {

@@ -1,0 +1,197 @@
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { Testing } from 'cdk8s';
+import { parseImageBuilderProps } from '../../../lib/config/to-props';
+import { ImageBuilder } from '../../../lib/constructs/image-builder';
+import { BuilderRun } from './builder';
+import { ROOT } from './env';
+
+/**
+ * Rootless BuildKit on this machine, as the buildkit engine's Job runs it:
+ * buildkitd/buildctl (and rootlesskit) built from the Go module proxy into
+ * .tools/bin (scripts/e2e/install-buildkit.sh), run by an unprivileged user
+ * with subordinate uid/gid ranges (scripts/e2e/buildkit-user.sh), as uid 1000
+ * in moby/buildkit:<version>-rootless.
+ */
+
+export const TOOLS_BIN = join(ROOT, '.tools', 'bin');
+export const INSTALL_BUILDKIT = join(ROOT, 'scripts', 'e2e', 'install-buildkit.sh');
+export const BUILDKIT_USER_SH = join(ROOT, 'scripts', 'e2e', 'buildkit-user.sh');
+export const BUILDKIT_ENV_FILE = join(ROOT, 'scripts', 'e2e', 'buildkit.env');
+export const BUILDKIT_USER = process.env.BUILDKIT_E2E_USER ?? 'buildkit-e2e';
+
+/** KEY=value pairs of scripts/e2e/buildkit.env. */
+export function pinnedBuildkitVersions(): Record<string, string> {
+  return Object.fromEntries(readFileSync(BUILDKIT_ENV_FILE, 'utf-8').split('\n')
+    .map((l) => /^([A-Z_]+)=(\S+)$/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1], m[2]]));
+}
+
+export interface BuildkitUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/**
+ * Fails with one message naming everything missing and its fix. The tools are
+ * built here when absent (a cache in .tools/, minutes the first time); the user
+ * and uidmap are machine setup, done by .ci/run (`buildkit-user.sh ensure`).
+ */
+export function checkBuildkitPrerequisites(): BuildkitUser {
+  const problems: string[] = [];
+  if (process.getuid?.() !== 0) {
+    problems.push('the buildkit e2e runs as root: it maps the registry Service name in a private mount namespace and drops to the builder user');
+  }
+  for (const cmd of ['unshare', 'setpriv', 'mount']) {
+    if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) problems.push(`${cmd} (util-linux) missing`);
+  }
+  const check = spawnSync('bash', [BUILDKIT_USER_SH, 'check'], { encoding: 'utf-8' });
+  if (check.status !== 0) problems.push(check.stderr.trim());
+  if (problems.length > 0) {
+    throw new Error(`buildkit e2e prerequisites missing:\n  ${problems.join('\n  ')}\n`
+      + `Set up once with: apt-get install -y --no-install-recommends uidmap && ${BUILDKIT_USER_SH} ensure`);
+  }
+  const install = spawnSync('bash', [INSTALL_BUILDKIT], { encoding: 'utf-8', stdio: ['ignore', 'inherit', 'inherit'], timeout: 30 * 60_000 });
+  if (install.status !== 0) throw new Error(`${INSTALL_BUILDKIT} failed (exit ${install.status ?? install.signal})`);
+  const id = (flag: string) => Number(execFileSync('id', [flag, BUILDKIT_USER], { encoding: 'utf-8' }).trim());
+  return { name: BUILDKIT_USER, uid: id('-u'), gid: id('-g') };
+}
+
+/** The buildkit builder Job's container, as synthesized. */
+export interface BuildkitContainer {
+  readonly jobName: string;
+  readonly image: string;
+  readonly command: string[];
+  /** The container's env, exactly as in the manifest. */
+  readonly env: Record<string, string>;
+}
+
+/** What differs from a Pod on a node, and nothing else. */
+export interface BuildkitStandIns {
+  readonly user: BuildkitUser;
+  /**
+   * A fresh directory per run, owned by the user: the image's HOME
+   * (/home/user, whose .local/share/buildkit is the Pod's emptyDir state dir),
+   * XDG_RUNTIME_DIR and TMPDIR live below it.
+   */
+  readonly runDir: string;
+  /**
+   * The registry Service's port here: the manifest's REGISTRY_HOST keeps its
+   * host name (mapped to 127.0.0.1 for this run only) and gets this port, the
+   * one the test registry listens on.
+   */
+  readonly registryPort: number;
+}
+
+const running = new Set<ChildProcess>();
+
+export function killRunningBuildkitBuilders(): void {
+  for (const child of running) {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  running.clear();
+}
+
+/**
+ * Runs the container's command as the Pod would, with the manifest's env plus
+ * the image's own ENV (HOME, XDG_RUNTIME_DIR, TMPDIR, USER, PATH: here the
+ * tools folder first, for rootlesskit, buildkitd and buildctl; git and runc
+ * from Debian), as the unprivileged user, in a private mount namespace whose
+ * /etc/hosts maps REGISTRY_HOST's name to 127.0.0.1 (the cluster DNS's job).
+ */
+export function runBuildkitBuilder(container: BuildkitContainer, node: BuildkitStandIns, timeoutMs = 600_000): Promise<BuilderRun> {
+  const imageEnv = ['HOME', 'XDG_RUNTIME_DIR', 'TMPDIR', 'USER', 'PATH'];
+  const clash = imageEnv.filter((k) => k in container.env);
+  if (clash.length > 0) throw new Error(`the manifest sets ${clash.join(', ')}, which the image provides; update the e2e harness`);
+  const m = /^([a-z0-9.-]+):(\d+)$/.exec(container.env.REGISTRY_HOST ?? '');
+  if (!m) throw new Error(`REGISTRY_HOST is ${JSON.stringify(container.env.REGISTRY_HOST)}, expected <service>:<port>`);
+  const serviceName = m[1];
+
+  const home = join(node.runDir, 'home');
+  const xdg = join(node.runDir, 'xdg');
+  const tmp = join(home, '.local', 'tmp');
+  for (const dir of [node.runDir, home, xdg, join(home, '.local'), tmp]) {
+    mkdirSync(dir, { recursive: true });
+    chownSync(dir, node.user.uid, node.user.gid);
+    chmodSync(dir, 0o700);
+  }
+  chmodSync(node.runDir, 0o755);
+  const hosts = join(node.runDir, 'hosts');
+  writeFileSync(hosts, `127.0.0.1\tlocalhost ${serviceName}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+  chmodSync(hosts, 0o644);
+
+  const env: Record<string, string> = {
+    ...container.env,
+    REGISTRY_HOST: `${serviceName}:${node.registryPort}`,
+    HOME: home,
+    USER: node.user.name,
+    XDG_RUNTIME_DIR: xdg,
+    TMPDIR: tmp,
+    PATH: `${TOOLS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+  };
+  const [cmd, ...args] = container.command;
+  // unshare: a private mount namespace; there, /etc/hosts is the file above; then exec the
+  // container's command as the builder user (env kept).
+  const shellArgs = ['--mount', '--propagation', 'private', 'sh', '-c',
+    'hosts=$1 uid=$2 gid=$3; shift 3; mount --bind "$hosts" /etc/hosts && exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$@"',
+    'e2e-buildkit-pod', hosts, String(node.user.uid), String(node.user.gid), cmd, ...args];
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', shellArgs, { env, cwd: node.runDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    running.add(child);
+    let stdout = '';
+    let stderr = '';
+    let output = '';
+    child.stdout!.setEncoding('utf-8').on('data', (s: string) => { stdout += s; output += s; });
+    child.stderr!.setEncoding('utf-8').on('data', (s: string) => { stderr += s; output += s; });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    }, timeoutMs);
+    child.on('error', (e) => { clearTimeout(timer); running.delete(child); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      if (timedOut) {
+        reject(new Error(`builder ${container.jobName} timed out after ${timeoutMs} ms; output so far:\n${output}`));
+        return;
+      }
+      resolve({ code, signal, stdout, stderr, output, ms: Date.now() - started });
+    });
+  });
+}
+
+/** True when the state dir of a run holds BuildKit state (it ran there, as in the Pod's emptyDir). */
+export function stateDirUsed(runDir: string): boolean {
+  return existsSync(join(runDir, 'home', '.local', 'share', 'buildkit'));
+}
+
+/** Synthesizes a builds.yaml text in-process (as main.ts does) and returns its single buildkit builder Job's container. */
+export function synthBuildkitBuilder(buildsYaml: string): BuildkitContainer {
+  const chart = Testing.chart();
+  new ImageBuilder(chart, 'ImageBuilder', parseImageBuilderProps(buildsYaml, 'e2e builds.yaml'));
+  const manifests = Testing.synth(chart);
+  const jobs = manifests.filter((m) => m.kind === 'Job' && m.metadata?.labels?.['app.kubernetes.io/component'] === 'builder');
+  if (jobs.length !== 1) {
+    throw new Error(`expected exactly one builder Job, got ${jobs.length}: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`);
+  }
+  const containers = jobs[0].spec.template.spec.containers as any[];
+  if (containers.length !== 1) throw new Error(`expected one container in Job/${jobs[0].metadata.name}, got ${containers.length}`);
+  const container = containers[0];
+  const env: Record<string, string> = {};
+  for (const e of container.env as any[]) {
+    if (typeof e.value !== 'string' || e.valueFrom !== undefined) {
+      throw new Error(`env ${e.name} of Job/${jobs[0].metadata.name} is not a plain string value: ${JSON.stringify(e)}`);
+    }
+    env[e.name] = e.value;
+  }
+  return { jobName: jobs[0].metadata.name, image: container.image, command: [...container.command, ...(container.args ?? [])], env };
+}
