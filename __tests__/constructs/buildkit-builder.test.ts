@@ -120,6 +120,8 @@ describe('buildkit engine builder', () => {
     expect(env.REGISTRY_HOST).toBe(`${service.metadata.name}:${service.spec.ports[0].port}`);
     expect(env.REGISTRY_PORT).toBe(String(service.spec.ports[0].nodePort));
     expect(env.CACHE_TAGS).toBe('main');
+    // No docker builder, so no docker build script ConfigMap.
+    expect(manifests.filter((m) => m.kind === 'ConfigMap')).toEqual([]);
   });
 
   test('a build may override builders.engine', () => {
@@ -133,6 +135,7 @@ builds:
     expect(jobs.map((j) => [j.metadata.name, j.spec.template.spec.containers[0].name])).toEqual([
       ['build-a-main', 'docker-build'], ['build-b-main', 'buildkit'],
     ]);
+    expect(manifests.filter((m) => m.kind === 'ConfigMap')).toHaveLength(1);
   });
 
   test('the image tag is the BuildKit the e2e builds from the Go module proxy (scripts/e2e/buildkit.env)', () => {

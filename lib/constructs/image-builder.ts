@@ -61,8 +61,11 @@ export interface ImageBuilderProps {
  */
 export class ImageBuilder extends Construct {
   public readonly registry: Registry;
-  /** The build script, one ConfigMap mounted by every builder. */
-  public readonly script: BuilderScriptConfigMap;
+  /**
+   * The docker engine's build script, one ConfigMap mounted by every docker
+   * builder; undefined when no build uses the docker engine.
+   */
+  public readonly script?: BuilderScriptConfigMap;
   public readonly builds: PlannedBuild[];
   public readonly builders: Array<BuildJob | BuilderPod>;
 
@@ -74,8 +77,10 @@ export class ImageBuilder extends Construct {
       throw new Error(`BuilderWorkload.POD runs exactly one build (the single ${BUILDER_POD_NAME} Pod), got ${props.builds.length}`);
     }
     this.registry = new Registry(this, 'Registry', props.registry);
-    this.script = new BuilderScriptConfigMap(this, 'Script');
     const builds = props.builds.map((b) => ({ ...b, engine: b.engine ?? props.engine }));
+    if (builds.some((b) => (b.engine ?? BuilderEngine.DOCKER) === BuilderEngine.DOCKER)) {
+      this.script = new BuilderScriptConfigMap(this, 'Script');
+    }
     this.builds = workload === BuilderWorkload.POD ? planBuilds(builds, () => BUILDER_POD_NAME) : planBuilds(builds);
     this.builders = this.builds.map((build) => {
       const builder = {
