@@ -42,6 +42,8 @@ export function branchKey(repo: string, ref: string): string {
 /** What every triggered Job shares with the builders in dist/: registry port, placement, retries. */
 export interface TriggeredJobSettings {
   readonly registryPort: number;
+  /** The registry Service's address (Registry.clusterEndpoint), where buildkit-engine builds push. */
+  readonly registryHost?: string;
   readonly builders?: BuilderOptions;
   readonly jobs?: BuildJobOptions;
 }
@@ -79,6 +81,7 @@ export function triggeredJob(match: MatchedBuild, push: Push, settings: Triggere
     script,
     build: plan,
     registryPort: settings.registryPort,
+    registryHost: settings.registryHost,
     labels: {
       'app.kubernetes.io/managed-by': MANAGED_BY,
       [DELIVERY_LABEL]: deliveryKey(push),

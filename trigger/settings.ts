@@ -50,7 +50,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): TriggerSetti
   const file = loadBuildsFile(env.BUILDS_CONFIG ?? 'builds.yaml');
   const props = toImageBuilderProps(file);
   // The registry's port as synth resolves it (the construct applies the default).
-  const registryPort = new Registry(new Chart(new App(), 'settings'), 'Registry', props.registry).nodePort;
+  const registry = new Registry(new Chart(new App(), 'settings'), 'Registry', props.registry);
+  const registryPort = registry.nodePort;
+  const registryHost = registry.clusterEndpoint;
   const namespace = env.NAMESPACE || 'default';
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new SettingsError(`NAMESPACE=${namespace} is not a namespace name`);
   return {
@@ -60,7 +62,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): TriggerSetti
     apiToken,
     controller: {
       builds: file.builds.map((b, i) => ({ ...b, source: `builds[${i}]` })),
-      job: { registryPort, builders: props.builders, jobs: props.jobs },
+      job: { registryPort, registryHost, builders: props.builders, jobs: props.jobs },
       maxConcurrentBuilds: integer(env, 'MAX_CONCURRENT_BUILDS', 2, 1, 100),
     },
   };

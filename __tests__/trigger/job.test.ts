@@ -1,3 +1,4 @@
+import { BuilderEngine } from '../../lib/plan/build-plan';
 import { triggeredJob } from '../../trigger/job';
 import { build, COMMIT } from './fixtures';
 
@@ -24,5 +25,15 @@ describe('the Job of a pushed commit', () => {
     expect(env(feature.manifest).IMAGE_TAGS).toBe('feature-login');
     const tag = triggeredJob({ build: entry, refName: 'v1.2.0', refKind: 'tag' }, push('refs/tags/v1.2.0'), { registryPort: 30500 }, new Date(0));
     expect(env(tag.manifest).IMAGE_TAGS).toBe('v1.2.0');
+  });
+
+  test('a buildkit build: the buildkit container, pushing to the registry Service the settings carry', () => {
+    const buildkit = build({ repo: 'https://github.com/jpetazzo/container.training.git', engine: BuilderEngine.BUILDKIT, trigger: { branches: ['main'], tags: [] } });
+    const { manifest } = triggeredJob({ build: buildkit, refName: 'main', refKind: 'branch' }, push('refs/heads/main'),
+      { registryPort: 30500, registryHost: 'registry:5000' }, new Date(0));
+    const [container] = manifest.spec.template.spec.containers;
+    expect(container.name).toBe('buildkit');
+    expect(env(manifest)).toMatchObject({ GIT_REF: COMMIT, REGISTRY_HOST: 'registry:5000', REGISTRY_PORT: '30500', IMAGE_TAGS: 'main latest' });
+    expect(JSON.stringify(manifest)).not.toContain('hostPath');
   });
 });
