@@ -2,11 +2,13 @@ import { execFileSync, spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { ConfigError } from '../lib/config/builds-file';
+import { parseImageBuilderProps } from '../lib/config/to-props';
 import { ROOT } from './support/synth';
 
-/** Runs main.ts as `npm run synth` does, into a temporary output folder. */
+/** Runs `npm run synth`'s command (main.ts compiled into build/, scripts/synth.js) into a temporary output folder. */
 function synth(env: Record<string, string>) {
-  return spawnSync(join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', 'main.ts'], {
+  return spawnSync(process.execPath, ['scripts/synth.js'], {
     cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf-8',
   });
 }
@@ -40,6 +42,34 @@ describe('main.ts', () => {
       '',
     ].join('\n'));
     expect(readDir(out)).toEqual({ 'previous.k8s.yaml': 'kept\n' });
+  }, 60_000);
+
+  test('the compiled synth (ajv validator generated at build time) words every schema problem as the source does', () => {
+    const text = `registry: {nodePort: 5000, replicas: 2, storage: {persistentVolumeClaim: {size: 1GB}}}
+builders:
+  workload: Deployment
+  nodeSelector: {builder: true}
+  tolerations: [{key: dedicated, operator: Same}]
+  backoffLimit: -1
+  activeDeadlineSeconds: "60"
+builds:
+  - repo: https://x.example/a.git
+    tag: v1
+    images: []
+`;
+    const config = join(tmp(), 'builds.yaml');
+    writeFileSync(config, text);
+    let expected = '';
+    try {
+      parseImageBuilderProps(text, config);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expected = `error: builds.yaml is not valid:\n${(e as Error).message.split('\n').map((l) => `  ${l}`).join('\n')}\n`;
+    }
+    expect(expected.split('\n').length).toBeGreaterThan(10);
+    const run = synth({ CDK8S_OUTDIR: tmp(), BUILDS_CONFIG: config });
+    expect(run.stderr).toBe(expected);
+    expect(run.status).toBe(1);
   }, 60_000);
 
   test('a conflict between builds: exit 1 naming both sources, nothing written', () => {

@@ -1,8 +1,10 @@
 /**
- * `npm run bench`: how long synth takes, for the default builds.yaml and for a
- * generated one with 1,000 images (100 builds x 10 images), each run three
- * times as `npm run synth` does it (ts-node main.ts) and as `cdk8s synth` does.
- * Prints medians; nothing here asserts a time.
+ * `npm run bench`: synth timings and output sizes, side by side in one run,
+ * reported as ratios against the cdk8s template's way (`ts-node main.ts`, with
+ * type checking), for the default builds.yaml, 1,000 images (100 builds x 10
+ * images) and 1,000 builds (one image each). The three ways run alternately
+ * (template, npm run synth, cdk8s synth, template, ...) so load on the machine
+ * hits them alike. Prints medians and ratios; nothing here asserts a time.
  */
 import { spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'fs';
@@ -28,34 +30,61 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-function time(label: string, command: string, args: string[], env: Record<string, string>): void {
-  const seconds: number[] = [];
-  let out = '';
-  for (let r = 0; r < RUNS; r++) {
-    out = mkdtempSync(join(tmpdir(), 'bench-'));
-    const started = process.hrtime.bigint();
-    const run = spawnSync(command, [...args, ...(command.endsWith('cdk8s') ? ['--output', out] : [])], {
-      cwd: ROOT, env: { ...process.env, ...env, CDK8S_OUTDIR: out }, encoding: 'utf-8',
-    });
-    seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
-    if (run.status !== 0) {
-      throw new Error(`${label} failed:\n${run.stderr}`);
-    }
-  }
-  const bytes = readdirSync(out).reduce((sum, f) => sum + statSync(join(out, f)).size, 0);
-  console.log(`${label.padEnd(44)} median ${median(seconds).toFixed(2)} s  (runs: ${seconds.map((s) => s.toFixed(2)).join(', ')})  output ${(bytes / 1024).toFixed(0)} KiB`);
+interface Way { readonly label: string; readonly command: string; readonly args: string[]; readonly cdk8s?: boolean }
+
+/** One timed run into a fresh output folder: seconds and bytes written. */
+function runOnce(way: Way, env: Record<string, string>): { seconds: number; bytes: number } {
+  const out = mkdtempSync(join(tmpdir(), 'bench-'));
+  const started = process.hrtime.bigint();
+  const run = spawnSync(way.command, [...way.args, ...(way.cdk8s ? ['--output', out] : [])], {
+    cwd: ROOT, env: { ...process.env, ...env, CDK8S_OUTDIR: out }, encoding: 'utf-8',
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (run.status !== 0) throw new Error(`${way.label} failed:\n${run.stderr}`);
+  return { seconds, bytes: readdirSync(out).reduce((sum, f) => sum + statSync(join(out, f)).size, 0) };
 }
 
-const generated = join(mkdtempSync(join(tmpdir(), 'bench-config-')), 'builds.yaml');
-writeFileSync(generated, generatedBuilds(100, 10));
-const tsNode = join(ROOT, 'node_modules', '.bin', 'ts-node');
-const cdk8s = join(ROOT, 'node_modules', '.bin', 'cdk8s');
+/** Runs every way RUNS times, alternating; prints medians and ratios to the first way. */
+function compare(title: string, ways: Way[], env: Record<string, string>): number[] {
+  const seconds = ways.map((): number[] => []);
+  let bytes = 0;
+  for (let r = 0; r < RUNS; r++) {
+    ways.forEach((way, w) => {
+      const result = runOnce(way, env);
+      seconds[w].push(result.seconds);
+      bytes = result.bytes;
+    });
+  }
+  const medians = seconds.map(median);
+  console.log(`\n${title}: output ${(bytes / 1024).toFixed(0)} KiB (${(bytes / 1e6).toFixed(2)} MB)`);
+  ways.forEach((way, w) => {
+    const ratio = w === 0 ? '(baseline)' : `${(medians[w] / medians[0]).toFixed(2)}x the template's way`;
+    console.log(`  ${way.label.padEnd(40)} median ${medians[w].toFixed(2)} s  ${ratio.padEnd(28)} runs: ${seconds[w].map((x) => x.toFixed(2)).join(', ')}`);
+  });
+  return medians;
+}
 
-console.log(`synth timings, ${RUNS} runs each, on ${require('os').cpus().length} cores`);
-time('npm run synth, default builds.yaml', tsNode, ['--transpile-only', 'main.ts'], {});
-time('cdk8s synth, default builds.yaml', cdk8s, ['synth', '--check-upgrade=false'], {});
-time('npm run synth, 1,000 images (100 builds)', tsNode, ['--transpile-only', 'main.ts'], { BUILDS_CONFIG: generated });
-time('cdk8s synth, 1,000 images (100 builds)', cdk8s, ['synth', '--check-upgrade=false'], { BUILDS_CONFIG: generated });
+const dir = mkdtempSync(join(tmpdir(), 'bench-config-'));
+const images1000 = join(dir, 'images-1000.yaml');
+const builds1000 = join(dir, 'builds-1000.yaml');
+writeFileSync(images1000, generatedBuilds(100, 10));
+writeFileSync(builds1000, generatedBuilds(1000, 1));
+const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name);
+const tsNode = bin('ts-node');
+const cdk8s = bin('cdk8s');
+
+// What `npm run synth` runs (npm itself adds its own start-up on top), with build/ up to date:
+// scripts/synth.js rebuilds only when a source changed, which a first run below makes sure of.
+spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.js')], { cwd: ROOT, stdio: 'inherit' });
+const TEMPLATE: Way = { label: "template's way: ts-node main.ts", command: tsNode, args: ['main.ts'] };
+const SYNTH: Way = { label: 'npm run synth (node scripts/synth.js)', command: process.execPath, args: ['scripts/synth.js'] };
+const CDK8S: Way = { label: 'cdk8s synth', command: cdk8s, args: ['synth', '--check-upgrade=false'], cdk8s: true };
+const CDK8S_ALONE: Way = { label: 'cdk8s --version (cdk8s-cli start-up)', command: cdk8s, args: ['--version', '--check-upgrade=false'] };
+
+console.log(`synth, ${RUNS} alternating runs of each way, on ${require('os').cpus().length} cores, node ${process.version}`);
+compare('default builds.yaml', [TEMPLATE, SYNTH, CDK8S, CDK8S_ALONE], {});
+compare('1,000 images (100 builds x 10 images)', [TEMPLATE, SYNTH, CDK8S], { BUILDS_CONFIG: images1000 });
+compare('1,000 builds (one image each)', [TEMPLATE, SYNTH, CDK8S], { BUILDS_CONFIG: builds1000 });
 
 // The Helm route: what synth:helm adds to synth, and what `validate --helm` (helm lint --strict +
 // helm template + the same layers) costs against validating dist/ and against kubeconform alone.
@@ -75,10 +104,10 @@ function medianOf(label: string, command: string, args: string[], env: Record<st
 const tools = join(ROOT, 'scripts', 'validate-tools');
 const chartOut = () => join(mkdtempSync(join(tmpdir(), 'bench-chart-')), 'chart');
 console.log(`\nHelm route, ${RUNS} runs each`);
-const synthDefault = medianOf('npm run synth, default builds.yaml', tsNode, ['--transpile-only', 'main.ts'], { CDK8S_OUTDIR: mkdtempSync(join(tmpdir(), 'bench-')) });
+const synthDefault = medianOf('npm run synth, default builds.yaml', process.execPath, ['scripts/synth.js'], { CDK8S_OUTDIR: mkdtempSync(join(tmpdir(), 'bench-')) });
 const helmDefault = medianOf('npm run synth:helm, default builds.yaml', tsNode, ['--transpile-only', 'scripts/synth-helm.ts', '--out', chartOut()]);
-const synth1000 = medianOf('npm run synth, 1,000 images', tsNode, ['--transpile-only', 'main.ts'], { BUILDS_CONFIG: generated, CDK8S_OUTDIR: mkdtempSync(join(tmpdir(), 'bench-')) });
-const helm1000 = medianOf('npm run synth:helm, 1,000 images', tsNode, ['--transpile-only', 'scripts/synth-helm.ts', '--out', chartOut()], { BUILDS_CONFIG: generated });
+const synth1000 = medianOf('npm run synth, 1,000 images', process.execPath, ['scripts/synth.js'], { BUILDS_CONFIG: images1000, CDK8S_OUTDIR: mkdtempSync(join(tmpdir(), 'bench-')) });
+const helm1000 = medianOf('npm run synth:helm, 1,000 images', tsNode, ['--transpile-only', 'scripts/synth-helm.ts', '--out', chartOut()], { BUILDS_CONFIG: images1000 });
 const validateDist = medianOf('npm run validate (dist/)', tsNode, ['--transpile-only', 'scripts/validate.ts']);
 const validateHelm = medianOf('npm run validate -- --helm (chart/)', tsNode, ['--transpile-only', 'scripts/validate.ts', '--helm']);
 const kubeconform = medianOf('kubeconform alone (dist/)', 'bash', [join(tools, 'kubeconform.sh'), 'dist']);

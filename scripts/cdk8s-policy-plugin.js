@@ -4,14 +4,13 @@
 // read by the same reader as `npm run validate` (lib/validation/manifests.ts), so a violation names
 // the same object, file and line there and here.
 'use strict';
-require('ts-node').register({ transpileOnly: true, compilerOptions: { module: 'commonjs' } });
-const { RULES } = require('../lib/policy/rules');
-const { readManifestFile, describeObject } = require('../lib/validation/manifests');
-const { policyProblems } = require('../lib/validation/policy');
-const { formatProblem } = require('../lib/validation/problems');
+// The rules and reader come compiled from lib/ (build/policy.js, scripts/build.js), rebuilt when a
+// source changed.
+const { requireBuilt } = require('./build');
 
 class PolicyValidation {
   async validate(context) {
+    const { RULES, readManifestFile, describeObject, policyProblems, formatProblem } = await requireBuilt('policy');
     const files = context.manifests.map((manifestPath) => readManifestFile(manifestPath));
     const unreadable = files.flatMap((f) => f.problems);
     const problems = policyProblems(files);

@@ -1,9 +1,10 @@
 import { readFileSync } from 'fs';
-import Ajv, { ErrorObject } from 'ajv';
+import { ErrorObject } from 'ajv';
 import { Document, isNode, LineCounter, parseDocument } from 'yaml';
 import { checkRef, checkRelativePath, checkRepoUrl, checkRepoUrlForEngine, normalizeRelativePath } from './source-rules';
 import { BuilderEngine, BuildSource, PlanError, planBuilds } from '../plan/build-plan';
 import { cpuMillis, DEFAULT_BUILDER_AMOUNTS, memoryMebibytes } from './quantity';
+import { compileBuildsSchema } from './schema-validator';
 
 /**
  * builds.yaml: what users edit. The shape is a JSON Schema (validated by ajv,
@@ -297,9 +298,7 @@ function describePattern(pattern: string): string {
   return `a string matching ${pattern}`;
 }
 
-// verbose: errors carry their schema, so messages can quote the allowed range and keys.
-const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
-const validateSchema = ajv.compile(BUILDS_SCHEMA);
+const validateSchema = compileBuildsSchema(BUILDS_SCHEMA);
 
 /** The semantic rules the schema cannot say: URLs, refs and paths. */
 function sourceProblems(raw: any): { parts: PathPart[]; message: string }[] {
