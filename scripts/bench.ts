@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { cpus, tmpdir } from 'os';
 import { join } from 'path';
 
 const ROOT = join(__dirname, '..');
@@ -52,7 +52,7 @@ function compare(title: string, ways: Way[], env: Record<string, string>): numbe
     ways.forEach((way, w) => {
       const result = runOnce(way, env);
       seconds[w].push(result.seconds);
-      bytes = result.bytes;
+      bytes = Math.max(bytes, result.bytes);
     });
   }
   const medians = seconds.map(median);
@@ -81,7 +81,7 @@ const SYNTH: Way = { label: 'npm run synth (node scripts/synth.js)', command: pr
 const CDK8S: Way = { label: 'cdk8s synth', command: cdk8s, args: ['synth', '--check-upgrade=false'], cdk8s: true };
 const CDK8S_ALONE: Way = { label: 'cdk8s --version (cdk8s-cli start-up)', command: cdk8s, args: ['--version', '--check-upgrade=false'] };
 
-console.log(`synth, ${RUNS} alternating runs of each way, on ${require('os').cpus().length} cores, node ${process.version}`);
+console.log(`synth, ${RUNS} alternating runs of each way, on ${cpus().length} cores, node ${process.version}`);
 compare('default builds.yaml', [TEMPLATE, SYNTH, CDK8S, CDK8S_ALONE], {});
 compare('1,000 images (100 builds x 10 images)', [TEMPLATE, SYNTH, CDK8S], { BUILDS_CONFIG: images1000 });
 compare('1,000 builds (one image each)', [TEMPLATE, SYNTH, CDK8S], { BUILDS_CONFIG: builds1000 });

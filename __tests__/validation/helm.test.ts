@@ -78,7 +78,7 @@ describe('a hand-broken template fails validation', () => {
     const problems = summary((await chartProblems(brokenChart('replicas: 1', 'replicas: {{ .Values.registry.replicas }}'))).problems);
     expect(problems).toEqual(expect.arrayContaining([
       expect.stringMatching(/^\[helm\] chart\/templates\/: .*nil pointer evaluating interface \{\}\.replicas \(helm lint --strict: error\)$/),
-      expect.stringMatching(/^\[helm\] \S*chart:  : helm template failed: template: .*nil pointer evaluating interface \{\}\.replicas$/),
+      expect.stringMatching(/^\[helm\] \S*chart: {2}: helm template failed: template: .*nil pointer evaluating interface \{\}\.replicas$/),
     ]));
   }, 60_000);
 

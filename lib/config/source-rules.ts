@@ -25,6 +25,7 @@ export function checkRef(ref: string): string | undefined {
   if (ref.startsWith('-')) {
     return `"${ref}" starts with "-", which git would read as an option; ${fix}`;
   }
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   if (SHELL_META.test(ref) || /[\x00-\x1f\x7f]/.test(ref)) {
     return `"${ref}" contains a space, control or shell character; ${fix}`;
   }
@@ -62,6 +63,7 @@ export function isCommitSha(ref: string): boolean {
  * characters (zero-width space and joiner, bidi overrides, BOM), separators,
  * private use and unassigned code points, and the default-ignorable fillers.
  */
+// eslint-disable-next-line no-misleading-character-class -- combining marks and fillers, each refused on its own
 const INVISIBLE = /[\p{C}\p{Z}\u115F\u1160\u3164\uFFA0\u034F\u17B4\u17B5\u180B-\u180F\uFE00-\uFE0F\u2800\u{E0100}-\u{E01EF}]/u;
 
 /** Prefixes of access tokens (GitHub, GitLab, Slack, AWS, Bitbucket) that people paste as a user name. */
@@ -80,6 +82,7 @@ function isPlainSshUser(user: string): boolean {
 export function redactRepoUrl(repo: string): string {
   return repo
     .replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#]*@/, '$1***@')
+    // eslint-disable-next-line no-misleading-character-class -- the same class as INVISIBLE
     .replace(new RegExp(INVISIBLE.source, 'gu'), (c) => (c === ' ' ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`));
 }
 
