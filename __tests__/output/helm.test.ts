@@ -86,6 +86,15 @@ describe('chart files', () => {
     expect(() => chartMetadataFrom(pkg)).toThrow(/version "1\.0" is not SemVer 2/);
   });
 
+  test('a write that fails half-way leaves the old chart whole and no staging folder', () => {
+    const out = join(tmp(), 'chart');
+    writeChartDir(out, new Map([['Chart.yaml', 'old\n'], ['templates/a.k8s.yaml', 'old\n']]));
+    // `templates` as a file, then a file inside it: the second write fails (ENOTDIR).
+    expect(() => writeChartDir(out, new Map([['Chart.yaml', 'new\n'], ['templates', 'x'], ['templates/a.k8s.yaml', 'new\n']]))).toThrow(/ENOTDIR|EEXIST/);
+    expect(readTree(out)).toEqual({ 'Chart.yaml': 'old\n', 'templates/a.k8s.yaml': 'old\n' });
+    expect(readdirSync(join(out, '..'))).toEqual(['chart']);
+  });
+
   test('writeChartDir replaces the whole folder: files the new chart lacks are gone', () => {
     const out = join(tmp(), 'chart');
     writeChartDir(out, new Map([['Chart.yaml', 'a\n'], ['templates/old.k8s.yaml', 'old\n']]));
