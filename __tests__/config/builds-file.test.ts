@@ -74,7 +74,7 @@ describe('parseBuildsFile: errors name the file, line, key and fix', () => {
 
   test('unknown top-level key lists the allowed ones', () => {
     expect(problemsOf(`registy: {nodePort: 30500}\n${SEED_BUILD}`)).toBe(
-      'builds.yaml:1:1: registy: unknown key "registy": allowed keys here: registry, builders, builds');
+      'builds.yaml:1:1: registy: unknown key "registy": allowed keys here: registry, builders, buildTrigger, builds');
   });
 
   test('wrong type', () => {

@@ -56,3 +56,19 @@ ${SEED_BUILD}`);
     ]);
   });
 });
+
+describe('buildTrigger', () => {
+  const text = 'buildTrigger:\n  image: localhost:30500/cdk8s-image-builder:main\n  maxConcurrentBuilds: 3\nbuilds:\n  - repo: https://example.com/a.git\n';
+
+  test('deploys the trigger with builds.yaml as written; absent, no trigger', () => {
+    expect(parseImageBuilderProps(text).trigger).toEqual({ image: 'localhost:30500/cdk8s-image-builder:main', maxConcurrentBuilds: 3, secretName: undefined, buildsYaml: text });
+    expect(parseImageBuilderProps(SEED_BUILD).trigger).toBeUndefined();
+  });
+
+  test('without an image, or with a secret value in it: refused with file:line, not deployed', () => {
+    expect(() => parseImageBuilderProps('buildTrigger: {maxConcurrentBuilds: 2}\nbuilds:\n  - repo: https://example.com/a.git\n'))
+      .toThrow(/builds.yaml:1:15: buildTrigger: missing required key "image": add it/);
+    expect(() => parseImageBuilderProps('buildTrigger: {image: x, webhookSecret: hunter2}\nbuilds:\n  - repo: https://example.com/a.git\n'))
+      .toThrow(/buildTrigger\.webhookSecret: unknown key "webhookSecret": allowed keys here: image, maxConcurrentBuilds, secretName/);
+  });
+});

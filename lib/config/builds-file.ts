@@ -52,9 +52,19 @@ export interface BuildersConfig {
  * builds.yaml as written, checked, with the defaults of `builds` applied.
  * lib/config/to-props.ts turns it into the ImageBuilder's typed props.
  */
+/** `buildTrigger`: deploy the build trigger (trigger/) with dist/. */
+export interface BuildTriggerConfig {
+  /** The trigger's image, built from this repository (trigger/Dockerfile), e.g. `localhost:30500/cdk8s-image-builder:main`. */
+  readonly image: string;
+  readonly maxConcurrentBuilds?: number;
+  /** The Secret with `webhook-secret` and `api-token`, created out of band; default build-trigger. */
+  readonly secretName?: string;
+}
+
 export interface BuildsFile {
   readonly registry: RegistryConfig;
   readonly builders: BuildersConfig;
+  readonly buildTrigger?: BuildTriggerConfig;
   readonly builds: BuildEntry[];
 }
 
@@ -152,6 +162,16 @@ export const BUILDS_SCHEMA = {
         backoffLimit: { type: 'integer', minimum: 0, maximum: 100 },
         activeDeadlineSeconds: { type: 'integer', minimum: 60, maximum: Number.MAX_SAFE_INTEGER },
         ttlSecondsAfterFinished: { type: 'integer', minimum: 0, maximum: INT32_MAX },
+      },
+    },
+    buildTrigger: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['image'],
+      properties: {
+        image: { type: 'string', pattern: '^[a-z0-9][a-z0-9._:/@-]*$' },
+        maxConcurrentBuilds: { type: 'integer', minimum: 1, maximum: 100 },
+        secretName: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
       },
     },
     builds: {
@@ -456,6 +476,7 @@ function withDefaults(raw: any): BuildsFile {
   return {
     registry: raw.registry ?? {},
     builders: raw.builders ?? {},
+    buildTrigger: raw.buildTrigger,
     builds: (raw.builds as any[]).map((b) => {
       const defaultBranch = b.defaultBranch ?? 'main';
       const ref = b.ref ?? defaultBranch;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'fs';
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { BuildersConfig, BuildsFile, loadBuildsFile, parseBuildsFile, RegistryConfig, ResourceAmounts, Toleration } from './builds-file';
@@ -14,8 +15,10 @@ import { RegistryProps } from '../constructs/registry';
  * queries). Every rule with a file:line answer has already run in
  * parseBuildsFile, so nothing here can fail on a file that parsed.
  */
-export function toImageBuilderProps(file: BuildsFile): ImageBuilderProps {
+export function toImageBuilderProps(file: BuildsFile, text?: string): ImageBuilderProps {
+  const t = file.buildTrigger;
   return {
+    trigger: t && text !== undefined ? { image: t.image, maxConcurrentBuilds: t.maxConcurrentBuilds, secretName: t.secretName, buildsYaml: text } : undefined,
     builds: file.builds.map(({ trigger: _trigger, ...source }) => source),
     registry: registryProps(file.registry),
     workload: file.builders.workload === 'Pod' ? BuilderWorkload.POD : BuilderWorkload.JOB,
@@ -26,12 +29,13 @@ export function toImageBuilderProps(file: BuildsFile): ImageBuilderProps {
 
 /** Parses builds.yaml text into ImageBuilder props (ConfigError listing every problem). */
 export function parseImageBuilderProps(text: string, file = 'builds.yaml'): ImageBuilderProps {
-  return toImageBuilderProps(parseBuildsFile(text, file));
+  return toImageBuilderProps(parseBuildsFile(text, file), text);
 }
 
 /** Reads builds.yaml from disk into ImageBuilder props (ConfigError listing every problem). */
 export function loadImageBuilderProps(file: string): ImageBuilderProps {
-  return toImageBuilderProps(loadBuildsFile(file));
+  const parsed = loadBuildsFile(file);
+  return toImageBuilderProps(parsed, readFileSync(file, 'utf-8'));
 }
 
 function registryProps(registry: RegistryConfig): RegistryProps {

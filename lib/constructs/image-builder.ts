@@ -5,6 +5,7 @@ import { BuilderScriptConfigMap } from './builder-script-config-map';
 import { BuildJob, BuildJobOptions } from './build-job';
 import { BuilderEngine, BuildSource, PlannedBuild, planBuilds } from '../plan/build-plan';
 import { Registry, RegistryProps } from './registry';
+import { BuildTrigger, BuildTriggerProps } from './build-trigger';
 
 /** Which workload runs a build. */
 export enum BuilderWorkload {
@@ -50,6 +51,12 @@ export interface ImageBuilderProps {
    * @default - BuildJob defaults: 3 retries, 1 hour, deleted 1 day after finishing
    */
   readonly jobs?: BuildJobOptions;
+
+  /**
+   * Deploy the build trigger (push webhooks → builder Jobs) with the app.
+   * @default - none
+   */
+  readonly trigger?: BuildTriggerProps;
 }
 
 /**
@@ -68,6 +75,7 @@ export class ImageBuilder extends Construct {
   public readonly script?: BuilderScriptConfigMap;
   public readonly builds: PlannedBuild[];
   public readonly builders: Array<BuildJob | BuilderPod>;
+  public readonly trigger?: BuildTrigger;
 
   constructor(scope: Construct, id: string, props: ImageBuilderProps) {
     super(scope, id);
@@ -90,5 +98,8 @@ export class ImageBuilder extends Construct {
         ? new BuilderPod(this, build.name, builder)
         : new BuildJob(this, build.name, { ...builder, ...props.jobs });
     });
+    if (props.trigger) {
+      this.trigger = new BuildTrigger(this, 'BuildTrigger', props.trigger);
+    }
   }
 }
