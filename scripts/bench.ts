@@ -37,7 +37,7 @@ function runOnce(way: Way, env: Record<string, string>): { seconds: number; byte
   const out = mkdtempSync(join(tmpdir(), 'bench-'));
   const started = process.hrtime.bigint();
   const run = spawnSync(way.command, [...way.args, ...(way.cdk8s ? ['--output', out] : [])], {
-    cwd: ROOT, env: { ...process.env, ...env, CDK8S_OUTDIR: out }, encoding: 'utf-8',
+    cwd: ROOT, env: { ...process.env, ...env, CDK8S_OUTDIR: out, IMAGE_BUILDER_DIST: out }, encoding: 'utf-8',
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (run.status !== 0) throw new Error(`${way.label} failed:\n${run.stderr}`);

@@ -447,7 +447,14 @@ export function parseBuildsFile(text: string, file = 'builds.yaml'): BuildsFile 
       return { path: '', line: pos.line, column: pos.col, message: `YAML error: ${e.message.split('\n')[0]}` };
     }));
   }
-  const raw = doc.toJS();
+  let raw: any;
+  try {
+    // One anchor may be used many times (each use of a small node counts ~1); an alias bomb
+    // (aliases of aliases, exponential) exceeds this at once and is refused in plain words.
+    raw = doc.toJS({ maxAliasCount: 10_000 });
+  } catch (e) {
+    throw new ConfigError(file, [{ path: '', message: `YAML error: too many aliases (${(e as Error).message}); write the values out or use fewer nested aliases` }]);
+  }
   if (!validateSchema(raw)) {
     // A bad property name is reported once (propertyNames), not again by the pattern inside it.
     throw new ConfigError(file, (validateSchema.errors ?? []).filter((error) => error.propertyName === undefined).map((error) => {

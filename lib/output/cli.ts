@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/builds-file';
 import { PlanError } from '../plan/build-plan';
+import { OutputError, PolicyError } from './write-dist';
 
 /**
  * Runs a synth step and turns our own errors into a clean message and exit
@@ -12,6 +13,16 @@ export function runCli(step: () => void): void {
   } catch (e) {
     if (e instanceof ConfigError || e instanceof PlanError) {
       process.stderr.write(`error: builds.yaml is not valid:\n${e.message.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (e instanceof PolicyError) {
+      process.stderr.write(`error: the synthesized manifests break the policy rules (nothing was written):\n${e.message.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (e instanceof OutputError) {
+      process.stderr.write(`error: ${e.message}\n`);
       process.exitCode = 1;
       return;
     }
