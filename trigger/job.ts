@@ -2,7 +2,8 @@ import { createHash } from 'crypto';
 import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
 import { BuilderOptions } from '../lib/constructs/builder-container';
 import { BuildJob, BuildJobOptions } from '../lib/constructs/build-job';
-import { BuilderScriptConfigMap } from '../lib/constructs/builder-script-config-map';
+import { BUILDKIT_SCRIPT_CONFIG_MAP, BuilderScriptConfigMap } from '../lib/constructs/builder-script-config-map';
+import { BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE } from '../lib/constructs/buildkit-script';
 import { planBuilds, PlannedBuild } from '../lib/plan/build-plan';
 import { objectName, refToTag, repositoryName } from '../lib/plan/naming';
 import { repositoryKey } from '../lib/plan/repository-key';
@@ -73,12 +74,16 @@ export function triggeredJob(match: MatchedBuild, push: Push, settings: Triggere
   const plan = planTriggeredBuild(match, push.commit);
   const app = new App();
   const chart = new Chart(app, 'trigger', { disableResourceNameHashes: true });
-  // The script ConfigMap ImageBuilder puts in dist/ (same default name): the Job mounts it, the trigger never creates it.
+  // The script ConfigMaps ImageBuilder puts in dist/ (same names): the Job mounts its engine's, the trigger never creates them.
   const script = new BuilderScriptConfigMap(chart, 'Script');
+  const buildkitScript = new BuilderScriptConfigMap(chart, 'BuildkitScript', {
+    name: BUILDKIT_SCRIPT_CONFIG_MAP, file: BUILDKIT_SCRIPT_FILE, script: BUILDKIT_SCRIPT,
+  });
   const job = new BuildJob(chart, plan.name, {
     ...settings.builders,
     ...settings.jobs,
     script,
+    buildkitScript,
     build: plan,
     registryPort: settings.registryPort,
     registryHost: settings.registryHost,
@@ -100,7 +105,8 @@ export function triggeredJob(match: MatchedBuild, push: Push, settings: Triggere
   };
   for (const [k, v] of Object.entries(annotations)) object.metadata.addAnnotation(k, v);
   object.addJsonPatch(JsonPatch.add('/spec/suspend', true));
-  const manifests = chart.toJson().filter((m: any) => m.kind !== 'ConfigMap' || m.metadata?.name !== script.name);
+  const shared = [script.name, buildkitScript.name];
+  const manifests = chart.toJson().filter((m: any) => m.kind !== 'ConfigMap' || !shared.includes(m.metadata?.name));
   const manifest = manifests.find((m: any) => m.kind === 'Job');
   if (manifests.length !== 1 || !manifest) {
     throw new Error(`BuildJob synthesized ${manifests.map((m: any) => m.kind).join(', ')}; the trigger expects exactly one Job`);

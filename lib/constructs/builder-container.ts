@@ -82,6 +82,12 @@ export interface BuilderProps extends BuilderOptions {
   readonly script?: BuilderScriptConfigMap;
 
   /**
+   * The ConfigMap holding the buildkit engine's script; share one between builders.
+   * @default - a BuilderScriptConfigMap of its own, named `<build name>-buildkit-script`
+   */
+  readonly buildkitScript?: BuilderScriptConfigMap;
+
+  /**
    * The registry Service's in-cluster address, where the buildkit engine
    * pushes: take it from `Registry.clusterEndpoint`.
    * @default - none; required when the build's engine is BuilderEngine.BUILDKIT

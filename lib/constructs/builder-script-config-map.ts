@@ -6,16 +6,31 @@ import { standardLabels } from './labels';
 /** Name of the ConfigMap ImageBuilder shares between all its builders. */
 export const BUILDER_SCRIPT_CONFIG_MAP = 'image-builder-script';
 
+/** Name of the ConfigMap holding the buildkit engine's script, shared by its builders. */
+export const BUILDKIT_SCRIPT_CONFIG_MAP = 'image-builder-buildkit-script';
+
 export interface BuilderScriptConfigMapProps {
   /**
    * Name of the ConfigMap.
    * @default BUILDER_SCRIPT_CONFIG_MAP
    */
   readonly name?: string;
+
+  /**
+   * The script's key (its file name where mounted).
+   * @default SCRIPT_FILE
+   */
+  readonly file?: string;
+
+  /**
+   * The script: one of the engines' constant scripts.
+   * @default BUILD_SCRIPT (the docker engine's)
+   */
+  readonly script?: string;
 }
 
 /**
- * The builder script (BUILD_SCRIPT) as a ConfigMap, key `build.sh`, mounted
+ * A builder script (BUILD_SCRIPT, key `build.sh`; or the buildkit engine's) as a ConfigMap, mounted
  * read-only by builders. One object holds the script however many builds
  * there are, so a change to it is one hunk in a dist/ diff, and builder Jobs
  * differ only in their parameters (env).
@@ -29,7 +44,7 @@ export class BuilderScriptConfigMap extends Construct {
     this.name = props.name ?? BUILDER_SCRIPT_CONFIG_MAP;
     this.configMap = new kplus.ConfigMap(this, 'ConfigMap', {
       metadata: { name: this.name, labels: standardLabels('builder', this.name) },
-      data: { [SCRIPT_FILE]: BUILD_SCRIPT },
+      data: { [props.file ?? SCRIPT_FILE]: props.script ?? BUILD_SCRIPT },
     });
   }
 }

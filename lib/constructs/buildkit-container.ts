@@ -1,7 +1,9 @@
 import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { BuilderProps, placeBuilder, resourcesOver } from './builder-container';
-import { BUILDKIT_SCRIPT, buildkitScriptEnvironment } from './buildkit-script';
+import { SCRIPT_DIR } from './builder-script';
+import { BUILDKIT_SCRIPT_CONFIG_MAP, BuilderScriptConfigMap } from './builder-script-config-map';
+import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE, buildkitScriptEnvironment } from './buildkit-script';
 
 /**
  * BuildKit's rootless image, pinned. Its version is also what the e2e builds from
@@ -9,6 +11,8 @@ import { BUILDKIT_SCRIPT, buildkitScriptEnvironment } from './buildkit-script';
  */
 export const BUILDKIT_VERSION = 'v0.32.2';
 export const BUILDKIT_IMAGE = `moby/buildkit:${BUILDKIT_VERSION}-rootless`;
+
+export { BUILDKIT_SCRIPT_CONFIG_MAP };
 
 /** Name of the buildkit engine's builder container. */
 export const BUILDKIT_CONTAINER_NAME = 'buildkit';
@@ -45,17 +49,22 @@ export const DEFAULT_BUILDKIT_RESOURCES: kplus.ContainerResources = {
  *     container's PID namespace (a new one needs a privileged mount of /proc);
  *   - an emptyDir at buildkitd's state dir, writable and not on overlayfs.
  * The registry is reached at its Service address (`registryHost`): a Pod's
- * `localhost` is not the node.
+ * `localhost` is not the node. The script comes from a ConfigMap
+ * (`buildkitScript`, shared by ImageBuilder's buildkit builders as
+ * BUILDKIT_SCRIPT_CONFIG_MAP), mounted read-only at SCRIPT_DIR.
  */
 export function addBuildkitContainer(workload: kplus.Pod | kplus.Job, props: BuilderProps): kplus.Container {
   if (!props.registryHost) {
     throw new Error(`builder ${props.build.name}: the buildkit engine pushes to the registry Service's address; pass registryHost (Registry.clusterEndpoint)`);
   }
+  const script = props.buildkitScript ?? new BuilderScriptConfigMap(workload, 'BuildkitScript', {
+    name: `${props.build.name}-buildkit-script`, file: BUILDKIT_SCRIPT_FILE, script: BUILDKIT_SCRIPT,
+  });
   const container = workload.addContainer({
     name: BUILDKIT_CONTAINER_NAME,
     image: props.buildkitImage ?? BUILDKIT_IMAGE,
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-    command: ['sh', '-c', BUILDKIT_SCRIPT],
+    command: BUILDKIT_COMMAND,
     envVariables: Object.fromEntries(Object.entries(buildkitScriptEnvironment(props.build, props.registryPort, props.registryHost))
       .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
     securityContext: {
@@ -70,6 +79,7 @@ export function addBuildkitContainer(workload: kplus.Pod | kplus.Job, props: Bui
     resources: resourcesOver(DEFAULT_BUILDKIT_RESOURCES, props.resources),
   });
   container.mount(BUILDKIT_STATE_PATH, kplus.Volume.fromEmptyDir(workload, 'BuildkitState', 'buildkit-state'));
+  container.mount(SCRIPT_DIR, kplus.Volume.fromConfigMap(workload, 'BuildkitScriptVolume', script.configMap, { name: 'build-script' }), { readOnly: true });
 
   // cdk8s-plus 27 models neither seccompProfile nor AppArmor.
   const podSpec = workload instanceof kplus.Pod ? '/spec' : '/spec/template/spec';

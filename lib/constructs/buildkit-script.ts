@@ -1,4 +1,5 @@
 import { PlannedBuild } from '../plan/build-plan';
+import { SCRIPT_DIR } from './builder-script';
 
 /**
  * The buildkit engine's builder script and the environment that parameterizes it.
@@ -202,3 +203,9 @@ export function buildkitScriptEnvironment(build: PlannedBuild, registryPort: num
   });
   return env;
 }
+
+/** The buildkit script's key in its ConfigMap, and its file name under SCRIPT_DIR. */
+export const BUILDKIT_SCRIPT_FILE = 'buildkit.sh';
+
+/** What buildkit builders run: the constant script from its ConfigMap, parameters in env. */
+export const BUILDKIT_COMMAND = ['sh', `${SCRIPT_DIR}/${BUILDKIT_SCRIPT_FILE}`];

@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
 import { BuilderOptions } from './builder-container';
 import { BuilderPod } from './builder-pod';
-import { BuilderScriptConfigMap } from './builder-script-config-map';
+import { BUILDKIT_SCRIPT_CONFIG_MAP, BuilderScriptConfigMap } from './builder-script-config-map';
+import { BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE } from './buildkit-script';
 import { BuildJob, BuildJobOptions } from './build-job';
 import { BuilderEngine, BuildSource, PlannedBuild, planBuilds } from '../plan/build-plan';
 import { Registry, RegistryProps } from './registry';
@@ -73,6 +74,8 @@ export class ImageBuilder extends Construct {
    * builder; undefined when no build uses the docker engine.
    */
   public readonly script?: BuilderScriptConfigMap;
+  /** The buildkit engine's script, one ConfigMap; undefined when no build uses that engine. */
+  public readonly buildkitScript?: BuilderScriptConfigMap;
   public readonly builds: PlannedBuild[];
   public readonly builders: Array<BuildJob | BuilderPod>;
   public readonly trigger?: BuildTrigger;
@@ -89,10 +92,16 @@ export class ImageBuilder extends Construct {
     if (builds.some((b) => (b.engine ?? BuilderEngine.DOCKER) === BuilderEngine.DOCKER)) {
       this.script = new BuilderScriptConfigMap(this, 'Script');
     }
+    if (builds.some((b) => b.engine === BuilderEngine.BUILDKIT)) {
+      this.buildkitScript = new BuilderScriptConfigMap(this, 'BuildkitScript', {
+        name: BUILDKIT_SCRIPT_CONFIG_MAP, file: BUILDKIT_SCRIPT_FILE, script: BUILDKIT_SCRIPT,
+      });
+    }
     this.builds = workload === BuilderWorkload.POD ? planBuilds(builds, () => BUILDER_POD_NAME) : planBuilds(builds);
     this.builders = this.builds.map((build) => {
       const builder = {
-        ...props.builders, build, registryPort: this.registry.nodePort, registryHost: this.registry.clusterEndpoint, script: this.script,
+        ...props.builders, build, registryPort: this.registry.nodePort, registryHost: this.registry.clusterEndpoint,
+        script: this.script, buildkitScript: this.buildkitScript,
       };
       return workload === BuilderWorkload.POD
         ? new BuilderPod(this, build.name, builder)

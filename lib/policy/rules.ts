@@ -1,6 +1,7 @@
 import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH } from '../constructs/builder-container';
 import { BUILD_SCRIPT, BUILDER_COMMAND, SCRIPT_DIR, SCRIPT_FILE, WORKSPACE_PATH } from '../constructs/builder-script';
 import { APPARMOR_ANNOTATION_PREFIX, BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH, BUILDKIT_USER } from '../constructs/buildkit-container';
+import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE } from '../constructs/buildkit-script';
 import { deriveImageName } from '../plan/naming';
 import { REGISTRY_DATA_PATH } from '../constructs/registry';
 import { parseManifestText } from '../validation/manifests';
@@ -120,6 +121,12 @@ const BUILDER_RECOGNISED_BY = 'builders are recognised by the Pod template label
 function envOf(container: any): Record<string, unknown> {
   return Object.fromEntries(entries(container.env).map(([e]) => [e.name, e.value]));
 }
+
+/** Each engine's builder container: the command it must run, and its script's key and text in the ConfigMap. */
+const ENGINE_SCRIPTS: Record<string, { command: string[]; file: string; script: string }> = {
+  [BUILDER_CONTAINER_NAME]: { command: BUILDER_COMMAND, file: SCRIPT_FILE, script: BUILD_SCRIPT },
+  [BUILDKIT_CONTAINER_NAME]: { command: BUILDKIT_COMMAND, file: BUILDKIT_SCRIPT_FILE, script: BUILDKIT_SCRIPT },
+};
 
 export const RULES: PolicyRule[] = [
   {
@@ -261,17 +268,19 @@ export const RULES: PolicyRule[] = [
   },
   {
     id: 'IB009',
-    description: `builders run the constant build script from a ConfigMap in the same output, mounted at ${SCRIPT_DIR}`,
-    fix: `keep command ${JSON.stringify(BUILDER_COMMAND)} and the script in its ConfigMap (key ${SCRIPT_FILE}, lib/constructs/builder-script.ts); `
+    description: `builders run their engine's constant build script from a ConfigMap in the same output, mounted at ${SCRIPT_DIR}`,
+    fix: `keep command ${JSON.stringify(BUILDER_COMMAND)} (docker; buildkit: ${JSON.stringify(BUILDKIT_COMMAND)}) and the script in its ConfigMap `
+      + `(key ${SCRIPT_FILE} or ${BUILDKIT_SCRIPT_FILE}, lib/constructs/builder-script.ts, buildkit-script.ts); `
       + 'never edit the script in dist/, and apply the ConfigMap with the builders',
     check: (manifests) => {
       const configMaps = new Map(manifests.filter((m) => isObject(m) && m.kind === 'ConfigMap').map((m) => [objectOr(m.metadata).name, m]));
       return podSpecs(manifests).filter(isBuilder).flatMap((at) => containersOf(at)
-        .filter(({ container }) => container.name === BUILDER_CONTAINER_NAME)
+        .filter(({ container }) => container.name in ENGINE_SCRIPTS)
         .flatMap(({ container, path }) => {
           const base = { manifest: at.manifest, object: at.object };
-          if (JSON.stringify(container.command) !== JSON.stringify(BUILDER_COMMAND)) {
-            return [{ ...base, path: `${path}.command`, message: `command is ${describeValue(container.command === undefined ? undefined : JSON.stringify(container.command))}, not ${JSON.stringify(BUILDER_COMMAND)}` }];
+          const { command, file, script } = ENGINE_SCRIPTS[container.name as string];
+          if (JSON.stringify(container.command) !== JSON.stringify(command)) {
+            return [{ ...base, path: `${path}.command`, message: `command is ${describeValue(container.command === undefined ? undefined : JSON.stringify(container.command))}, not ${JSON.stringify(command)}` }];
           }
           const mount = entries(container.volumeMounts).map(([vm]) => vm).find((vm) => vm.mountPath === SCRIPT_DIR);
           const volume = mount && entries(at.spec.volumes).map(([v]) => v).find((v) => v.name === mount.name);
@@ -282,8 +291,8 @@ export const RULES: PolicyRule[] = [
           if (!configMap) {
             return [{ ...base, path: `${at.path}.volumes`, message: `ConfigMap ${describeValue(volume.configMap.name)} is not in the same output: the Pod would wait in ContainerCreating` }];
           }
-          if (objectOr(configMap.data)[SCRIPT_FILE] !== BUILD_SCRIPT) {
-            return [{ manifest: configMap, object: objectId(configMap), path: `data.${SCRIPT_FILE}`, message: `${SCRIPT_FILE} is not the project's build script` }];
+          if (objectOr(configMap.data)[file] !== script) {
+            return [{ manifest: configMap, object: objectId(configMap), path: `data.${file}`, message: `${file} is not the project's build script` }];
           }
           return [];
         }));

@@ -1,10 +1,7 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { Testing } from 'cdk8s';
-import { parseImageBuilderProps } from '../../../lib/config/to-props';
-import { ImageBuilder } from '../../../lib/constructs/image-builder';
-import { BuilderRun } from './builder';
+import { BuilderContainer, BuilderRun, materializeMounts, synthBuilder } from './builder';
 import { ROOT } from './env';
 
 /**
@@ -60,14 +57,8 @@ export function checkBuildkitPrerequisites(): BuildkitUser {
   return { name: BUILDKIT_USER, uid: id('-u'), gid: id('-g') };
 }
 
-/** The buildkit builder Job's container, as synthesized. */
-export interface BuildkitContainer {
-  readonly jobName: string;
-  readonly image: string;
-  readonly command: string[];
-  /** The container's env, exactly as in the manifest. */
-  readonly env: Record<string, string>;
-}
+/** The buildkit builder Job's container, as synthesized (command, env, the script's ConfigMap mount). */
+export type BuildkitContainer = BuilderContainer;
 
 /** What differs from a Pod on a node, and nothing else. */
 export interface BuildkitStandIns {
@@ -136,7 +127,11 @@ export function runBuildkitBuilder(container: BuildkitContainer, node: BuildkitS
     TMPDIR: tmp,
     PATH: `${TOOLS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
   };
-  const [cmd, ...args] = container.command;
+  // The kubelet's part: the script ConfigMap's files, readable by the builder user.
+  const mounts = join(node.runDir, 'mounts');
+  const command = materializeMounts(container, mounts);
+  for (const dir of [mounts, ...container.configMapMounts.map((_, i) => join(mounts, `configmap-${i}`))]) chmodSync(dir, 0o755);
+  const [cmd, ...args] = command;
   // unshare: a private mount namespace; there, /etc/hosts is the file above; then exec the
   // container's command as the builder user (env kept).
   const shellArgs = ['--mount', '--propagation', 'private', 'sh', '-c',
@@ -174,24 +169,9 @@ export function stateDirUsed(runDir: string): boolean {
   return existsSync(join(runDir, 'home', '.local', 'share', 'buildkit'));
 }
 
-/** Synthesizes a builds.yaml text in-process (as main.ts does) and returns its single buildkit builder Job's container. */
+/** The single builder Job's container of a buildkit builds.yaml (support/builder.ts's synth, checked for the buildkit engine). */
 export function synthBuildkitBuilder(buildsYaml: string): BuildkitContainer {
-  const chart = Testing.chart();
-  new ImageBuilder(chart, 'ImageBuilder', parseImageBuilderProps(buildsYaml, 'e2e builds.yaml'));
-  const manifests = Testing.synth(chart);
-  const jobs = manifests.filter((m) => m.kind === 'Job' && m.metadata?.labels?.['app.kubernetes.io/component'] === 'builder');
-  if (jobs.length !== 1) {
-    throw new Error(`expected exactly one builder Job, got ${jobs.length}: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`);
-  }
-  const containers = jobs[0].spec.template.spec.containers as any[];
-  if (containers.length !== 1) throw new Error(`expected one container in Job/${jobs[0].metadata.name}, got ${containers.length}`);
-  const container = containers[0];
-  const env: Record<string, string> = {};
-  for (const e of container.env as any[]) {
-    if (typeof e.value !== 'string' || e.valueFrom !== undefined) {
-      throw new Error(`env ${e.name} of Job/${jobs[0].metadata.name} is not a plain string value: ${JSON.stringify(e)}`);
-    }
-    env[e.name] = e.value;
-  }
-  return { jobName: jobs[0].metadata.name, image: container.image, command: [...container.command, ...(container.args ?? [])], env };
+  const container = synthBuilder(buildsYaml);
+  if (container.env.BUILDKITD_FLAGS === undefined) throw new Error(`Job/${container.jobName} is not a buildkit builder (no BUILDKITD_FLAGS)`);
+  return container;
 }
