@@ -40,7 +40,7 @@ function runOnce(way: Way, env: Record<string, string>): { seconds: number; byte
     cwd: ROOT, env: { ...process.env, ...env, CDK8S_OUTDIR: out, IMAGE_BUILDER_DIST: out }, encoding: 'utf-8',
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (run.status !== 0) throw new Error(`${way.label} failed:\n${run.stderr}`);
+  if (run.status !== 0) throw new Error(`${way.label} failed (${run.error?.message ?? `exit ${run.status ?? run.signal}`}):\n${run.stderr}`);
   return { seconds, bytes: readdirSync(out).reduce((sum, f) => sum + statSync(join(out, f)).size, 0) };
 }
 
