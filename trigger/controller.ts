@@ -92,10 +92,10 @@ export class BuildController {
     if (earlier !== undefined) {
       return Promise.resolve({ outcome: 'duplicate', reason: `delivery ${push.delivery} from ${push.provider} was handled already (${earlier})`, jobs: [], cancelled: [] });
     }
-    return this.serialized(async () => {
-      if (this.seen.has(key)) {
-        return { outcome: 'duplicate', reason: `delivery ${push.delivery} from ${push.provider} was handled already (${this.seen.get(key)})`, jobs: [], cancelled: [] };
-      }
+    // Claimed before the cluster is asked, so a redelivery arriving meanwhile is answered at once;
+    // released again if the decision fails, so the provider's retry is not lost.
+    this.remembered(key, 'being decided');
+    const decided = this.serialized(async (): Promise<SubmitResult> => {
       let jobs = await this.cluster.listJobs();
       const known = jobs.filter((j) => j.labels[DELIVERY_LABEL] === key).map((j) => j.name);
       if (known.length > 0) {
@@ -129,6 +129,8 @@ export class BuildController {
       await this.startQueued(jobs);
       return { outcome: 'queued', reason: `${push.ref} at ${push.commit.slice(0, 7)}: ${created.join(', ')}`, jobs: created, cancelled };
     });
+    decided.catch(() => this.seen.delete(key));
+    return decided;
   }
 
   /** Resumes queued Jobs, oldest first, while fewer than the limit run. */

@@ -8,7 +8,7 @@ export interface ServerOptions {
   readonly apiToken: string;
   /** Largest webhook body accepted; bigger ones get 413 without being read. @default 1 MiB */
   readonly maxBodyBytes?: number;
-  /** A webhook is answered by then at the latest (202 while its Jobs are still being created). @default 900 ms */
+  /** A webhook is answered by then at the latest (202 while its Jobs are still being created). @default 500 ms */
   readonly answerWithinMs?: number;
   /** Webhooks still being decided at once before new ones get 503 (the provider retries). @default 1000 */
   readonly maxPending?: number;
@@ -54,7 +54,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  */
 export function createTriggerServer(options: ServerOptions): Server {
   const limit = options.maxBodyBytes ?? 1024 * 1024;
-  const answerWithin = options.answerWithinMs ?? 900;
+  const answerWithin = options.answerWithinMs ?? 500;
   const maxPending = options.maxPending ?? 1000;
   const log = options.log ?? ((line: string) => console.log(line));
   const { controller } = options;
