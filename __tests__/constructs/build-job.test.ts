@@ -29,14 +29,22 @@ describe('BuildJob', () => {
   test('one Job, bounded retries, a deadline and cleanup of finished builds', () => {
     const job = synthJob();
     expect(job.kind).toBe('Job');
-    expect(job.metadata.name).toBe('build-app-v1.2.0');
+    expect(job.metadata.name).toMatch(/^build-app-v1\.2\.0-[0-9a-f]{8}$/);
     expect(job.spec).toMatchObject({ backoffLimit: 3, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 86400 });
     const custom = synthJob({ backoffLimit: 1, activeDeadline: Duration.minutes(20), ttlAfterFinished: Duration.hours(2) });
     expect(custom.spec).toMatchObject({ backoffLimit: 1, activeDeadlineSeconds: 1200, ttlSecondsAfterFinished: 7200 });
   });
 
-  test('restarts in place on failure (cdk8s-plus defaults Jobs to Never)', () => {
-    expect(synthJob().spec.template.spec.restartPolicy).toBe('OnFailure');
+  test('a Pod per attempt (restartPolicy Never), so failed attempts keep their logs', () => {
+    expect(synthJob().spec.template.spec.restartPolicy).toBe('Never');
+  });
+
+  test('the name changes with what the Job builds and only then (its template is immutable)', () => {
+    const name = synthJob().metadata.name;
+    expect(synthJob().metadata.name).toBe(name);
+    expect(synthJob({ backoffLimit: 1 }).metadata.name).not.toBe(name);
+    expect(synthJob({ registryPort: 31001 }).metadata.name).not.toBe(name);
+    expect(synthJob({ build: { ...BUILD, ref: 'v1.2.1' } }).metadata.name).not.toBe(name);
   });
 
   test('same container and script as the Pod form; every image in env', () => {
@@ -50,6 +58,7 @@ describe('BuildJob', () => {
       { name: 'IMAGE_TAGS', value: 'v1.2.0' },
       { name: 'IMAGE_COUNT', value: '2' },
       { name: 'WORKSPACE', value: '/workspace' },
+      { name: 'NODE_DOCKER_SOCKET', value: '/node/run/docker.sock' },
       { name: 'IMAGE_1_NAME', value: 'api' },
       { name: 'IMAGE_1_CONTEXT', value: 'api' },
       { name: 'IMAGE_1_DOCKERFILE', value: 'Dockerfile' },

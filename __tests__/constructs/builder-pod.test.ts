@@ -45,6 +45,7 @@ describe('BuilderPod', () => {
       REPO_URL: SEED.repo,
       GIT_REF: 'main',
       IMAGE_TAGS: 'main latest',
+      NODE_DOCKER_SOCKET: '/node/run/docker.sock',
       IMAGE_COUNT: '1',
       WORKSPACE: '/workspace',
       IMAGE_1_NAME: 'worker',
@@ -67,10 +68,11 @@ describe('BuilderPod', () => {
     expect(container.imagePullPolicy).toBe('IfNotPresent');
   });
 
-  test('mounts the node Docker socket (hostPath type Socket) at the same path', () => {
+  test("mounts the node's /var/run read-only (the Docker socket is checked by the script, not the kubelet)", () => {
     const pod = synthPod();
-    expect(pod.spec.volumes).toContainEqual({ name: 'docker-socket', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } });
-    expect(pod.spec.containers[0].volumeMounts).toContainEqual({ name: 'docker-socket', mountPath: '/var/run/docker.sock' });
+    expect(pod.spec.volumes).toContainEqual({ name: 'node-run', hostPath: { path: '/var/run', type: 'Directory' } });
+    expect(pod.spec.containers[0].volumeMounts).toContainEqual({ name: 'node-run', mountPath: '/node/run', readOnly: true });
+    expect(pod.spec.containers[0].env).toContainEqual({ name: 'NODE_DOCKER_SOCKET', value: '/node/run/docker.sock' });
   });
 
   test('runs as root with a writable root filesystem and an emptyDir workspace (apk needs both)', () => {
@@ -85,10 +87,10 @@ describe('BuilderPod', () => {
 
   test('small default resources, overridable', () => {
     expect(synthPod().spec.containers[0].resources).toEqual({
-      requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1024Mi' },
+      requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' },
     });
     const custom = synthPod({ resources: { memory: { limit: Size.gibibytes(2) } } }).spec.containers[0].resources;
-    expect(custom).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '2048Mi' } });
+    expect(custom).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '2Gi' } });
   });
 
   test('placement: node labels (all of them, one selector term) and tolerations through cdk8s-plus scheduling', () => {

@@ -10,7 +10,7 @@ describe('ImageBuilder', () => {
   test('the default builds.yaml: registry + one Job building the four dockercoins images from one clone', () => {
     const manifests = synthDefault();
     expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual([
-      'Deployment/registry', 'Service/registry', 'ConfigMap/image-builder-script', 'Job/build-container-training-main',
+      'Deployment/registry', 'Service/registry', 'ConfigMap/image-builder-script', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}$/),
     ]);
     const env = envOf(find(manifests, 'Job').spec.template.spec.containers[0]);
     expect(env).toMatchObject({
@@ -62,7 +62,7 @@ builds: [{repo: "https://x.example/a.git"}, {repo: "https://x.example/b.git"}]`)
   - {repo: "https://x.example/tools.git", ref: v1.0.0}
 `);
     const jobs = manifests.filter((m) => m.kind === 'Job');
-    expect(jobs.map((j) => j.metadata.name)).toEqual(['build-shop-main', 'build-tools-v1-0-0']);
+    expect(jobs.map((j) => j.metadata.name)).toEqual([expect.stringMatching(/^build-shop-main-[0-9a-f]{8}$/), expect.stringMatching(/^build-tools-v1-0-0-[0-9a-f]{8}$/)]);
     expect(jobs[0].spec.template.metadata.labels).toMatchObject({
       [BUILD_LABEL]: 'build-shop-main', [`${IMAGE_LABEL_PREFIX}api`]: 'true', [`${IMAGE_LABEL_PREFIX}web`]: 'true',
       'app.kubernetes.io/component': 'builder',
@@ -87,7 +87,7 @@ builds:
       expect(job.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution)
         .toEqual({ nodeSelectorTerms: [{ matchExpressions: [{ key: 'builder', operator: 'In', values: ['true'] }] }] });
       expect(job.spec.template.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'builder', effect: 'NoSchedule' }]);
-      expect(job.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '2', memory: '2048Mi' } });
+      expect(job.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '2', memory: '2Gi' } });
     }
     // The registry is not a builder: it stays schedulable anywhere.
     expect(find(manifests, 'Deployment').spec.template.spec.affinity).toBeUndefined();

@@ -24,7 +24,7 @@ const BREAKERS: Record<string, (ms: Manifest[]) => void> = {
   IB002: (ms) => { env(ms, 'REGISTRY_PORT').value = '30501'; },
   IB003: (ms) => { registry(ms).spec.template.spec.containers[0].image = 'registry'; },
   IB004: (ms) => { env(ms, 'IMAGE_1_NAME').value = 'my-favourite-name'; },
-  IB005: (ms) => { builder(ms).restartPolicy = 'Never'; },
+  IB005: (ms) => { builder(ms).restartPolicy = 'OnFailure'; },
   IB006: (ms) => { builder(ms).volumes[0].hostPath.type = undefined; },
   IB007: (ms) => { registry(ms).spec.replicas = 2; },
   IB008: (ms) => { builder(ms).containers[0].securityContext.readOnlyRootFilesystem = true; },
@@ -163,6 +163,13 @@ describe('policy', () => {
     const unmounted = clone(synthDefault());
     builder(unmounted).containers[0].volumeMounts = builder(unmounted).containers[0].volumeMounts.filter((vm: any) => vm.mountPath !== '/opt/image-builder');
     expect(checkPolicy(unmounted).map((v) => v.message)).toEqual(['no ConfigMap volume mounted at /opt/image-builder']);
+  });
+
+  test("IB006: the node's /var/run mounted writable is refused", () => {
+    const manifests = synthDefault();
+    const mount = builder(manifests).containers[0].volumeMounts.find((m: any) => m.name === 'node-run');
+    mount.readOnly = false;
+    expect(checkPolicy(manifests).map((v) => `${v.rule} ${v.message}`)).toEqual(['IB006 hostPath /var/run is mounted writable']);
   });
 
   test('IB006: a hostPath outside builders is refused', () => {

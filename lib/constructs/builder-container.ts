@@ -1,7 +1,7 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { PlannedBuild } from '../plan/build-plan';
-import { BUILDER_COMMAND, SCRIPT_DIR, scriptEnvironment, WORKSPACE_PATH } from './builder-script';
+import { BUILDER_COMMAND, NODE_RUN_MOUNT, SCRIPT_DIR, scriptEnvironment, WORKSPACE_PATH } from './builder-script';
 import { BuilderScriptConfigMap } from './builder-script-config-map';
 
 /** The docker CLI image (Alpine based, so `apk add git` works), pinned. */
@@ -9,6 +9,16 @@ export const DOCKER_CLI_IMAGE = 'docker:28.2.2-cli';
 
 /** The node's Docker socket: builders talk to the node's engine through it. */
 export const DOCKER_SOCKET_PATH = '/var/run/docker.sock';
+
+/**
+ * The node directory that holds the socket, mounted read-only (connecting to a
+ * socket needs no write access to the mount). Mounting the directory instead of
+ * the socket itself lets the script say plainly that a node has no Docker
+ * engine: with a `Socket` hostPath the kubelet never starts the container and
+ * the Pod waits in ContainerCreating until the Job's deadline.
+ */
+export const NODE_RUN_PATH = '/var/run';
+
 
 /** Name of the builder container, as in the hand-written Pod it replaces. */
 export const BUILDER_CONTAINER_NAME = 'docker-build';
@@ -139,12 +149,10 @@ export function addBuilderContainer(workload: kplus.Pod | kplus.Job, props: Buil
     },
     resources: resourcesOver(DEFAULT_BUILDER_RESOURCES, props.resources),
   });
-  container.mount(DOCKER_SOCKET_PATH, kplus.Volume.fromHostPath(workload, 'DockerSocket', 'docker-socket', {
-    path: DOCKER_SOCKET_PATH,
-    // Socket: the kubelet refuses to start the Pod when the node has no Docker
-    // engine, instead of silently creating an empty directory at that path.
-    type: kplus.HostPathVolumeType.SOCKET,
-  }));
+  container.mount(NODE_RUN_MOUNT, kplus.Volume.fromHostPath(workload, 'NodeRun', 'node-run', {
+    path: NODE_RUN_PATH,
+    type: kplus.HostPathVolumeType.DIRECTORY,
+  }), { readOnly: true });
   container.mount(WORKSPACE_PATH, kplus.Volume.fromEmptyDir(workload, 'Workspace', 'workspace'));
   container.mount(SCRIPT_DIR, kplus.Volume.fromConfigMap(workload, 'ScriptVolume', script.configMap, { name: 'build-script' }), { readOnly: true });
   placeBuilder(workload, props);

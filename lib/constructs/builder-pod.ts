@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { BuilderProps, builderLabels } from './builder-container';
 import { addEngineBuilder, builderPodSecurity } from './builder-engine';
 import { dropAddressLabel, standardLabels } from './labels';
+import { useServerCanonicalForm } from './server-canonical';
 
 export interface BuilderPodProps extends BuilderProps {}
 
@@ -28,5 +29,6 @@ export class BuilderPod extends Construct {
     });
     this.container = addEngineBuilder(this.pod, props);
     dropAddressLabel(this.pod);
+    useServerCanonicalForm(this);
   }
 }

@@ -23,6 +23,14 @@ trap 'exit 143' TERM INT
 announce() { step="$1"; shift; echo "==> [$step] $*"; }
 die() { echo "!! $*" >&2; exit 1; }
 
+# The node's Docker engine, through its run directory (mounted read-only). DOCKER_HOST set
+# means another engine was chosen (the end-to-end test's); then there is nothing to check.
+if [ -z "\${DOCKER_HOST:-}" ]; then
+  announce docker "the node's Docker engine"
+  [ -S "$NODE_DOCKER_SOCKET" ] || die "this node has no Docker engine (no socket at /var/run/docker.sock): run builders only on nodes with Docker, with builders.nodeSelector and tolerations"
+  export DOCKER_HOST="unix://$NODE_DOCKER_SOCKET"
+fi
+
 announce install-git "apk add --no-cache git"
 apk add --no-cache git
 
@@ -90,6 +98,9 @@ export const SCRIPT_FILE = 'build.sh';
 /** What builders run: the constant script from its ConfigMap, parameters in env. */
 export const BUILDER_COMMAND = ['sh', `${SCRIPT_DIR}/${SCRIPT_FILE}`];
 
+/** Where the builder sees the node's /var/run (read-only): the Docker socket is below it. */
+export const NODE_RUN_MOUNT = '/node/run';
+
 /** Where the builder's emptyDir is mounted; the script clones below it. */
 export const WORKSPACE_PATH = '/workspace';
 
@@ -108,6 +119,7 @@ export function scriptEnvironment(build: PlannedBuild, registryPort: number): Re
     IMAGE_TAGS: build.tags.join(' '),
     IMAGE_COUNT: String(build.images.length),
     WORKSPACE: WORKSPACE_PATH,
+    NODE_DOCKER_SOCKET: `${NODE_RUN_MOUNT}/docker.sock`,
   };
   build.images.forEach((image, index) => {
     const n = index + 1;

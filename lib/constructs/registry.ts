@@ -1,7 +1,8 @@
-import { Size } from 'cdk8s';
+import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { dropAddressLabel, selectorLabels, standardLabels } from './labels';
+import { useServerCanonicalForm } from './server-canonical';
 
 /** The Distribution registry image, pinned (Docker Hub's `registry:2` line). */
 export const REGISTRY_IMAGE = 'registry:2.8.3';
@@ -141,6 +142,13 @@ export class Registry extends Construct {
       this.service.selectLabel(key, value);
     }
     dropAddressLabel(this.deployment);
+    // Pod Security "restricted" also wants all capabilities dropped and the runtime's default
+    // seccomp profile; cdk8s-plus 27 has no "ALL" capability nor a seccompProfile field.
+    ApiObject.of(this.deployment).addJsonPatch(
+      JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }),
+      JsonPatch.add('/spec/template/spec/containers/0/securityContext/capabilities', { drop: ['ALL'] }),
+    );
+    useServerCanonicalForm(this);
   }
 
   private dataVolume(props: RegistryProps): kplus.Volume {

@@ -1,4 +1,4 @@
-import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH } from '../constructs/builder-container';
+import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH, NODE_RUN_PATH } from '../constructs/builder-container';
 import { BUILD_SCRIPT, BUILDER_COMMAND, SCRIPT_DIR, SCRIPT_FILE, WORKSPACE_PATH } from '../constructs/builder-script';
 import { APPARMOR_ANNOTATION_PREFIX, BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH, BUILDKIT_USER } from '../constructs/buildkit-container';
 import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE } from '../constructs/buildkit-script';
@@ -207,25 +207,31 @@ export const RULES: PolicyRule[] = [
   },
   {
     id: 'IB005',
-    description: 'builders restart on failure (restartPolicy OnFailure)',
-    fix: 'set restartPolicy: OnFailure on the builder Pod template',
-    check: (manifests) => podSpecs(manifests).filter(isBuilder).flatMap((at) => (at.spec.restartPolicy === 'OnFailure' ? [] : [{
-      manifest: at.manifest, object: at.object, path: `${at.path}.restartPolicy`, message: `restartPolicy is ${describeValue(at.spec.restartPolicy)}`,
-    }])),
+    description: 'builder Jobs never restart a Pod in place (restartPolicy Never); the single builder Pod restarts on failure (OnFailure)',
+    fix: 'set restartPolicy: Never on a builder Job\'s Pod template (each attempt keeps its Pod and logs; with OnFailure the Job controller deletes the Pod when it gives up) and OnFailure on the builder Pod',
+    check: (manifests) => podSpecs(manifests).filter(isBuilder).flatMap((at) => {
+      const want = at.manifest.kind === 'Pod' ? 'OnFailure' : 'Never';
+      return at.spec.restartPolicy === want ? [] : [{
+        manifest: at.manifest, object: at.object, path: `${at.path}.restartPolicy`, message: `restartPolicy is ${describeValue(at.spec.restartPolicy)}, not "${want}"`,
+      }];
+    }),
   },
   {
     id: 'IB006',
-    description: `the only hostPath is ${DOCKER_SOCKET_PATH}, of type Socket, in builder workloads`,
-    fix: `builders mount only the Docker socket (hostPath ${DOCKER_SOCKET_PATH}, type: Socket); everything else uses emptyDir or a PersistentVolumeClaim`,
+    description: `the only hostPath is ${NODE_RUN_PATH} (the Docker socket's directory), of type Directory, mounted read-only, in builder workloads`,
+    fix: `builders mount only the node's ${NODE_RUN_PATH} (hostPath type: Directory, volumeMount readOnly: true) and reach ${DOCKER_SOCKET_PATH} below it; everything else uses emptyDir or a PersistentVolumeClaim`,
     check: (manifests) => podSpecs(manifests).flatMap((at) => entries(at.spec.volumes).flatMap(([v, i]) => {
       if (v.hostPath === undefined || v.hostPath === null) return [];
       const path = `${at.path}.volumes[${i}].hostPath`;
       const hostPath = objectOr(v.hostPath);
       const where = typeof hostPath.path === 'string' ? hostPath.path : `with path ${describeValue(hostPath.path)}`;
       if (!isBuilder(at)) return [{ manifest: at.manifest, object: at.object, path, message: `hostPath ${where} in a workload that is not a builder (${BUILDER_RECOGNISED_BY})` }];
-      if (hostPath.path !== DOCKER_SOCKET_PATH) return [{ manifest: at.manifest, object: at.object, path, message: `hostPath ${where} is not the Docker socket` }];
-      if (hostPath.type !== 'Socket') return [{ manifest: at.manifest, object: at.object, path: `${path}.type`, message: `hostPath type is ${describeValue(hostPath.type)}, not "Socket"` }];
-      return [];
+      if (hostPath.path !== NODE_RUN_PATH) return [{ manifest: at.manifest, object: at.object, path, message: `hostPath ${where} is not ${NODE_RUN_PATH}` }];
+      if (hostPath.type !== 'Directory') return [{ manifest: at.manifest, object: at.object, path: `${path}.type`, message: `hostPath type is ${describeValue(hostPath.type)}, not "Directory"` }];
+      return containersOf(at).flatMap(({ container, path: cpath }) => entries(container.volumeMounts).flatMap(([mount, j]) => (
+        mount.name === v.name && mount.readOnly !== true
+          ? [{ manifest: at.manifest, object: at.object, path: `${cpath}.volumeMounts[${j}].readOnly`, message: `hostPath ${NODE_RUN_PATH} is mounted writable` }]
+          : [])));
     })),
   },
   {
