@@ -25,7 +25,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # APISERVER_RUN_DIR: another state dir (the cluster test keeps its own); APISERVER_PROFILE=cluster keeps
-# the ServiceAccount admission plugin (a controller-manager runs there).
+# the ServiceAccount admission plugin (a controller-manager runs there) and reaches the kubelet.
 RUN_DIR="${APISERVER_RUN_DIR:-${TOOLS_RUN}}"
 PROFILE="${APISERVER_PROFILE:-validate}"
 PKI="${RUN_DIR}/pki"
@@ -180,7 +180,11 @@ start() {
     port_in_use "${APISERVER_PORT}" && vt_die "port ${APISERVER_PORT} (APISERVER_PORT) is already in use"
     vt_log "starting kube-apiserver $("${TOOLS_BIN}/kube-apiserver" --version | awk '{print $2}') on ${APISERVER_URL}"
     local admission=(--disable-admission-plugins ServiceAccount)
-    [ "${PROFILE}" = cluster ] && admission=()
+    if [ "${PROFILE}" = cluster ]; then
+      # a kubelet runs: reach it by its InternalIP (no DNS for the node name), as admin (logs, exec)
+      admission=(--kubelet-preferred-address-types InternalIP
+        --kubelet-client-certificate "${PKI}/admin.crt" --kubelet-client-key "${PKI}/admin.key")
+    fi
     daemon_start "${APISERVER_PID}" "${APISERVER_LOG}" "${TOOLS_BIN}/kube-apiserver" \
       --etcd-servers "${ETCD_URL}" \
       --bind-address 127.0.0.1 \

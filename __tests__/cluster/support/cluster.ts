@@ -1,0 +1,161 @@
+import { execFileSync, spawnSync, SpawnSyncReturns } from 'child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { parseAllDocuments } from 'yaml';
+
+/**
+ * The single-node cluster of scripts/cluster/cluster.sh, as a test sees it.
+ * `npm run test:cluster` (scripts/cluster/test.sh) brings it up, passes its
+ * state dir in CLUSTER_STATE_DIR, and takes it down after. Other suites add
+ * their cases as more `*.cluster.test.ts` files using these helpers: write a
+ * repository with `gitRepo`, synthesize a builds.yaml with `synthTo`, apply
+ * the output with `kubectl(['apply', '-f', dir])` as a user would.
+ */
+
+export const ROOT = join(__dirname, '..', '..', '..');
+
+/** <statedir>/env.json as written by `cluster.sh up`. */
+export interface ClusterEnv {
+  readonly stateDir: string;
+  readonly kubeconfig: string;
+  readonly kubectl: string;
+  readonly k8sVersion: string;
+  readonly nodeName: string;
+  readonly nodeIP: string;
+  readonly gitRoot: string;
+  readonly gitBase: string;
+  readonly dockerHost: string;
+  readonly pvDir: string;
+  /** Loaded into the node's dockerd: what fixture Dockerfiles build FROM. */
+  readonly baseImage: string;
+}
+
+export function clusterEnv(): ClusterEnv {
+  const dir = process.env.CLUSTER_STATE_DIR;
+  if (!dir) {
+    throw new Error('CLUSTER_STATE_DIR is not set: run the cluster suite with `npm run test:cluster` (scripts/cluster/test.sh), which brings the cluster up');
+  }
+  return JSON.parse(readFileSync(join(dir, 'env.json'), 'utf-8')) as ClusterEnv;
+}
+
+export interface Run {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function result(r: SpawnSyncReturns<string>): Run {
+  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** kubectl against the test cluster; never throws (check `status`). */
+export function kubectl(env: ClusterEnv, args: string[], input?: string): Run {
+  return result(spawnSync(env.kubectl, ['--kubeconfig', env.kubeconfig, ...args], { encoding: 'utf-8', input, timeout: 300_000 }));
+}
+
+/** kubectl that must succeed; returns stdout. */
+export function kubectlOk(env: ClusterEnv, args: string[], input?: string): string {
+  const r = kubectl(env, args, input);
+  if (r.status !== 0) {
+    throw new Error(`kubectl ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
+  }
+  return r.stdout;
+}
+
+/**
+ * A bare repository `<name>.git` served by the node's git daemon, with one
+ * commit of `files` on `main` (and `tags`). Returns its URL and commit SHA.
+ */
+export function gitRepo(env: ClusterEnv, name: string, files: Record<string, string>, tags: string[] = []): { url: string; commit: string } {
+  const work = mkdtempSync(join(tmpdir(), `repo-${name}-`));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(work, path, '..'), { recursive: true });
+    writeFileSync(join(work, path), text);
+  }
+  const gitEnv = {
+    ...process.env, GIT_AUTHOR_NAME: 'cluster-test', GIT_AUTHOR_EMAIL: 'test@example.invalid',
+    GIT_COMMITTER_NAME: 'cluster-test', GIT_COMMITTER_EMAIL: 'test@example.invalid', GIT_CONFIG_NOSYSTEM: '1',
+  };
+  const git = (args: string[], cwd = work) => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf-8' }).trim();
+  git(['init', '-q', '-b', 'main']);
+  git(['add', '-A']);
+  git(['commit', '-qm', `${name} fixture`]);
+  for (const tag of tags) git(['tag', tag]);
+  const bare = join(env.gitRoot, `${name}.git`);
+  git(['init', '-q', '--bare', bare], tmpdir());
+  git(['push', '-q', '--force', bare, 'main', ...tags]);
+  return { url: `${env.gitBase}${name}.git`, commit: git(['rev-parse', 'HEAD']) };
+}
+
+/** Synthesizes a builds.yaml text into a fresh directory with `npm run synth` (as a user would). */
+export function synthTo(buildsYaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cluster-dist-'));
+  const config = join(dir, 'builds.yaml');
+  writeFileSync(config, buildsYaml);
+  const out = join(dir, 'dist');
+  const r = spawnSync('npm', ['run', '-s', 'synth'], {
+    cwd: ROOT, encoding: 'utf-8', env: { ...process.env, BUILDS_CONFIG: config, CDK8S_OUTDIR: out },
+  });
+  if (r.status !== 0) {
+    throw new Error(`synth of\n${buildsYaml}\nfailed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
+  }
+  return out;
+}
+
+/** Every object of a synthesized dir. */
+export function objectsOf(dir: string): any[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf-8')).map((d) => d.toJS()))
+    .filter((o) => o);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+export async function waitFor<T>(what: string, timeoutMs: number, check: () => T | undefined, describe?: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describe ? `:\n${describe()}` : ''}`);
+    }
+    await sleep(500);
+  }
+}
+
+/** The JSON of one object, or undefined when it does not exist. */
+export function getJson(env: ClusterEnv, args: string[]): any {
+  const r = kubectl(env, ['get', ...args, '-o', 'json']);
+  return r.status === 0 ? JSON.parse(r.stdout) : undefined;
+}
+
+export function jobCondition(job: any, type: string): boolean {
+  return (job?.status?.conditions ?? []).some((c: any) => c.type === type && c.status === 'True');
+}
+
+/** What a failing wait prints: the objects and recent events. */
+export function describeState(env: ClusterEnv): string {
+  return [
+    kubectl(env, ['get', 'all,pvc,pv', '-A', '-o', 'wide']).stdout,
+    kubectl(env, ['get', 'events', '-A', '--sort-by=.lastTimestamp']).stdout.split('\n').slice(-25).join('\n'),
+  ].join('\n');
+}
+
+/** HTTP GET against the registry's NodePort from the node (kube-proxy answers on 127.0.0.0/8). */
+export async function registryGet(nodePort: number, path: string, accept?: string): Promise<{ status: number; headers: Headers; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${nodePort}${path}`, { headers: accept ? { Accept: accept } : {} });
+  return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+export const MANIFEST_TYPES = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, '
+  + 'application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json';
+
+/** Records what the run built, for the summary line of scripts/cluster/test.sh. */
+export function recordImages(env: ClusterEnv, names: string[]): void {
+  const file = join(env.stateDir, 'images-pulled.txt');
+  writeFileSync(file, names.map((n) => `${n}\n`).join(''), { flag: 'a' });
+}

@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// Assembles the images the test cluster needs, under the exact names the manifests use, as
+// docker-archive tarballs (what `docker save` writes; `ctr images import` and `docker load` read
+// them). Nothing can be pulled here, so each is a STAND-IN built from Debian packages:
+//
+//   registry:2.8.3       Debian's docker-registry binary (Distribution 2.8.2, the registry:2 code) with
+//                        the upstream image's config.yml, entrypoint and port; runs as any uid
+//   docker:28.2.2-cli    busybox (sh and tools) + the static docker CLI on this machine + git
+//                        (Debian's, with its libraries) + an `apk` that only accepts `apk add ... git`
+//                        (git is already there; Alpine's package index is not reachable)
+//   registry.k8s.io/pause:3.9   a static Go program that waits for SIGTERM and reaps children
+//   busybox:stand-in     FROM-able base for the test's Dockerfiles (Debian's static busybox)
+//
+// Usage: node scripts/cluster/images.mjs OUTDIR      writes OUTDIR/<file>.tar, one per image, and
+// OUTDIR/images.json ({name, file, target: "containerd"|"dockerd"}). Rebuilt only when the inputs
+// (recipe version, source binaries' size+mtime) change.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const RECIPE = 3; // bump when an image's recipe changes
+const out = process.argv[2];
+if (!out) {
+  console.error('usage: images.mjs OUTDIR');
+  process.exit(2);
+}
+mkdirSync(out, { recursive: true });
+
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf-8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+const which = (cmd) => {
+  try { return run('sh', ['-c', 'command -v "$1"', 'sh', cmd]).trim(); } catch { return ''; }
+};
+const fail = (msg) => { console.error(`images.mjs: ${msg}`); process.exit(1); };
+
+function isStatic(file) {
+  try { run('ldd', [file]); return false; } catch { return true; } // ldd exits 1: "not a dynamic executable"
+}
+
+/** Copies FILE into ROOT at the same path, plus the shared libraries ldd lists for it. */
+function copyWithLibs(root, file, dest = file) {
+  put(root, file, dest);
+  if (isStatic(file)) return;
+  for (const line of run('ldd', [file]).split('\n')) {
+    const m = line.match(/(\/\S+) \(0x/);
+    if (m) put(root, m[1], m[1]);
+  }
+}
+
+function put(root, src, dest) {
+  const target = join(root, dest);
+  mkdirSync(dirname(target), { recursive: true });
+  copyFileSync(realpathSync(src), target);
+  chmodSync(target, statSync(realpathSync(src)).mode & 0o777);
+}
+
+function write(root, path, text, mode = 0o644) {
+  const target = join(root, path);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, text);
+  chmodSync(target, mode);
+}
+
+function link(root, path, to) {
+  const target = join(root, path);
+  mkdirSync(dirname(target), { recursive: true });
+  if (!existsSync(target)) symlinkSync(to, target);
+}
+
+function busybox(root) {
+  const bb = '/bin/busybox';
+  if (!existsSync(bb) || !isStatic(bb)) fail('a static /bin/busybox is needed (Debian package busybox-static)');
+  put(root, bb, '/bin/busybox');
+  for (const applet of run(bb, ['--list-full']).split('\n').filter(Boolean)) {
+    if (applet !== 'bin/busybox') link(root, `/${applet}`, '/bin/busybox');
+  }
+  write(root, '/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  write(root, '/etc/group', 'root:x:0:\nnobody:x:65534:\n');
+  for (const d of ['/tmp', '/var/tmp']) { mkdirSync(join(root, d), { recursive: true }); chmodSync(join(root, d), 0o1777); }
+  mkdirSync(join(root, '/root'), { recursive: true });
+}
+
+const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const recipes = [
+  {
+    name: 'registry.k8s.io/pause:3.9', file: 'pause.tar', target: 'containerd',
+    inputs: () => [which('go')],
+    build(root) {
+      const src = mkdtempSync(join(tmpdir(), 'pause-src-'));
+      try {
+        writeFileSync(join(src, 'go.mod'), 'module pause\n\ngo 1.20\n');
+        writeFileSync(join(src, 'main.go'), `// Stand-in for registry.k8s.io/pause: holds the Pod's namespaces until told to stop.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
+	for s := range sigs {
+		if s == syscall.SIGCHLD {
+			for {
+				if pid, _ := syscall.Wait4(-1, nil, syscall.WNOHANG, nil); pid <= 0 {
+					break
+				}
+			}
+			continue
+		}
+		os.Exit(0)
+	}
+}
+`);
+        run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', join(root, '/pause'), '.'],
+          { cwd: src, env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' } });
+      } finally { rmSync(src, { recursive: true, force: true }); }
+      return { Entrypoint: ['/pause'], User: '65535:65535' };
+    },
+  },
+  {
+    name: 'registry:2.8.3', file: 'registry.tar', target: 'containerd',
+    inputs: () => ['/usr/bin/docker-registry'],
+    build(root) {
+      if (!existsSync('/usr/bin/docker-registry')) fail('/usr/bin/docker-registry missing (Debian package docker-registry)');
+      copyWithLibs(root, '/usr/bin/docker-registry', '/bin/registry');
+      // ldd's libraries were copied at their own paths; the loader path too.
+      write(root, '/etc/docker/registry/config.yml', `version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+`);
+      mkdirSync(join(root, '/var/lib/registry'), { recursive: true });
+      return {
+        Entrypoint: ['/bin/registry', 'serve'], Cmd: ['/etc/docker/registry/config.yml'],
+        ExposedPorts: { '5000/tcp': {} }, Volumes: { '/var/lib/registry': {} },
+      };
+    },
+  },
+  {
+    name: 'docker:28.2.2-cli', file: 'docker-cli.tar', target: 'containerd',
+    inputs: () => [which('docker'), '/usr/bin/git', '/bin/busybox'],
+    build(root) {
+      const docker = which('docker');
+      if (!docker || !isStatic(docker)) {
+        fail(`a static docker CLI is needed on PATH (found ${docker || 'none'}): the release binary from download.docker.com`);
+      }
+      busybox(root);
+      put(root, docker, '/usr/local/bin/docker');
+      copyWithLibs(root, '/usr/bin/git');
+      link(root, '/usr/lib/git-core/git', '/usr/bin/git');
+      if (existsSync('/usr/share/git-core/templates')) {
+        cpSync('/usr/share/git-core/templates', join(root, '/usr/share/git-core/templates'), { recursive: true });
+      }
+      write(root, '/sbin/apk', `#!/bin/sh
+# Stand-in for Alpine's apk (no package index is reachable here): git is already in this image.
+case " $* " in
+  *" add "*" git "*|*" add "*" git") echo "apk (stand-in): git $(git --version | cut -d' ' -f3) is preinstalled"; exit 0 ;;
+esac
+echo "apk (stand-in) only supports 'apk add git'; asked: apk $*" >&2
+exit 1
+`, 0o755);
+      return { Cmd: ['sh'], Env: [PATH_ENV, 'DOCKER_TLS_CERTDIR=/certs'] };
+    },
+  },
+  {
+    name: 'busybox:stand-in', file: 'busybox.tar', target: 'dockerd',
+    inputs: () => ['/bin/busybox'],
+    build(root) { busybox(root); return { Cmd: ['sh'] }; },
+  },
+];
+
+const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const tar = (dir, file) => run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0',
+  '--format=gnu', '-C', dir, '-cf', file, ...readdirSync(dir).sort()]); // entries without a leading ./
+
+const index = [];
+for (const r of recipes) {
+  const file = join(out, r.file);
+  const stamp = JSON.stringify({ RECIPE, name: r.name, inputs: r.inputs().map((p) => (p && existsSync(p) ? [p, statSync(p).size, statSync(p).mtimeMs] : p)) });
+  const stampFile = `${file}.stamp`;
+  index.push({ name: r.name, file, target: r.target });
+  if (existsSync(file) && existsSync(stampFile) && readFileSync(stampFile, 'utf-8') === stamp) continue;
+  const work = mkdtempSync(join(tmpdir(), 'image-'));
+  try {
+    const root = join(work, 'rootfs');
+    mkdirSync(root);
+    const config = r.build(root);
+    const archive = join(work, 'archive');
+    mkdirSync(archive);
+    const layer = join(work, 'layer.tar');
+    tar(root, layer);
+    const diffId = sha256(layer);
+    mkdirSync(join(archive, diffId));
+    copyFileSync(layer, join(archive, diffId, 'layer.tar'));
+    const cfg = JSON.stringify({
+      architecture: 'amd64', os: 'linux', created: '1970-01-01T00:00:00Z',
+      config: { Env: [PATH_ENV], Labels: { 'cdk8s-image-builder.stand-in': 'true' }, ...config },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${diffId}`] },
+      history: [{ created: '1970-01-01T00:00:00Z', created_by: `scripts/cluster/images.mjs (stand-in for ${r.name})` }],
+    });
+    const cfgHex = createHash('sha256').update(cfg).digest('hex');
+    writeFileSync(join(archive, `${cfgHex}.json`), cfg);
+    writeFileSync(join(archive, 'manifest.json'), JSON.stringify([{ Config: `${cfgHex}.json`, RepoTags: [r.name], Layers: [`${diffId}/layer.tar`] }]));
+    tar(archive, `${file}.tmp`);
+    run('mv', [`${file}.tmp`, file]);
+    writeFileSync(stampFile, stamp);
+    console.error(`images.mjs: built ${r.name} -> ${file}`);
+  } finally { rmSync(work, { recursive: true, force: true }); }
+}
+writeFileSync(join(out, 'images.json'), `${JSON.stringify(index, null, 2)}\n`);
