@@ -85,6 +85,7 @@ export function triggeredJob(match: MatchedBuild, push: Push, settings: Triggere
     script,
     buildkitScript,
     build: plan,
+    name: plan.name, // unique per pushed commit already: no content hash
     registryPort: settings.registryPort,
     registryHost: settings.registryHost,
     labels: {

@@ -72,7 +72,7 @@ describe('BuildJob', () => {
     const chart = Testing.chart();
     new BuildJob(chart, 'Job', { build: BUILD, registryPort: 31000 });
     const manifests = Testing.synth(chart);
-    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['Job/build-app-v1.2.0', 'ConfigMap/build-app-v1.2.0-script']);
+    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual([expect.stringMatching(/^Job\/build-app-v1\.2\.0-[0-9a-f]{8}$/), 'ConfigMap/build-app-v1.2.0-script']);
     expect(manifests[1].data).toEqual({ 'build.sh': BUILD_SCRIPT });
     const spec = manifests[0].spec.template.spec;
     expect(spec.volumes).toContainEqual({ name: 'build-script', configMap: { name: 'build-app-v1.2.0-script' } });
@@ -83,7 +83,7 @@ describe('BuildJob', () => {
     new BuildJob(shared, 'A', { build: BUILD, registryPort: 31000, script });
     new BuildJob(shared, 'B', { build: { ...BUILD, name: 'build-b' }, registryPort: 31000, script });
     const all = Testing.synth(shared);
-    expect(all.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['ConfigMap/image-builder-script', 'Job/build-app-v1.2.0', 'Job/build-b']);
+    expect(all.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['ConfigMap/image-builder-script', expect.stringMatching(/^Job\/build-app-v1\.2\.0-[0-9a-f]{8}$/), expect.stringMatching(/^Job\/build-b-[0-9a-f]{8}$/)]);
     for (const job of all.slice(1)) {
       expect(job.spec.template.spec.volumes).toContainEqual({ name: 'build-script', configMap: { name: 'image-builder-script' } });
     }

@@ -68,7 +68,7 @@ describe('Registry', () => {
     const claim = find(manifests, 'PersistentVolumeClaim', 'registry-data');
     expect(claim.spec).toMatchObject({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '20Gi' } } });
     expect(find(manifests, 'Deployment').spec.template.spec.volumes).toEqual([
-      { name: 'registry-data', persistentVolumeClaim: { claimName: 'registry-data', readOnly: false } },
+      { name: 'registry-data', persistentVolumeClaim: { claimName: 'registry-data' } },
     ]);
   });
 

@@ -37,6 +37,13 @@ afterAll(() => {
   stop();
 });
 
+/** The Job of a build: its name is the build's name and a hash of its template (BuildJob). */
+function jobOf(objects: string[], build: string): string {
+  const found = objects.filter((o) => new RegExp(`^job/${build}-[0-9a-f]{8}$`).test(o));
+  if (found.length !== 1) throw new Error(`expected one Job of ${build} in ${objects.join(', ')}`);
+  return found[0];
+}
+
 test('helm install, upgrade after a builds.yaml change, uninstall', () => {
   // install: the committed chart, every object of dist/ stored as rendered
   const install = helmIn('install', RELEASE, CHART, '--create-namespace');
@@ -46,11 +53,11 @@ test('helm install, upgrade after a builds.yaml change, uninstall', () => {
   const dist = readdirSync(join(ROOT, 'dist')).flatMap((f) => parseAllDocuments(readFileSync(join(ROOT, 'dist', f), 'utf-8')).map((d) => d.toJS()))
     .filter((o) => o).map((o: any) => `${o.kind.toLowerCase()}/${o.metadata.name}`).sort();
   expect(installed).toEqual(dist);
-  expect(installed).toEqual(expect.arrayContaining(['deployment/registry', 'job/build-container-training-main', 'service/registry']));
+  expect(installed).toEqual(expect.arrayContaining(['deployment/registry', jobOf(installed, 'build-container-training-main'), 'service/registry']));
   for (const object of installed) expect(exists(object)).toBe(true);
   const service = JSON.parse(get('service/registry').stdout);
   expect(service.spec.ports[0].nodePort).toBe(30500);
-  const job = JSON.parse(get('job/build-container-training-main').stdout);
+  const job = JSON.parse(get(jobOf(installed, 'build-container-training-main')).stdout);
   expect(job.spec.template.spec.containers[0].env).toContainEqual({ name: 'REGISTRY_PORT', value: '30500' });
   // Helm's bookkeeping is the only difference from dist/: its ownership annotations, and the
   // managed-by label of each object (not of Pod templates, not in selectors).
@@ -73,35 +80,32 @@ test('helm install, upgrade after a builds.yaml change, uninstall', () => {
   expect(upgrade.status).toBe(0);
   const upgraded = objectsOf(next);
   expect(upgraded).toEqual(expect.arrayContaining([
-    'deployment/registry', 'job/build-container-training-feature-login', 'job/build-example-voting-app-main', 'service/registry',
+    'deployment/registry', jobOf(upgraded, 'build-container-training-feature-login'), jobOf(upgraded, 'build-example-voting-app-main'), 'service/registry',
   ]));
-  expect(upgraded).not.toContain('job/build-container-training-main');
+  expect(upgraded).not.toContain(jobOf(installed, 'build-container-training-main'));
   for (const object of upgraded) expect(exists(object)).toBe(true);
-  expect(exists('job/build-container-training-main')).toBe(false); // dropped from builds.yaml: deleted
+  expect(exists(jobOf(installed, 'build-container-training-main'))).toBe(false); // dropped from builds.yaml: deleted
   const history = JSON.parse(helmIn('history', RELEASE, '-o', 'json').stdout);
   expect(history.map((r: any) => [r.revision, r.status])).toEqual([[1, 'superseded'], [2, 'deployed']]);
 
   // uninstall: nothing of either revision left, not even the release record
-  // A change to an existing Job's Pod template (here every builder's REGISTRY_PORT) is refused:
-  // a Job's template is immutable, for kubectl apply as for helm upgrade. The release stays as it was.
+  // A change to every Job's Pod template (here every builder's REGISTRY_PORT): a Job's template is
+  // immutable, but the Jobs' names change with their templates, so the upgrade replaces them.
   writeFileSync(config, readFileSync(config, 'utf-8').replace('nodePort: 30500', 'nodePort: 30501'));
   const moved = join(mkdtempSync(join(tmpdir(), 'chart-')), 'chart');
   expect(synthHelm({ root: ROOT, outDir: moved, env: { BUILDS_CONFIG: config } }).status).toBe(0);
-  const refused = helmIn('upgrade', RELEASE, moved);
-  expect(refused.status).toBe(1);
-  expect(refused.stderr).toMatch(/^Error: UPGRADE FAILED: cannot patch "build-container-training-feature-login" with kind Job: .*spec\.template: .*field is immutable/);
-  // The README's way through: delete the builder Jobs, then upgrade; they are created anew.
-  expect(kubectl(['delete', 'jobs', '-l', 'app.kubernetes.io/component=builder', '--namespace', NAMESPACE]).status).toBe(0);
   const again = helmIn('upgrade', RELEASE, moved);
   expect(again.stderr).toBe('');
   expect(again.status).toBe(0);
   expect(JSON.parse(get('service/registry').stdout).spec.ports[0].nodePort).toBe(30501);
-  const movedJob = JSON.parse(get('job/build-example-voting-app-main').stdout);
+  const movedObjects = objectsOf(moved);
+  expect(exists(jobOf(upgraded, 'build-example-voting-app-main'))).toBe(false);
+  const movedJob = JSON.parse(get(jobOf(movedObjects, 'build-example-voting-app-main')).stdout);
   expect(movedJob.spec.template.spec.containers[0].env).toContainEqual({ name: 'REGISTRY_PORT', value: '30501' });
 
   const uninstall = helmIn('uninstall', RELEASE);
   expect(uninstall.status).toBe(0);
-  for (const object of [...installed, ...upgraded]) expect(exists(object)).toBe(false);
+  for (const object of [...installed, ...upgraded, ...movedObjects]) expect(exists(object)).toBe(false);
   expect(JSON.parse(helmIn('list', '--all', '-o', 'json').stdout)).toEqual([]);
   const secrets = kubectl(['get', 'secrets', '--namespace', NAMESPACE, '-l', 'owner=helm', '-o', 'name']);
   expect(secrets.status).toBe(0);

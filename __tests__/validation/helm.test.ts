@@ -90,14 +90,14 @@ describe('a hand-broken template fails validation', () => {
   }, 60_000);
 
   test('a wrong type in the rendered output: the kubeconform layer names template, object and field', async () => {
-    expect(summary((await chartProblems(brokenChart('minReadySeconds: 0', 'minReadySeconds: "0"'))).problems)).toEqual([
-      '[kubeconform] chart/templates/image-builder.k8s.yaml (rendered): Deployment/registry spec.minReadySeconds: got string, want null or integer',
+    expect(summary((await chartProblems(brokenChart('progressDeadlineSeconds: 600', 'progressDeadlineSeconds: "600"'))).problems)).toEqual([
+      '[kubeconform] chart/templates/image-builder.k8s.yaml (rendered): Deployment/registry spec.progressDeadlineSeconds: got string, want null or integer',
     ]);
   }, 60_000);
 
   test('a policy break in the rendered output: the policy layer names the rule', async () => {
-    expect(summary((await chartProblems(brokenChart('restartPolicy: OnFailure', 'restartPolicy: Never'))).problems)).toEqual([
-      expect.stringMatching(/^\[policy\] chart\/templates\/image-builder\.k8s\.yaml \(rendered\): Job\/build-container-training-main .*IB005 /),
+    expect(summary((await chartProblems(brokenChart('restartPolicy: Never', 'restartPolicy: OnFailure'))).problems)).toEqual([
+      expect.stringMatching(/^\[policy\] chart\/templates\/image-builder\.k8s\.yaml \(rendered\): Job\/build-container-training-main-[0-9a-f]{8} .*IB005 /),
     ]);
   }, 60_000);
 });
@@ -112,8 +112,8 @@ describe('npm run validate -- --helm', () => {
   }, 60_000);
 
   test('a broken chart: one line per problem, exit 1', () => {
-    const run = validate(brokenChart('minReadySeconds: 0', 'minReadySeconds: "0"'));
-    expect(run.stdout).toMatch(/\/chart\/templates\/image-builder\.k8s\.yaml \(rendered\):\d+: Deployment\/registry spec\.minReadySeconds: got string, want null or integer \[kubeconform\]\nINVALID: 1 chart\(s\), 1 rendered file\(s\), \d+ object\(s\), 1 problem\(s\)/);
+    const run = validate(brokenChart('progressDeadlineSeconds: 600', 'progressDeadlineSeconds: "600"'));
+    expect(run.stdout).toMatch(/\/chart\/templates\/image-builder\.k8s\.yaml \(rendered\):\d+: Deployment\/registry spec\.progressDeadlineSeconds: got string, want null or integer \[kubeconform\]\nINVALID: 1 chart\(s\), 1 rendered file\(s\), \d+ object\(s\), 1 problem\(s\)/);
     expect(run.status).toBe(1);
   }, 60_000);
 

@@ -31,7 +31,14 @@ export interface BuildJobOptions {
   readonly ttlAfterFinished?: Duration;
 }
 
-export interface BuildJobProps extends BuilderProps, BuildJobOptions {}
+export interface BuildJobProps extends BuilderProps, BuildJobOptions {
+  /**
+   * The Job's name, for callers whose names are already unique per build
+   * (the trigger names each Job after the pushed commit).
+   * @default - the build's name and a hash of the template's inputs (jobName)
+   */
+  readonly name?: string;
+}
 
 /**
  * One build as a Kubernetes Job: the same container and script as BuilderPod
@@ -56,7 +63,7 @@ export class BuildJob extends Construct {
 
   constructor(scope: Construct, id: string, props: BuildJobProps) {
     super(scope, id);
-    this.name = jobName(props);
+    this.name = props.name ?? jobName(props);
     const labels = { ...standardLabels('builder', props.build.name), ...builderLabels(props.build), ...props.labels };
     this.job = new kplus.Job(this, 'Job', {
       metadata: { name: this.name, labels },
