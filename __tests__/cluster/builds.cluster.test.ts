@@ -16,9 +16,13 @@ const env: ClusterEnv = clusterEnv();
 const NODE_PORT = 31555;
 const STORAGE_CLASS = 'cluster-test-local';
 
-/** A Dockerfile whose RUN step leaves a mark the running Pod prints. */
+/**
+ * A Dockerfile whose RUN step leaves a mark the running Pod prints. The first
+ * step after FROM differs per image: builds of different Jobs run at the same
+ * time in one engine, and two concurrent classic builds of an identical step
+ * make two cache candidates, so a later rebuild may miss the cache after it.
+ */
 const dockerfile = (what: string) => `FROM ${env.baseImage}
-ARG unused
 RUN echo "${what} built by RUN" > /built.txt && date > /built-at.txt
 COPY . /src/
 CMD ["sh", "-c", "cat /built.txt && exec sleep 3600"]

@@ -60,7 +60,7 @@ describe('buildkit engine builder', () => {
     });
     expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 });
     expect(pod.metadata.annotations).toEqual({ 'container.apparmor.security.beta.kubernetes.io/buildkit': 'unconfined' });
-    expect(pod.spec.restartPolicy).toBe('OnFailure');
+    expect(pod.spec.restartPolicy).toBe('Never');
   });
 
   test('no hostPath of any kind: an emptyDir at the state dir, the script ConfigMap read-only', () => {
@@ -96,11 +96,11 @@ describe('buildkit engine builder', () => {
 
   test('resources: BuildKit builds in the container, so larger defaults; each value overridable alone', () => {
     expect(synthJob().spec.template.spec.containers[0].resources).toEqual({
-      requests: { cpu: '500m', memory: '1024Mi' }, limits: { cpu: '2', memory: '4096Mi' },
+      requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' },
     });
     const custom = synthJob({ resources: { memory: { limit: Size.gibibytes(8) } } });
     expect(custom.spec.template.spec.containers[0].resources).toEqual({
-      requests: { cpu: '500m', memory: '1024Mi' }, limits: { cpu: '2', memory: '8192Mi' },
+      requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '8Gi' },
     });
     expect(DEFAULT_BUILDKIT_RESOURCES.memory?.limit?.toMebibytes()).toBe(4096);
   });
@@ -142,7 +142,7 @@ builds:
 `);
     const jobs = manifests.filter((m) => m.kind === 'Job');
     expect(jobs.map((j) => [j.metadata.name, j.spec.template.spec.containers[0].name])).toEqual([
-      ['build-a-main', 'docker-build'], ['build-b-main', 'buildkit'],
+      [expect.stringMatching(/^build-a-main-[0-9a-f]{8}$/), 'docker-build'], [expect.stringMatching(/^build-b-main-[0-9a-f]{8}$/), 'buildkit'],
     ]);
     expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual(['image-builder-script', 'image-builder-buildkit-script']);
   });

@@ -46,7 +46,7 @@ const synthBuildkit = () => synthBuilds(BUILDKIT_BUILDS);
 /** Breakers of the rules that only buildkit builders can break, applied to the buildkit app. */
 const BUILDKIT_BREAKERS: Record<string, (ms: Manifest[]) => void> = {
   // The Docker socket, exactly as the docker engine mounts it (so IB006 stays quiet).
-  IB010: (ms) => { builder(ms).volumes.push({ name: 'docker-socket', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } }); },
+  IB010: (ms) => { builder(ms).volumes.push({ name: 'node-run', hostPath: { path: '/var/run', type: 'Directory' } }); },
   IB012: (ms) => { builder(ms).containers[0].securityContext.runAsUser = 0; },
   IB013: (ms) => { env(ms, 'REGISTRY_HOST').value = 'localhost:30500'; },
 };
@@ -77,7 +77,7 @@ describe('policy', () => {
     (BUILDKIT_BREAKERS[id] ?? ENGINE_AGNOSTIC[id])(manifests);
     const violations = checkPolicy(manifests);
     expect(violations.map((v) => v.rule)).toEqual([id]);
-    expect(['Job/build-container-training-main', 'ConfigMap/image-builder-buildkit-script']).toContain(violations[0].object);
+    expect(violations[0].object).toMatch(/^(Job\/build-container-training-main-[0-9a-f]{8}|ConfigMap\/image-builder-buildkit-script)$/);
   });
 
   test('IB011: the AppArmor annotation on the docker builder is refused too', () => {
