@@ -25,6 +25,12 @@ import { BuilderContainer, BuilderRun, killRunningBuilders, pushedLines, runBuil
 import { checkPrerequisites, closedPort, E2EEnv, envDown, envUp, freePortIn, portIsFree, startReaper, stopReaper } from './support/env';
 import { createFixtureRepo, FAILURE_BRANCHES, FixtureRepo } from './support/fixture';
 import { DOCKER_MANIFEST_V2, RegistryClient } from './support/registry';
+import { createHmac } from 'crypto';
+import { parseBuildsFile } from '../../lib/config/builds-file';
+import { toImageBuilderProps } from '../../lib/config/to-props';
+import { triggeredJob } from '../../trigger/job';
+import { matchPush } from '../../trigger/match';
+import { readWebhook } from '../../trigger/providers';
 
 /** builds.yaml's registry.nodePort must be a NodePort; the e2e registry listens on one. */
 const NODE_PORT_MIN = 30000;
@@ -291,6 +297,36 @@ describe('success', () => {
       await checkConfig(name, 'latest', repo.commits.main, { 'e2e.image': name }, [`E2E_IMAGE=${name}`]);
     }
     await checkConfig('worker', 'main', repo.commits.main, {}, ['WORKER_QUEUE=jobs']);
+  });
+
+  test('build trigger: a signed GitHub push of feature/login becomes a Job whose script builds that exact commit', async () => {
+    const yaml = `${buildsYaml({ nodePort: env.registryPort, repo: repo.url, ref: 'main', images: [{ context: 'services/worker' }] })}    trigger: {branches: ["feature/*"]}\n`;
+    const file = parseBuildsFile(yaml, 'e2e builds.yaml');
+    const props = toImageBuilderProps(file, yaml);
+    const secret = 'e2e-webhook-secret-0123456789';
+    const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/feature/login', after: repo.commits.feature, repository: { clone_url: repo.url } }));
+    const headers = { 'x-github-event': 'push', 'x-github-delivery': 'e2e-1', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` };
+    const push = await readWebhook('github', headers, body, secret);
+    if ('ignored' in push) throw new Error(push.ignored);
+    const match = matchPush(push, file.builds.map((b, i) => ({ ...b, source: `builds[${i}]` })));
+    if ('ignored' in match) throw new Error(match.ignored);
+    const { manifest } = triggeredJob(match.builds[0], push, { registryPort: env.registryPort, builders: props.builders, jobs: props.jobs }, new Date());
+    const container = manifest.spec.template.spec.containers[0];
+    // The script ConfigMap is the one dist/ deploys: the synthesized builder of the same builds.yaml mounts it at the same path.
+    const dist = synthBuilder(yaml);
+    const job: BuilderContainer = {
+      jobName: manifest.metadata.name,
+      command: container.command,
+      env: Object.fromEntries((container.env as any[]).map((e) => [e.name, e.value])),
+      configMapMounts: dist.configMapMounts,
+    };
+    expect(container.command).toEqual(dist.command);
+    expect(job.env).toMatchObject({ GIT_REF: repo.commits.feature, IMAGE_TAGS: 'feature-login', REPO_URL: repo.url });
+    runs += 1;
+    const run = await runBuilder(job, { dockerHost: env.dockerHost, dockerConfig: env.dockerConfig, workspace: join(tmp, 'ws', `${runs}-trigger`), mountRoot: join(tmp, 'mounts', `${runs}-trigger`), shimDir });
+    expectSuccess(run);
+    await checkPushed(run, { worker: ['feature-login', short(repo.commits.feature)] });
+    await checkConfig('worker', 'feature-login', repo.commits.feature, { 'e2e.image': 'worker' }, ['WORKER_QUEUE=login-jobs']);
   });
 
   test('full 40-character commit SHA: tagged with that SHA and its short form', async () => {
