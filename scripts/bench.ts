@@ -116,3 +116,26 @@ const template = medianOf('helm template alone (chart/)', 'bash', [join(tools, '
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 console.log(`synth:helm / synth: ${ratio(helmDefault, synthDefault)} (default), ${ratio(helm1000, synth1000)} (1,000 images)`);
 console.log(`validate --helm / validate: ${ratio(validateHelm, validateDist)}; (helm lint + helm template) / kubeconform alone: ${ratio(lint + template, kubeconform)}`);
+
+// Validation at scale: `npm run validate` on a generated 1,000-build dist/ against kubeconform
+// alone on the same file (the binary with the same flags, nothing else), and `--server` (one
+// kubectl per 250 objects, errors mapped back) against the local API server (ports from
+// ETCD_CLIENT_PORT/ETCD_PEER_PORT/APISERVER_PORT; BENCH_SERVER=0 skips it).
+const dist1000 = mkdtempSync(join(tmpdir(), 'bench-dist-'));
+const synthRun = spawnSync(process.execPath, ['scripts/synth.js'], { cwd: ROOT, env: { ...process.env, BUILDS_CONFIG: builds1000, CDK8S_OUTDIR: dist1000 }, encoding: 'utf-8' });
+if (synthRun.status !== 0) throw new Error(`synth of 1,000 builds failed:\n${synthRun.stderr}`);
+const toolsDir = process.env.VALIDATE_TOOLS_DIR ?? join(ROOT, '.tools');
+console.log(`\nValidation of a generated 1,000-build dist/ (${dist1000}), ${RUNS} runs each`);
+const kubeconformAlone = medianOf('kubeconform alone (binary, -strict)', join(toolsDir, 'bin', 'kubeconform'), [
+  '-strict', '-summary', '-kubernetes-version', '1.27.16',
+  '-schema-location', join(toolsDir, 'schemas', '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json'), dist1000,
+]);
+const validate1000 = medianOf('npm run validate (yaml, policy, kubeconform)', tsNode, ['--transpile-only', 'scripts/validate.ts', dist1000]);
+console.log(`validate / kubeconform alone: ${ratio(validate1000, kubeconformAlone)} (target <= 1.5x)`);
+if (process.env.BENCH_SERVER !== '0') {
+  const started = process.hrtime.bigint();
+  const run = spawnSync(tsNode, ['--transpile-only', 'scripts/validate.ts', '--server', dist1000], { cwd: ROOT, encoding: 'utf-8' });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (run.status !== 0) throw new Error(`validate --server failed:\n${run.stderr}${run.stdout}`);
+  console.log(`npm run validate -- --server, 1,000 builds: ${seconds.toFixed(1)} s, one run, API server start and stop included (target <= 60 s)`);
+}

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { collectFiles } from '../../lib/validation/files';
-import { kubeconformProblems } from '../../lib/validation/kubeconform';
+import { kubeconformProblems, splitDocuments } from '../../lib/validation/kubeconform';
+import { readFileSync } from 'fs';
 import { parseManifestText, readManifestFile } from '../../lib/validation/manifests';
 import { policyProblems } from '../../lib/validation/policy';
 import { formatProblem, pointerToPath, Problem } from '../../lib/validation/problems';
@@ -188,3 +189,14 @@ test('pointerToPath', () => {
   expect(pointerToPath('/metadata/labels/app.kubernetes.io~1name')).toBe('metadata.labels.app.kubernetes.io/name');
 });
 
+
+describe('splitDocuments (kubeconform starts before the parse)', () => {
+  test.each([
+    ['dist/', readFileSync(DIST, 'utf-8')],
+    ['comments, empty documents, a trailing ---, ... markers', '# head\n---\n# only a comment\n---\n\n---\napiVersion: v1\nkind: A\n...\n---\nkind: B\ndata: |\n  --- not a marker (indented)\n---\n'],
+    ['content on the marker line', '--- {kind: A}\n--- # c\nkind: B\n'],
+  ])('finds the documents the reader finds: %s', (_what, text) => {
+    const parsed = parseManifestText(text, 'x.yaml');
+    expect(splitDocuments(text).map((t) => parseManifestText(t, 'y').docs.map((d) => d.manifest))).toEqual(parsed.docs.map((d) => [d.manifest]));
+  });
+});

@@ -63,19 +63,68 @@ export function exitText(run: ToolRun): string {
 export async function kubeconformProblems(files: ManifestFile[]): Promise<Problem[]> {
   const docs = files.flatMap((f) => f.docs);
   if (docs.length === 0) return [];
+  const started = startKubeconform(docs.map((d) => d.text));
+  return started.finish(docs.map((d) => d.ref));
+}
+
+/** A kubeconform run under way over one file per object; `finish` maps its report to the objects. */
+export interface KubeconformRun {
+  finish(refs: ObjectRef[]): Promise<Problem[]>;
+}
+
+/**
+ * Starts kubeconform on these object texts (one file each) and returns at
+ * once, so the caller can parse and run the policy rules meanwhile. The
+ * object identities are given to `finish`, in the same order.
+ */
+export function startKubeconform(texts: string[]): KubeconformRun {
   const dir = mkdtempSync(join(tmpdir(), 'validate-kubeconform-'));
-  const byPath = new Map<string, ObjectRef>();
-  try {
-    docs.forEach((doc, n) => {
-      const path = join(dir, `${n}.yaml`);
-      writeFileSync(path, doc.text);
-      byPath.set(path, doc.ref);
-    });
-    const run = await runTool('bash', [SCRIPT, '-output', 'json', '-verbose', dir]);
-    return readReport(run, byPath);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const paths = texts.map((text, n) => {
+    const path = join(dir, `${n}.yaml`);
+    writeFileSync(path, text);
+    return path;
+  });
+  const run = runTool('bash', [SCRIPT, '-output', 'json', '-verbose', dir]);
+  return {
+    finish: async (refs) => {
+      try {
+        const done = await run;
+        if (refs.length !== paths.length) throw new Error(`kubeconform was given ${paths.length} objects, the reader found ${refs.length}`);
+        return readReport(done, new Map(paths.map((p, n) => [p, refs[n]])));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * The objects of a YAML stream as text, split at document markers (`---` or
+ * `...` at the start of a line, which end a document wherever they appear),
+ * without parsing: empty and comment-only documents are dropped, as the
+ * reader drops them. Used to start kubeconform before the full parse.
+ */
+export function splitDocuments(source: string): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  const flush = () => {
+    const text = current.join('\n');
+    const content = current.filter((l, i) => !/^\s*(#.*)?$/.test(l) && !(i === 0 && /^---\s*(#.*)?$/.test(l)) && !/^%/.test(l) && !/^\.\.\.\s*$/.test(l));
+    if (content.length > 0) chunks.push(text.endsWith('\n') ? text : `${text}\n`);
+    current = [];
+  };
+  for (const line of source.split('\n')) {
+    if (/^---(\s|$)/.test(line)) {
+      flush();
+      current.push(line);
+    } else if (/^\.\.\.\s*$/.test(line)) {
+      flush();
+    } else {
+      current.push(line);
+    }
   }
+  flush();
+  return chunks;
 }
 
 function readReport(run: ToolRun, byPath: Map<string, ObjectRef>): Problem[] {

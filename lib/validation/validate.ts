@@ -1,6 +1,7 @@
 import { apiserverProblems, ApiServerOptions, startApiServer } from './apiserver';
 import { collectFiles } from './files';
-import { kubeconformProblems } from './kubeconform';
+import { readFileSync } from 'fs';
+import { kubeconformProblems, splitDocuments, startKubeconform } from './kubeconform';
 import { ManifestFile, readManifestFile } from './manifests';
 import { policyProblems } from './policy';
 import { Layer, Problem } from './problems';
@@ -26,9 +27,22 @@ export interface ValidateResult {
  * does. Problems come in file order, then layer order.
  */
 export async function validate(paths: string[], options: ValidateOptions = {}): Promise<ValidateResult> {
-  const files = collectFiles(paths).map(readManifestFile);
+  const names = collectFiles(paths);
+  // kubeconform starts on the documents (split at their markers, no parse) and runs while the
+  // files are parsed and the policy rules run: the YAML parse is the slow part in Node.
+  const sources = names.map((name) => {
+    try {
+      return readFileSync(name, 'utf-8');
+    } catch {
+      return undefined; // readManifestFile reports it
+    }
+  });
+  const early = startKubeconform(sources.flatMap((s) => (s === undefined ? [] : splitDocuments(s))));
+  const files = names.map(readManifestFile);
   const layers: Layer[] = ['yaml', ...(options.policy === false ? [] : ['policy' as const]), 'kubeconform', ...(options.server ? ['apiserver' as const] : [])];
-  const schema = kubeconformProblems(files);
+  const refs = files.flatMap((f) => f.docs.map((d) => d.ref));
+  // If the quick split and the parser disagree on the documents (unusual YAML), run it again on the parsed texts.
+  const schema = early.finish(refs).catch(() => kubeconformProblems(files));
   const problems: Problem[] = files.flatMap((f) => f.problems);
   if (options.policy !== false) problems.push(...policyProblems(files));
   problems.push(...await schema);
