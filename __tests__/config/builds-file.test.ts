@@ -258,3 +258,46 @@ builds:
     expect(() => parseBuildsFile(`builders: {engine: buildkit}\nbuilds: [{repo: "https://x.example/a", engine: docker}]`)).not.toThrow();
   });
 });
+
+describe('registry credentials, retention and garbage collection', () => {
+  const BUILD = `builds:
+  - repo: https://x.example/shop.git
+    images: [{context: services/api}, {context: services/worker}]
+`;
+
+  test('all optional; given, they reach the constructs\' props', () => {
+    const file = parseBuildsFile(`registry:
+  auth: {htpasswdSecret: pushers, pushSecret: ci-push}
+  retention: {keepCommitTags: 5, schedule: "30 2 * * 1-5", images: {worker: 20}}
+  garbageCollection: {at: "03:45", drainSeconds: 10}
+${BUILD}`);
+    expect(file.registry).toEqual({
+      auth: { htpasswdSecret: 'pushers', pushSecret: 'ci-push' },
+      retention: { keepCommitTags: 5, schedule: '30 2 * * 1-5', images: { worker: 20 } },
+      garbageCollection: { at: '03:45', drainSeconds: 10 },
+    });
+  });
+
+  test('every problem at once, with line and fix', () => {
+    expect(problemsOf(`registry:
+  auth: {pushSecret: "Push_Secret"}
+  retention:
+    keepCommitTags: 0
+    schedule: "daily"
+  garbageCollection: {at: "25:00"}
+${BUILD}`).split('\n')).toEqual([
+      'builds.yaml:2:22: registry.auth.pushSecret: "Push_Secret" is not valid here (expected the name of a Secret: lower-case letters, digits, "-" and ".")',
+      'builds.yaml:4:21: registry.retention.keepCommitTags: 0 is outside 1-1000; pick a value in 1-1000',
+      'builds.yaml:5:15: registry.retention.schedule: "daily" is not valid here (expected a cron schedule of 5 fields (minute hour day month weekday, UTC) such as "0 3 * * *")',
+      'builds.yaml:6:27: registry.garbageCollection.at: "25:00" is not valid here (expected a UTC time of day HH:MM such as "04:00")',
+    ]);
+  });
+
+  test('a per-image policy must name an image some build pushes', () => {
+    expect(problemsOf(`registry:
+  retention:
+    images:
+      workr: 3
+${BUILD}`)).toBe('builds.yaml:4:14: registry.retention.images.workr: no build pushes an image named "workr"; use one of: api, worker');
+  });
+});

@@ -65,6 +65,9 @@ describe('BuildJob', () => {
       { name: 'IMAGE_2_NAME', value: 'web' },
       { name: 'IMAGE_2_CONTEXT', value: 'web' },
       { name: 'IMAGE_2_DOCKERFILE', value: 'docker/Dockerfile.prod' },
+      { name: 'REGISTRY_PUSH_SECRET', value: 'registry-push' },
+      { name: 'REGISTRY_USERNAME', valueFrom: { secretKeyRef: { name: 'registry-push', key: 'username' } } },
+      { name: 'REGISTRY_PASSWORD', valueFrom: { secretKeyRef: { name: 'registry-push', key: 'password' } } },
     ]);
   });
 

@@ -51,6 +51,10 @@ describe('BuilderPod', () => {
       IMAGE_1_NAME: 'worker',
       IMAGE_1_CONTEXT: 'dockercoins/worker',
       IMAGE_1_DOCKERFILE: 'Dockerfile',
+      REGISTRY_PUSH_SECRET: 'registry-push',
+      // from the push Secret (secretKeyRef), never a value in the manifest
+      REGISTRY_USERNAME: undefined,
+      REGISTRY_PASSWORD: undefined,
     });
   });
 

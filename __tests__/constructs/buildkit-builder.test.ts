@@ -78,7 +78,11 @@ describe('buildkit engine builder', () => {
 
   test('parameters only in env, all strings: registry at its Service address, cache tags, the no-sandbox flag', () => {
     const container = synthJob().spec.template.spec.containers[0];
-    expect(container.env.every((e: any) => typeof e.value === 'string')).toBe(true);
+    // Plain strings, but the push credentials: secretKeyRef of the push Secret.
+    expect(container.env.filter((e: any) => typeof e.value !== 'string')).toEqual([
+      { name: 'REGISTRY_USERNAME', valueFrom: { secretKeyRef: { name: 'registry-push', key: 'username' } } },
+      { name: 'REGISTRY_PASSWORD', valueFrom: { secretKeyRef: { name: 'registry-push', key: 'password' } } },
+    ]);
     expect(envOf(container)).toEqual({
       BUILDKITD_FLAGS: '--oci-worker-no-process-sandbox',
       REGISTRY_PORT: '30500',
@@ -90,6 +94,7 @@ describe('buildkit engine builder', () => {
       IMAGE_COUNT: '2',
       IMAGE_1_NAME: 'api', IMAGE_1_CONTEXT: 'api', IMAGE_1_DOCKERFILE: 'Dockerfile',
       IMAGE_2_NAME: 'web', IMAGE_2_CONTEXT: 'web', IMAGE_2_DOCKERFILE: 'docker/Dockerfile.prod',
+      REGISTRY_PUSH_SECRET: 'registry-push', REGISTRY_USERNAME: undefined, REGISTRY_PASSWORD: undefined,
     });
     expect(BUILDKITD_FLAGS).toBe('--oci-worker-no-process-sandbox');
   });
@@ -128,9 +133,11 @@ describe('buildkit engine builder', () => {
     expect(env.CACHE_TAGS).toBe('main');
     // No docker builder, so only the buildkit script's ConfigMap, shared by every buildkit builder.
     expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => [m.metadata.name, Object.keys(m.data)])).toEqual([
+      ['registry-config', ['config.yml', 'nginx.conf']],
       ['image-builder-buildkit-script', ['buildkit.sh']],
+      ['registry-retention', ['retention.js']],
     ]);
-    expect(find(manifests, 'ConfigMap').data['buildkit.sh']).toBe(BUILDKIT_SCRIPT);
+    expect(find(manifests, 'ConfigMap', 'image-builder-buildkit-script').data['buildkit.sh']).toBe(BUILDKIT_SCRIPT);
   });
 
   test('a build may override builders.engine', () => {
@@ -144,7 +151,7 @@ builds:
     expect(jobs.map((j) => [j.metadata.name, j.spec.template.spec.containers[0].name])).toEqual([
       [expect.stringMatching(/^build-a-main-[0-9a-f]{8}$/), 'docker-build'], [expect.stringMatching(/^build-b-main-[0-9a-f]{8}$/), 'buildkit'],
     ]);
-    expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual(['image-builder-script', 'image-builder-buildkit-script']);
+    expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual(['registry-config', 'image-builder-script', 'image-builder-buildkit-script', 'registry-retention']);
   });
 
   test('the image tag is the BuildKit the e2e builds from the Go module proxy (scripts/e2e/buildkit.env)', () => {

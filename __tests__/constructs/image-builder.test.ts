@@ -10,7 +10,8 @@ describe('ImageBuilder', () => {
   test('the default builds.yaml: registry + one Job building the four dockercoins images from one clone', () => {
     const manifests = synthDefault();
     expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual([
-      'Deployment/registry', 'Service/registry', 'ConfigMap/image-builder-script', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}$/),
+      'ConfigMap/registry-config', 'Deployment/registry', 'Service/registry', 'ConfigMap/image-builder-script',
+      'ConfigMap/registry-retention', 'CronJob/registry-retention', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}$/),
     ]);
     const env = envOf(find(manifests, 'Job').spec.template.spec.containers[0]);
     expect(env).toMatchObject({
@@ -25,7 +26,7 @@ describe('ImageBuilder', () => {
   - {repo: "https://x.example/b.git"}
   - {repo: "https://x.example/c.git"}
 `);
-    expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual(['image-builder-script']);
+    expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual(['registry-config', 'image-builder-script', 'registry-retention']);
     const jobs = manifests.filter((m) => m.kind === 'Job');
     expect(jobs).toHaveLength(3);
     for (const job of jobs) {
@@ -33,7 +34,10 @@ describe('ImageBuilder', () => {
     }
     // The Pod form shares the same ConfigMap.
     const pod = synthBuilds(`builders: {workload: Pod}\n${SEED_BUILD}`);
-    expect(pod.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(['Deployment/registry', 'Service/registry', 'ConfigMap/image-builder-script', 'Pod/build-image']);
+    expect(pod.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual([
+      'ConfigMap/registry-config', 'Deployment/registry', 'Service/registry', 'ConfigMap/image-builder-script',
+      'ConfigMap/registry-retention', 'CronJob/registry-retention', 'Pod/build-image',
+    ]);
   });
 
   test('REGISTRY_PORT is wired from the registry nodePort', () => {

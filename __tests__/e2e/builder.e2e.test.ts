@@ -17,14 +17,14 @@
  * case uses refs (hence tags) of its own, and the first test is the only one
  * that can assert a repository's complete tag list.
  */
-import { ChildProcess } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
+import { ChildProcess, spawnSync } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { BuilderContainer, BuilderRun, killRunningBuilders, pushedLines, runBuilder, steps, synthBuilder, writeApkShim } from './support/builder';
+import { BuilderContainer, BuilderRun, killRunningBuilders, pushedLines, runBuilder, Secrets, steps, synthBuilder, writeApkShim } from './support/builder';
 import { checkPrerequisites, closedPort, E2EEnv, envDown, envUp, freePortIn, portIsFree, startReaper, stopReaper } from './support/env';
 import { createFixtureRepo, FAILURE_BRANCHES, FixtureRepo } from './support/fixture';
-import { DOCKER_MANIFEST_V2, RegistryClient } from './support/registry';
+import { DOCKER_MANIFEST_V2, httpRequest, RegistryClient } from './support/registry';
 import { createHmac } from 'crypto';
 import { parseBuildsFile } from '../../lib/config/builds-file';
 import { toImageBuilderProps } from '../../lib/config/to-props';
@@ -68,18 +68,28 @@ function cleanup(): void {
   }
 }
 
+/** The push Secret as an operator creates it (README), holding the e2e registry's account. */
+function pushSecret(password = env.registryPassword): Secrets {
+  return { 'registry-push': { username: env.registryUsername, password } };
+}
+
 /** Synthesizes builds.yaml, runs the builder Job's command in a fresh workspace. */
-async function build(label: string, yaml: string): Promise<{ job: BuilderContainer; run: BuilderRun }> {
+async function build(label: string, yaml: string, secrets: Secrets = pushSecret()): Promise<{ job: BuilderContainer; run: BuilderRun; workspace: string }> {
   const job = synthBuilder(yaml);
   runs += 1;
+  const workspace = join(tmp, 'ws', `${runs}-${label}`);
   const run = await runBuilder(job, {
     dockerHost: env.dockerHost,
     dockerConfig: env.dockerConfig,
-    workspace: join(tmp, 'ws', `${runs}-${label}`),
+    workspace,
     mountRoot: join(tmp, 'mounts', `${runs}-${label}`),
     shimDir,
+    secrets,
   });
-  return { job, run };
+  // Whatever happened, no credential reaches the log.
+  expect(run.output).not.toContain(env.registryPassword);
+  expect(run.output).not.toContain(Buffer.from(`${env.registryUsername}:${env.registryPassword}`).toString('base64'));
+  return { job, run, workspace };
 }
 
 function expectSuccess(run: BuilderRun): void {
@@ -201,7 +211,7 @@ describe('success', () => {
 
     const s = short(repo.commits.v1);
     expect(steps(run.stdout)).toEqual([
-      'install-git', 'clone', 'build hasher', 'build worker',
+      'install-git', 'login', 'clone', 'build hasher', 'build worker',
       // Commit tags of every image first, then the moving tags.
       `push hasher:${s}`, `push worker:${s}`, 'push hasher:v1.0.0', 'push worker:v1.0.0', 'done',
     ]);
@@ -317,13 +327,15 @@ describe('success', () => {
     const job: BuilderContainer = {
       jobName: manifest.metadata.name,
       command: container.command,
-      env: Object.fromEntries((container.env as any[]).map((e) => [e.name, e.value])),
+      env: Object.fromEntries((container.env as any[]).filter((e) => e.valueFrom === undefined).map((e) => [e.name, e.value])),
+      secretEnv: Object.fromEntries((container.env as any[]).filter((e) => e.valueFrom?.secretKeyRef)
+        .map((e) => [e.name, { secret: e.valueFrom.secretKeyRef.name, key: e.valueFrom.secretKeyRef.key }])),
       configMapMounts: dist.configMapMounts,
     };
     expect(container.command).toEqual(dist.command);
     expect(job.env).toMatchObject({ GIT_REF: repo.commits.feature, IMAGE_TAGS: 'feature-login', REPO_URL: repo.url });
     runs += 1;
-    const run = await runBuilder(job, { dockerHost: env.dockerHost, dockerConfig: env.dockerConfig, workspace: join(tmp, 'ws', `${runs}-trigger`), mountRoot: join(tmp, 'mounts', `${runs}-trigger`), shimDir });
+    const run = await runBuilder(job, { dockerHost: env.dockerHost, dockerConfig: env.dockerConfig, workspace: join(tmp, 'ws', `${runs}-trigger`), mountRoot: join(tmp, 'mounts', `${runs}-trigger`), shimDir, secrets: pushSecret() });
     expectSuccess(run);
     await checkPushed(run, { worker: ['feature-login', short(repo.commits.feature)] });
     await checkConfig('worker', 'feature-login', repo.commits.feature, { 'e2e.image': 'worker' }, ['WORKER_QUEUE=login-jobs']);
@@ -405,19 +417,19 @@ describe('failure: non-zero exit, the failed step and why, nothing pushed under 
     expect(await registry.catalog()).not.toContain('broken');
   });
 
-  test('registry down (nothing on the nodePort) → push <name>:<tag>, both images built, neither pushed', async () => {
+  test('registry down (nothing on the nodePort) → login, before any clone or build, nothing pushed', async () => {
     const deadPort = await freePortIn(NODE_PORT_MIN, NODE_PORT_MAX, [env.registryPort, env.gitPort]);
     const ref = FAILURE_BRANCHES.registryDown;
     const { job, run } = await build('registry-down', buildsYaml({
       nodePort: deadPort, repo: repo.url, ref, images: [{ context: 'services/hasher' }, { context: 'services/worker' }],
     }));
     expect(job.env.REGISTRY_PORT).toBe(String(deadPort));
-    logFailure('registry down', run, /^The push refers to|connection refused/);
-    expectFailedAt(run, `push hasher:${short(repo.commits.registryDown)}`, [
-      new RegExp(`!! push to localhost:${deadPort} failed: is the registry Service up on NodePort ${deadPort}\\?`),
+    logFailure('registry down', run, /connection refused/);
+    expectFailedAt(run, 'login', [
+      new RegExp(`!! cannot log in to localhost:${deadPort}: is the registry Service up on NodePort ${deadPort}, and is Secret registry-push`),
       /connection refused/,
     ]);
-    expect(steps(run.stdout)).toEqual(expect.arrayContaining(['build hasher', 'build worker']));
+    expect(steps(run.stdout)).toEqual(['install-git', 'login']);
     expect(await portIsFree(deadPort)).toBe(true);
     await expectNotPushed(['hasher', 'worker'], ['e2e-registry-down', short(repo.commits.registryDown)]);
   });
@@ -432,5 +444,80 @@ describe('refs that only look like commit SHAs', () => {
     logFailure(`missing hex-named ref ${ref}`, run, /^(fatal:|checked out|==> \[done\])/);
     expectFailedAt(run, 'clone', [new RegExp(`!! cannot fetch ${ref} from`)]);
     await expectNotPushed(['hasher'], [ref]);
+  });
+});
+
+describe('push credentials: anonymous pulls, authenticated pushes', () => {
+  /** The docker CLI against the e2e Docker API, with a fresh, empty client config (no login). */
+  function dockerAnonymous(...args: string[]) {
+    const config = mkdtempSync(join(tmp, 'docker-anon-'));
+    return spawnSync('docker', args, {
+      encoding: 'utf-8',
+      timeout: 120_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DOCKER_HOST: env.dockerHost, DOCKER_CONFIG: config, DOCKER_BUILDKIT: '0' },
+    });
+  }
+
+  test('an anonymous push is refused: the API answers 401 to every write, docker push fails', async () => {
+    const base = `${env.registryUrl}/v2/e2e-anonymous`;
+    for (const [method, path] of [['POST', '/blobs/uploads/'], ['PUT', '/manifests/1'], ['DELETE', '/manifests/sha256:' + '0'.repeat(64)]]) {
+      const res = await httpRequest(method, `${base}${path}`);
+      console.log(`anonymous push refused: ${method} /v2/e2e-anonymous${path} → HTTP ${res.status}`);
+      expect(res.status).toBe(401);
+      expect(String(res.headers['www-authenticate'])).toMatch(/^Basic realm=/);
+    }
+    // The ping asks for credentials too: that is how push clients learn to send them.
+    expect((await httpRequest('GET', `${env.registryUrl}/v2/`)).status).toBe(401);
+
+    const ref = `localhost:${env.registryPort}/e2e-anonymous:1`;
+    expect(dockerAnonymous('tag', env.baseImage, ref).status).toBe(0);
+    const push = dockerAnonymous('push', ref);
+    const why = `${push.stdout}${push.stderr}`.split('\n').find((l) => /unauthorized|authentication required|401/i.test(l));
+    console.log(`anonymous push refused: docker push ${ref} → exit ${push.status}: ${why}`);
+    expect(push.status).not.toBe(0);
+    expect(why).toBeDefined();
+    expect(await registry.catalog()).not.toContain('e2e-anonymous');
+  });
+
+  test('a pull needs no credentials: manifests and blobs over plain GET, and docker pull without login', async () => {
+    // What the kubelet (containerd) does: no ping, GET the manifest, then the blobs.
+    const files = await registry.files('hasher', 'v1.0.0');
+    expect(files.get('etc/hasher-built.txt')?.toString()).toBe('hasher built with sha256\n');
+    const ref = `localhost:${env.registryPort}/hasher:v1.0.0`;
+    dockerAnonymous('rmi', ref);
+    const pull = dockerAnonymous('pull', ref);
+    console.log(`anonymous pull of ${ref}: exit ${pull.status}`);
+    expect(pull.status).toBe(0);
+  });
+
+  test('the builder logs in inside the Pod: config.json in the workspace emptyDir, the node\'s Docker config untouched', async () => {
+    const nodeConfig = join(env.dockerConfig, 'config.json');
+    const before = readFileSync(nodeConfig, 'utf-8');
+    const { run, workspace } = await build('login-in-pod', buildsYaml({
+      nodePort: env.registryPort, repo: repo.url, ref: 'v1.0.0', images: [{ context: 'services/hasher' }],
+    }));
+    expectSuccess(run);
+    expect(run.stdout).toContain(`logged in to localhost:${env.registryPort}`);
+    const inPod = JSON.parse(readFileSync(join(workspace, 'docker-config', 'config.json'), 'utf-8'));
+    expect(Object.keys(inPod.auths)).toEqual([`localhost:${env.registryPort}`]);
+    expect(readFileSync(nodeConfig, 'utf-8')).toBe(before);
+    expect(before).not.toContain('auths');
+  });
+
+  test('a wrong password in the push Secret → login: nothing cloned, built or pushed, the password never printed', async () => {
+    const wrong = 'not-the-password-' + Date.now();
+    const { run } = await build('wrong-password', buildsYaml({
+      nodePort: env.registryPort, repo: repo.url, ref: FAILURE_BRANCHES.registryDown, images: [{ context: 'services/hasher' }],
+    }), pushSecret(wrong));
+    logFailure('wrong password', run, /401|unauthorized/i);
+    expectFailedAt(run, 'login', [/!! cannot log in to localhost:\d+: .*Secret registry-push/, /401|unauthorized/i]);
+    expect(steps(run.stdout)).toEqual(['install-git', 'login']);
+    expect(run.output).not.toContain(wrong);
+    await expectNotPushed(['hasher'], ['e2e-registry-down', short(repo.commits.registryDown)]);
+  });
+
+  test('no push Secret → the container does not start (the kubelet\'s CreateContainerConfigError)', async () => {
+    await expect(build('no-secret', buildsYaml({ nodePort: env.registryPort, repo: repo.url, ref: 'main' }), {}))
+      .rejects.toThrow(/CreateContainerConfigError: env REGISTRY_USERNAME .* Secret "registry-push" not found/);
   });
 });

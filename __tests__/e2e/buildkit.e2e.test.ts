@@ -61,7 +61,11 @@ async function build(label: string, yaml: string, registryPort = env.registryPor
   const job = synthBuildkitBuilder(yaml);
   runs += 1;
   const runDir = join(tmp, 'runs', `${runs}-${label}`);
-  const run = await runBuildkitBuilder(job, { user, runDir, registryPort });
+  const secrets = { 'registry-push': { username: env.registryUsername, password: env.registryPassword } };
+  const run = await runBuildkitBuilder(job, { user, runDir, registryPort, secrets });
+  // No credential reaches the log.
+  expect(run.output).not.toContain(env.registryPassword);
+  expect(run.output).not.toContain(Buffer.from(`${env.registryUsername}:${env.registryPassword}`).toString('base64'));
   return { job, run, runDir };
 }
 
@@ -168,8 +172,12 @@ beforeAll(async () => {
   // The base image: env.sh assembled it from Debian's static busybox in podman's storage;
   // it goes to the test registry, where BuildKit pulls it as a node would: localhost:<nodePort>/...
   const dockerEnv = { ...process.env, DOCKER_HOST: env.dockerHost, DOCKER_CONFIG: env.dockerConfig };
-  const pushed = `127.0.0.1:${env.registryPort}/e2e-busybox:1`;
+  // As localhost: podman's login endpoint treats only localhost as plain HTTP (127.0.0.1: "HTTP response to HTTPS client").
+  const pushed = `localhost:${env.registryPort}/e2e-busybox:1`;
   execFileSync('docker', ['tag', env.baseImage, pushed], { env: dockerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Pushes need the registry's account (the auth proxy); pulls, BuildKit's of this base included, do not.
+  execFileSync('docker', ['login', '--username', env.registryUsername, '--password-stdin', `localhost:${env.registryPort}`],
+    { env: dockerEnv, input: env.registryPassword, stdio: ['pipe', 'pipe', 'pipe'] });
   execFileSync('docker', ['push', pushed], { env: dockerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   baseImage = `localhost:${env.registryPort}/e2e-busybox:1`;
   repo = createFixtureRepo(env.gitBase, env.gitRoot, join(tmp, 'fixture'), join(tmp, 'home'), baseImage);
@@ -202,7 +210,7 @@ describe('success', () => {
 
     const s = short(repo.commits.v1);
     expect(steps(run.stdout)).toEqual([
-      'resolve', 'start-buildkitd', 'build hasher', 'build worker',
+      'resolve', 'start-buildkitd', 'login', 'build hasher', 'build worker',
       `push hasher:${s}`, `push worker:${s}`, 'push hasher:v1.0.0', 'push worker:v1.0.0', 'done',
     ]);
     // The annotated tag resolved once, to the commit it points to.

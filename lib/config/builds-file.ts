@@ -5,6 +5,7 @@ import { checkRef, checkRelativePath, checkRepoUrl, checkRepoUrlForEngine, norma
 import { BuilderEngine, BuildSource, PlanError, planBuilds } from '../plan/build-plan';
 import { cpuMillis, DEFAULT_BUILDER_AMOUNTS, memoryMebibytes } from './quantity';
 import { compileBuildsSchema } from './schema-validator';
+import { deriveImageName } from '../plan/naming';
 
 /**
  * builds.yaml: what users edit. The shape is a JSON Schema (validated by ajv,
@@ -17,6 +18,12 @@ export interface RegistryConfig {
   readonly nodePort?: number;
   /** Keep pushed images on a PersistentVolumeClaim instead of an emptyDir. */
   readonly storage?: { readonly persistentVolumeClaim: { readonly size: string; readonly storageClassName?: string } };
+  /** Names of the Secrets (created out of band) with the push accounts. */
+  readonly auth?: { readonly htpasswdSecret?: string; readonly pushSecret?: string };
+  /** Which commit tags the retention CronJob deletes, and when. */
+  readonly retention?: { readonly keepCommitTags?: number; readonly schedule?: string; readonly images?: Record<string, number> };
+  /** When the registry collects the blobs of deleted manifests (daily, UTC). */
+  readonly garbageCollection?: { readonly at?: string; readonly drainSeconds?: number };
 }
 
 export interface Toleration {
@@ -86,6 +93,10 @@ const MEMORY = '^[1-9][0-9]*(Mi|Gi|Ti)$';
 const DNS_SUBDOMAIN = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
 const LABEL_KEY = `^(${DNS_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`;
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
+const SECRET_NAME = '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$';
+const CRON_FIELD = '[0-9*/,-]+';
+const CRON = `^${CRON_FIELD}( ${CRON_FIELD}){4}$`;
+const TIME_OF_DAY = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 
 const INT32_MAX = 2147483647;
 
@@ -124,6 +135,31 @@ export const BUILDS_SCHEMA = {
                 storageClassName: { type: 'string', pattern: `^${DNS_SUBDOMAIN}$`, maxLength: 253 },
               },
             },
+          },
+        },
+        auth: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            htpasswdSecret: { type: 'string', pattern: SECRET_NAME },
+            pushSecret: { type: 'string', pattern: SECRET_NAME },
+          },
+        },
+        retention: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            keepCommitTags: { type: 'integer', minimum: 1, maximum: 1000 },
+            schedule: { type: 'string', pattern: CRON },
+            images: { type: 'object', additionalProperties: { type: 'integer', minimum: 1, maximum: 1000 } },
+          },
+        },
+        garbageCollection: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            at: { type: 'string', pattern: TIME_OF_DAY },
+            drainSeconds: { type: 'integer', minimum: 0, maximum: 600 },
           },
         },
       },
@@ -315,6 +351,9 @@ function describePattern(pattern: string): string {
   if (pattern === MEMORY) return 'a whole number of Mi, Gi or Ti such as "512Mi" or "10Gi"';
   if (pattern === LABEL_KEY) return 'a label key such as "dedicated" or "example.com/role"';
   if (pattern === LABEL_VALUE) return 'a label value: up to 63 letters, digits, "-", "_" or "."';
+  if (pattern === SECRET_NAME) return 'the name of a Secret: lower-case letters, digits, "-" and "."';
+  if (pattern === CRON) return 'a cron schedule of 5 fields (minute hour day month weekday, UTC) such as "0 3 * * *"';
+  if (pattern === TIME_OF_DAY) return 'a UTC time of day HH:MM such as "04:00"';
   return `a string matching ${pattern}`;
 }
 
@@ -352,6 +391,25 @@ function sourceProblems(raw: any): { parts: PathPart[]; message: string }[] {
       }
     });
   });
+  // Per-image retention: only images some build pushes (a typo would silently keep the default).
+  const images = new Set<string>();
+  for (const build of raw.builds as any[]) {
+    for (const image of build.images ?? [{}]) {
+      try {
+        images.add(deriveImageName(build.repo, normalizeRelativePath(image.context ?? '.')));
+      } catch {
+        // an underivable name is reported by the plan, naming its entry
+      }
+    }
+  }
+  for (const name of Object.keys(raw.registry?.retention?.images ?? {})) {
+    if (!images.has(name)) {
+      found.push({
+        parts: ['registry', 'retention', 'images', name],
+        message: `no build pushes an image named "${name}"; use one of: ${[...images].sort().join(', ')}`,
+      });
+    }
+  }
   return found;
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'fs';
-import { Duration } from 'cdk8s';
+import { Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { BuildersConfig, BuildsFile, loadBuildsFile, parseBuildsFile, RegistryConfig, ResourceAmounts, Toleration } from './builds-file';
 import { cpuFromQuantity, sizeFromQuantity } from './quantity';
@@ -7,6 +7,7 @@ import { BuilderOptions } from '../constructs/builder-container';
 import { BuildJobOptions } from '../constructs/build-job';
 import { BuilderWorkload, ImageBuilderProps } from '../constructs/image-builder';
 import { RegistryProps } from '../constructs/registry';
+import { DEFAULT_KEEP_COMMIT_TAGS, RetentionOptions } from '../constructs/retention-cron-job';
 
 /**
  * builds.yaml → ImageBuilder props: the one place where the file's shape
@@ -22,8 +23,9 @@ export function toImageBuilderProps(file: BuildsFile, text?: string): ImageBuild
     builds: file.builds.map(({ trigger: _trigger, ...source }) => source),
     registry: registryProps(file.registry),
     workload: file.builders.workload === 'Pod' ? BuilderWorkload.POD : BuilderWorkload.JOB,
-    builders: builderOptions(file.builders),
+    builders: builderOptions(file.builders, file.registry),
     jobs: jobOptions(file.builders),
+    retention: retentionOptions(file.registry),
   };
 }
 
@@ -44,15 +46,28 @@ function registryProps(registry: RegistryConfig): RegistryProps {
     nodePort: registry.nodePort,
     storageSize: claim ? sizeFromQuantity(claim.size) : undefined,
     storageClassName: claim?.storageClassName,
+    htpasswdSecretName: registry.auth?.htpasswdSecret,
+    garbageCollectionAt: registry.garbageCollection?.at,
+    garbageCollectionDrain: registry.garbageCollection?.drainSeconds === undefined ? undefined : Duration.seconds(registry.garbageCollection.drainSeconds),
   };
 }
 
-function builderOptions(builders: BuildersConfig): BuilderOptions {
+function retentionOptions(registry: RegistryConfig): RetentionOptions {
+  const r = registry.retention ?? {};
+  const [minute, hour, day, month, weekDay] = r.schedule?.split(' ') ?? [];
+  return {
+    policy: { keepCommitTags: r.keepCommitTags ?? DEFAULT_KEEP_COMMIT_TAGS, images: r.images ?? {} },
+    schedule: r.schedule === undefined ? undefined : Cron.schedule({ minute, hour, day, month, weekDay }),
+  };
+}
+
+function builderOptions(builders: BuildersConfig, registry: RegistryConfig): BuilderOptions {
   const labels = Object.entries(builders.nodeSelector ?? {});
   return {
     nodeLabels: labels.length > 0 ? labels.map(([key, value]) => kplus.NodeLabelQuery.is(key, value)) : undefined,
     tolerations: builders.tolerations?.map(toleration),
     resources: builders.resources ? resources(builders.resources.requests ?? {}, builders.resources.limits ?? {}) : undefined,
+    pushSecretName: registry.auth?.pushSecret,
   };
 }
 

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { PlannedBuild } from '../plan/build-plan';
 import { BUILDER_COMMAND, NODE_RUN_MOUNT, SCRIPT_DIR, scriptEnvironment, WORKSPACE_PATH } from './builder-script';
 import { BuilderScriptConfigMap } from './builder-script-config-map';
+import { pushCredentialEnv } from './push-secret';
 
 /** The docker CLI image (Alpine based, so `apk add git` works), pinned. */
 export const DOCKER_CLI_IMAGE = 'docker:28.2.2-cli';
@@ -75,6 +76,13 @@ export interface BuilderOptions extends BuilderPlacement {
    * @default DEFAULT_BUILDER_RESOURCES (docker), DEFAULT_BUILDKIT_RESOURCES (buildkit)
    */
   readonly resources?: kplus.ContainerResources;
+
+  /**
+   * Secret (created out of band) with the push credentials, keys `username`
+   * and `password`; builders read them as secretKeyRef env.
+   * @default DEFAULT_PUSH_SECRET
+   */
+  readonly pushSecretName?: string;
 }
 
 /** Props of one builder workload (BuildJob or BuilderPod). */
@@ -135,8 +143,11 @@ export function addBuilderContainer(workload: kplus.Pod | kplus.Job, props: Buil
     // make every build depend on Docker Hub being reachable.
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
     command: BUILDER_COMMAND,
-    envVariables: Object.fromEntries(Object.entries(scriptEnvironment(props.build, props.registryPort))
-      .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
+    envVariables: {
+      ...Object.fromEntries(Object.entries(scriptEnvironment(props.build, props.registryPort))
+        .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
+      ...pushCredentialEnv(workload, props.pushSecretName),
+    },
     securityContext: {
       // cdk8s-plus defaults to runAsNonRoot and a read-only root filesystem:
       // `apk add` needs root and writes to /usr and /lib/apk, and the socket is root-owned.

@@ -10,7 +10,12 @@ import { PlannedBuild } from '../plan/build-plan';
  *
  * Steps, each announced with `==> [step] ...` so `kubectl logs` reads as a
  * timeline, and a failure ends with `!! build failed at step '<step>'`:
- *   install-git → clone → build <image> (all images) → push <image>:<tag> → done
+ *   install-git → login → clone → build <image> (all images) → push <image>:<tag> → done
+ * The login step reads the push credentials from REGISTRY_USERNAME and
+ * REGISTRY_PASSWORD (secretKeyRef env of the push Secret), pipes the password to
+ * `docker login --password-stdin`, and keeps the resulting config.json in the
+ * Pod's emptyDir (DOCKER_CONFIG=$WORKSPACE/docker-config), never in the node's
+ * Docker configuration; nothing prints a credential.
  * Every image is built before anything is pushed, so a broken context or
  * Dockerfile pushes nothing under the final tags; then the commit tags are
  * pushed before the moving ones (ref, latest).
@@ -34,6 +39,20 @@ fi
 announce install-git "apk add --no-cache git"
 apk add --no-cache git
 
+registry="localhost:$REGISTRY_PORT"
+announce login "$registry with the credentials of Secret $REGISTRY_PUSH_SECRET"
+# The client's config lives in the Pod's emptyDir, gone with the Pod; the node's is never touched.
+DOCKER_CONFIG="$WORKSPACE/docker-config"
+export DOCKER_CONFIG
+rm -rf "$DOCKER_CONFIG"
+mkdir -p "$DOCKER_CONFIG"
+if ! printf '%s' "$REGISTRY_PASSWORD" | docker login --username "$REGISTRY_USERNAME" --password-stdin "$registry" >"$WORKSPACE/login.log" 2>&1; then
+  grep -v '^$' "$WORKSPACE/login.log" >&2 || true
+  die "cannot log in to $registry: is the registry Service up on NodePort $REGISTRY_PORT, and is Secret $REGISTRY_PUSH_SECRET (keys username, password) an account of the registry's htpasswd Secret?"
+fi
+unset REGISTRY_PASSWORD
+echo "logged in to $registry"
+
 announce clone "$REPO_URL at $GIT_REF"
 src="$WORKSPACE/src"
 rm -rf "$src"
@@ -54,7 +73,6 @@ commit=$(git -C "$src" rev-parse HEAD)
 short=$(git -C "$src" rev-parse --short=7 HEAD)
 echo "checked out $commit"
 
-registry="localhost:$REGISTRY_PORT"
 i=1
 while [ "$i" -le "$IMAGE_COUNT" ]; do
   eval "name=\\$IMAGE_\${i}_NAME context=\\$IMAGE_\${i}_CONTEXT dockerfile=\\$IMAGE_\${i}_DOCKERFILE"
@@ -77,7 +95,7 @@ for tag in $short $IMAGE_TAGS; do
     announce "push $name:$tag" "$registry/$name:$tag"
     if ! docker push "$registry/$name:$tag" >"$log" 2>&1; then
       cat "$log" >&2
-      die "push to $registry failed: is the registry Service up on NodePort $REGISTRY_PORT?"
+      die "push to $registry failed: is the registry Service up on NodePort $REGISTRY_PORT? (503: its garbage-collection window, the Job retries)"
     fi
     cat "$log"
     digest=$(sed -n 's/.*digest: \\(sha256:[0-9a-f]*\\).*/\\1/p' "$log")

@@ -4,6 +4,7 @@ import { BuilderProps, placeBuilder, resourcesOver } from './builder-container';
 import { SCRIPT_DIR } from './builder-script';
 import { BUILDKIT_SCRIPT_CONFIG_MAP, BuilderScriptConfigMap } from './builder-script-config-map';
 import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE, buildkitScriptEnvironment } from './buildkit-script';
+import { pushCredentialEnv } from './push-secret';
 
 /**
  * BuildKit's rootless image, pinned. Its version is also what the e2e builds from
@@ -65,8 +66,11 @@ export function addBuildkitContainer(workload: kplus.Pod | kplus.Job, props: Bui
     image: props.buildkitImage ?? BUILDKIT_IMAGE,
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
     command: BUILDKIT_COMMAND,
-    envVariables: Object.fromEntries(Object.entries(buildkitScriptEnvironment(props.build, props.registryPort, props.registryHost))
-      .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
+    envVariables: {
+      ...Object.fromEntries(Object.entries(buildkitScriptEnvironment(props.build, props.registryPort, props.registryHost))
+        .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
+      ...pushCredentialEnv(workload, props.pushSecretName),
+    },
     securityContext: {
       ensureNonRoot: true,
       user: BUILDKIT_USER,

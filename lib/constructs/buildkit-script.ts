@@ -107,6 +107,17 @@ until buildctl --addr "$addr" debug workers >/dev/null 2>&1; do
 done
 buildctl --addr "$addr" --version
 
+announce login "$REGISTRY_HOST with the credentials of Secret $REGISTRY_PUSH_SECRET"
+# buildctl reads the push credentials from $DOCKER_CONFIG/config.json: written here, in the
+# container's own temp dir (gone with the Pod), readable by this user only; never printed.
+DOCKER_CONFIG="$tmp/docker-config"
+export DOCKER_CONFIG
+mkdir -p "$DOCKER_CONFIG"
+auth=$(printf '%s:%s' "$REGISTRY_USERNAME" "$REGISTRY_PASSWORD" | base64 | tr -d '\n')
+(umask 077 && printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REGISTRY_HOST" "$auth" >"$DOCKER_CONFIG/config.json")
+unset REGISTRY_PASSWORD auth
+echo "credentials for $REGISTRY_HOST in the container's own temp dir (DOCKER_CONFIG)"
+
 # bk <n> [buildctl args...]: build image <n> (pinned git context, its Dockerfile, provenance labels,
 # layer cache imported from the registry) with the extra arguments; output shown and kept in $tmp/log.
 # Sets name, context and dockerfile for the caller.

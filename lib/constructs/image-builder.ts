@@ -7,6 +7,7 @@ import { BuildJob, BuildJobOptions } from './build-job';
 import { BuilderEngine, BuildSource, PlannedBuild, planBuilds } from '../plan/build-plan';
 import { Registry, RegistryProps } from './registry';
 import { BuildTrigger, BuildTriggerProps } from './build-trigger';
+import { RetentionCronJob, RetentionOptions } from './retention-cron-job';
 
 /** Which workload runs a build. */
 export enum BuilderWorkload {
@@ -58,6 +59,12 @@ export interface ImageBuilderProps {
    * @default - none
    */
   readonly trigger?: BuildTriggerProps;
+
+  /**
+   * Which commit tags the retention CronJob deletes, and when.
+   * @default - RetentionCronJob defaults: keep 10 commit tags per image, daily at 03:00 UTC
+   */
+  readonly retention?: RetentionOptions;
 }
 
 /**
@@ -79,6 +86,7 @@ export class ImageBuilder extends Construct {
   public readonly builds: PlannedBuild[];
   public readonly builders: Array<BuildJob | BuilderPod>;
   public readonly trigger?: BuildTrigger;
+  public readonly retention: RetentionCronJob;
 
   constructor(scope: Construct, id: string, props: ImageBuilderProps) {
     super(scope, id);
@@ -97,6 +105,11 @@ export class ImageBuilder extends Construct {
         name: BUILDKIT_SCRIPT_CONFIG_MAP, file: BUILDKIT_SCRIPT_FILE, script: BUILDKIT_SCRIPT,
       });
     }
+    this.retention = new RetentionCronJob(this, 'Retention', {
+      ...props.retention,
+      registryUrl: this.registry.serviceUrl,
+      pushSecretName: props.builders?.pushSecretName,
+    });
     this.builds = workload === BuilderWorkload.POD ? planBuilds(builds, () => BUILDER_POD_NAME) : planBuilds(builds);
     this.builders = this.builds.map((build) => {
       const builder = {

@@ -8,11 +8,11 @@ import * as kplus from 'cdk8s-plus-27';
  */
 export const PART_OF = 'cdk8s-image-builder';
 
-export type Component = 'registry' | 'builder';
+export type Component = 'registry' | 'builder' | 'retention';
 
 export function standardLabels(component: Component, instance: string): Record<string, string> {
   return {
-    'app.kubernetes.io/name': component === 'registry' ? 'registry' : 'image-builder',
+    'app.kubernetes.io/name': component === 'builder' ? 'image-builder' : component === 'retention' ? 'registry-retention' : 'registry',
     'app.kubernetes.io/instance': instance,
     'app.kubernetes.io/component': component,
     'app.kubernetes.io/part-of': PART_OF,
@@ -38,6 +38,8 @@ export function selectorLabels(component: Component, instance: string): Record<s
  * template), never from the caller.
  */
 export function dropAddressLabel(workload: kplus.Pod | kplus.Workload): void {
-  const labels = workload instanceof kplus.Pod ? '/metadata/labels' : '/spec/template/metadata/labels';
+  const labels = workload instanceof kplus.Pod ? '/metadata/labels'
+    : workload instanceof kplus.CronJob ? '/spec/jobTemplate/spec/template/metadata/labels'
+      : '/spec/template/metadata/labels';
   ApiObject.of(workload).addJsonPatch(JsonPatch.remove(`${labels}/${kplus.Pod.ADDRESS_LABEL.replace(/\//g, '~1')}`));
 }

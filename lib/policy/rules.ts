@@ -1,3 +1,4 @@
+import { parse as parseYaml } from 'yaml';
 import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH, NODE_RUN_PATH } from '../constructs/builder-container';
 import { BUILD_SCRIPT, BUILDER_COMMAND, SCRIPT_DIR, SCRIPT_FILE, WORKSPACE_PATH } from '../constructs/builder-script';
 import { APPARMOR_ANNOTATION_PREFIX, BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH, BUILDKIT_USER } from '../constructs/buildkit-container';
@@ -5,6 +6,7 @@ import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE } from '../cons
 import { deriveImageName } from '../plan/naming';
 import { REGISTRY_DATA_PATH } from '../constructs/registry';
 import { parseManifestText } from '../validation/manifests';
+import { PUSH_SECRET_PASSWORD_KEY, PUSH_SECRET_USERNAME_KEY } from '../constructs/push-secret';
 
 /**
  * The rules our manifests must keep, as data: an id, what it protects, and
@@ -117,6 +119,49 @@ const BUILDKIT_RECOGNISED_BY = `buildkit builders are builders with a container 
 const isRegistry = (m: Manifest) => objectOr(objectOr(m?.metadata).labels)['app.kubernetes.io/component'] === 'registry';
 /** How IB002/IB004-IB006/IB008 recognise a builder, quoted in messages. */
 const BUILDER_RECOGNISED_BY = 'builders are recognised by the Pod template label app.kubernetes.io/component: builder';
+
+const isRetention = (at: PodSpecAt) => at.labels['app.kubernetes.io/component'] === 'retention';
+
+/** Env names that hold a credential, never a literal value. */
+const CREDENTIAL_ENV = /(PASSWORD|PASSWD|TOKEN|CREDENTIALS?|API_?KEY|HTPASSWD)$/;
+/** Password hashes (bcrypt, apr1, SHA, crypt) and docker config auths: secret material in any string. */
+const SECRET_MATERIAL = [
+  { re: /\$2[abxy]?\$\d\d\$[./A-Za-z0-9]{53}/, what: 'a bcrypt password hash' },
+  { re: /\$apr1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}/, what: 'an apr1 password hash' },
+  { re: /\$[56]\$[^$\s]{1,16}\$[./A-Za-z0-9]{43,86}/, what: 'a crypt(3) SHA password hash' },
+  { re: /\{SSHA?\}[A-Za-z0-9+/=]{20,}/, what: 'an LDAP SHA password hash' },
+  { re: /"auths"\s*:\s*\{[^}]*"auth"\s*:\s*"[A-Za-z0-9+/=]+"/, what: 'a docker config.json with credentials' },
+];
+
+/** Every string in an object, with its path. */
+function stringsOf(value: any, path: string, out: Array<{ path: string; text: string }> = []): Array<{ path: string; text: string }> {
+  if (typeof value === 'string') out.push({ path, text: value });
+  else if (Array.isArray(value)) value.forEach((v, i) => stringsOf(v, `${path}[${i}]`, out));
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) stringsOf(v, path ? `${path}.${k}` : k, out);
+  return out;
+}
+
+/** The push-credential env of a container: REGISTRY_USERNAME/REGISTRY_PASSWORD as secretKeyRefs. */
+function pushCredentialProblems(at: PodSpecAt, container: any, path: string): Array<Omit<Violation, 'rule' | 'fix'>> {
+  const env = entries(container.env).map(([e]) => e);
+  const ref = (name: string) => objectOr(objectOr(env.find((e) => e.name === name)?.valueFrom).secretKeyRef);
+  const user = ref('REGISTRY_USERNAME');
+  const password = ref('REGISTRY_PASSWORD');
+  const problems = [];
+  if (user.key !== PUSH_SECRET_USERNAME_KEY || !user.name) {
+    problems.push({ object: at.object, manifest: at.manifest, path: `${path}.env`, message: `REGISTRY_USERNAME is not read from key "${PUSH_SECRET_USERNAME_KEY}" of the push Secret` });
+  }
+  if (password.key !== PUSH_SECRET_PASSWORD_KEY || !password.name) {
+    problems.push({ object: at.object, manifest: at.manifest, path: `${path}.env`, message: `REGISTRY_PASSWORD is not read from key "${PUSH_SECRET_PASSWORD_KEY}" of the push Secret` });
+  }
+  if (user.name && password.name && user.name !== password.name) {
+    problems.push({ object: at.object, manifest: at.manifest, path: `${path}.env`, message: `username and password come from different Secrets (${user.name}, ${password.name})` });
+  }
+  if (user.optional === true || password.optional === true) {
+    problems.push({ object: at.object, manifest: at.manifest, path: `${path}.env`, message: 'the push Secret is optional: a builder without it would push anonymously and fail late' });
+  }
+  return problems;
+}
 
 function envOf(container: any): Record<string, unknown> {
   return Object.fromEntries(entries(container.env).map(([e]) => [e.name, e.value]));
@@ -376,6 +421,75 @@ export const RULES: PolicyRule[] = [
           }];
         }));
     },
+  },
+  {
+    id: 'IB014',
+    description: 'no secret material in the manifests: no Secret objects, no literal credentials in env, no password hashes or docker auths anywhere',
+    fix: 'create Secrets out of band (README: "Registry credentials") and reference them by name (secretKeyRef, secret volumes); never commit a password, a hash or a config.json',
+    check: (manifests) => manifests.filter(isObject).flatMap((m) => {
+      const object = objectId(m);
+      if (m.kind === 'Secret') return [{ object, manifest: m, path: '', message: 'a Secret in the manifests: its data would be committed with dist/' }];
+      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      for (const { path, text } of stringsOf(m, '')) {
+        const found = SECRET_MATERIAL.find((s) => s.re.test(text));
+        if (found) problems.push({ object, manifest: m, path, message: `${found.what} in the manifest` });
+      }
+      for (const at of podSpecs([m])) {
+        for (const { container, path } of containersOf(at)) {
+          entries(container.env).forEach(([e, i]) => {
+            if (CREDENTIAL_ENV.test(String(e.name)) && 'value' in e) {
+              problems.push({ object, manifest: m, path: `${path}.env[${i}].value`, message: `env ${e.name} has a literal value; read it from a Secret (valueFrom.secretKeyRef)` });
+            }
+          });
+        }
+      }
+      return problems;
+    }),
+  },
+  {
+    id: 'IB015',
+    description: 'builders and the retention CronJob read the push credentials from the push Secret (REGISTRY_USERNAME/REGISTRY_PASSWORD as secretKeyRef, keys username/password, not optional)',
+    fix: 'add the builder container and the retention container through the constructs, which wire pushCredentialEnv(); do not set these env values by hand',
+    check: (manifests) => podSpecs(manifests).filter((at) => isBuilder(at) || isRetention(at)).flatMap((at) => containersOf(at)
+      .flatMap(({ container, path }) => pushCredentialProblems(at, container, path))),
+  },
+  {
+    id: 'IB016',
+    description: "the registry Service's port is served by the auth proxy (it mounts the htpasswd Secret); the registry itself exposes no port",
+    fix: 'keep the Registry construct\'s auth-proxy container in front: only it has the Service\'s port, and it mounts the htpasswd Secret',
+    check: (manifests) => manifests.filter((m) => isObject(m) && m.kind === 'Deployment' && isRegistry(m)).flatMap((m) => {
+      const object = objectId(m);
+      const service = manifests.find((x) => isObject(x) && x.kind === 'Service' && isRegistry(x));
+      const targets = entries(objectOr(objectOr(service).spec).ports).map(([p]) => p.targetPort ?? p.port);
+      const spec = objectOr(objectOr(objectOr(m.spec).template).spec);
+      const secretVolumes = new Set(entries(spec.volumes).filter(([v]) => objectOr(v.secret).secretName).map(([v]) => v.name));
+      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      entries(spec.containers).forEach(([c, i]) => {
+        const ports = entries(c.ports).map(([p]) => p.containerPort);
+        if (!ports.some((p) => targets.includes(p))) return;
+        if (!entries(c.volumeMounts).some(([vm]) => secretVolumes.has(vm.name))) {
+          problems.push({ object, manifest: m, path: `spec.template.spec.containers[${i}]`, message: `container ${c.name} serves the registry Service's port without an htpasswd Secret: anyone could push` });
+        }
+      });
+      return problems;
+    }),
+  },
+  {
+    id: 'IB017',
+    description: "the registry's config allows deletes (retention) and keeps no blob-descriptor cache (garbage collection would leave it stale)",
+    fix: 'use registryConfigYaml() from lib/constructs/registry-config.ts: storage.delete.enabled true, no storage.cache',
+    check: (manifests) => manifests.filter((m) => isObject(m) && m.kind === 'ConfigMap' && isRegistry(m) && typeof objectOr(m.data)['config.yml'] === 'string').flatMap((m) => {
+      let config: any;
+      try {
+        config = parseYaml(m.data['config.yml']);
+      } catch (e: any) {
+        return [{ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: `not YAML: ${e.message}` }];
+      }
+      const problems = [];
+      if (objectOr(objectOr(objectOr(config).storage).delete).enabled !== true) problems.push({ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: 'storage.delete.enabled is not true: retention cannot delete' });
+      if (objectOr(objectOr(config).storage).cache !== undefined) problems.push({ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: 'storage.cache is set: after garbage collection the cache still claims deleted blobs exist' });
+      return problems;
+    }),
   },
 ];
 

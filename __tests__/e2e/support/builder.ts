@@ -16,11 +16,16 @@ export interface ConfigMapMount {
 export interface BuilderContainer {
   readonly jobName: string;
   readonly command: string[];
-  /** The container's env, exactly as in the manifest. */
+  /** The container's plain env values, exactly as in the manifest. */
   readonly env: Record<string, string>;
   /** Its ConfigMap mounts (the build script), resolved from the ConfigMaps of the same output. */
   readonly configMapMounts: ConfigMapMount[];
+  /** The container's secretKeyRef env: variable → Secret name and key. */
+  readonly secretEnv: Record<string, { readonly secret: string; readonly key: string }>;
 }
+
+/** Secrets as the cluster would hold them (created out of band): name → key → value. */
+export type Secrets = Record<string, Record<string, string>>;
 
 /** Synthesizes a builds.yaml text in-process (as main.ts does) and returns its single builder Job's container. */
 export function synthBuilder(buildsYaml: string): BuilderContainer {
@@ -35,7 +40,13 @@ export function synthBuilder(buildsYaml: string): BuilderContainer {
   if (containers.length !== 1) throw new Error(`expected one container in Job/${jobs[0].metadata.name}, got ${containers.length}`);
   const container = containers[0];
   const env: Record<string, string> = {};
+  const secretEnv: BuilderContainer['secretEnv'] = {};
   for (const e of container.env as any[]) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (ref && e.value === undefined && Object.keys(e.valueFrom).length === 1) {
+      secretEnv[e.name] = { secret: ref.name, key: ref.key };
+      continue;
+    }
     if (typeof e.value !== 'string' || e.valueFrom !== undefined) {
       throw new Error(`env ${e.name} of Job/${jobs[0].metadata.name} is not a plain string value: ${JSON.stringify(e)}`);
     }
@@ -49,7 +60,7 @@ export function synthBuilder(buildsYaml: string): BuilderContainer {
     if (!configMap) throw new Error(`Job/${jobs[0].metadata.name} mounts ConfigMap ${volume.configMap.name}, which is not in the synthesized output`);
     return [{ mountPath: vm.mountPath as string, configMap: configMap.metadata.name as string, files: configMap.data as Record<string, string> }];
   });
-  return { jobName: jobs[0].metadata.name, command: container.command, env, configMapMounts };
+  return { jobName: jobs[0].metadata.name, command: container.command, env, secretEnv, configMapMounts };
 }
 
 /**
@@ -108,6 +119,8 @@ export interface NodeStandIns {
   readonly shimDir: string;
   /** Where the ConfigMap volumes (the build script) are written, as the kubelet would mount them. */
   readonly mountRoot: string;
+  /** The Secrets of the namespace; the kubelet resolves secretKeyRef env from them. */
+  readonly secrets?: Secrets;
 }
 
 export interface BuilderRun {
@@ -156,8 +169,18 @@ export function runBuilder(container: BuilderContainer, node: NodeStandIns, time
     throw new Error(`the manifest's WORKSPACE is ${container.env.WORKSPACE}, expected the emptyDir mount /workspace`);
   }
   mkdirSync(node.workspace, { recursive: true });
+  // As the kubelet does: every secretKeyRef must resolve, or the container does not start.
+  const fromSecrets: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(container.secretEnv)) {
+    const value = node.secrets?.[ref.secret]?.[ref.key];
+    if (value === undefined) {
+      throw new Error(`CreateContainerConfigError: env ${name} of ${container.jobName}: key "${ref.key}" of Secret "${ref.secret}" not found`);
+    }
+    fromSecrets[name] = value;
+  }
   const env: Record<string, string> = {
     ...container.env,
+    ...fromSecrets,
     WORKSPACE: node.workspace,
     PATH: `${node.shimDir}:${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`,
     DOCKER_HOST: node.dockerHost,

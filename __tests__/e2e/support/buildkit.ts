@@ -1,7 +1,7 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { BuilderContainer, BuilderRun, materializeMounts, synthBuilder } from './builder';
+import { BuilderContainer, BuilderRun, materializeMounts, Secrets, synthBuilder } from './builder';
 import { ROOT } from './env';
 
 /**
@@ -75,6 +75,8 @@ export interface BuildkitStandIns {
    * one the test registry listens on.
    */
   readonly registryPort: number;
+  /** The Secrets of the namespace; the kubelet resolves secretKeyRef env from them. */
+  readonly secrets?: Secrets;
 }
 
 const running = new Set<ChildProcess>();
@@ -118,8 +120,18 @@ export function runBuildkitBuilder(container: BuildkitContainer, node: BuildkitS
   writeFileSync(hosts, `127.0.0.1\tlocalhost ${serviceName}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
   chmodSync(hosts, 0o644);
 
+  // As the kubelet does: every secretKeyRef must resolve, or the container does not start.
+  const fromSecrets: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(container.secretEnv)) {
+    const value = node.secrets?.[ref.secret]?.[ref.key];
+    if (value === undefined) {
+      throw new Error(`CreateContainerConfigError: env ${name} of ${container.jobName}: key "${ref.key}" of Secret "${ref.secret}" not found`);
+    }
+    fromSecrets[name] = value;
+  }
   const env: Record<string, string> = {
     ...container.env,
+    ...fromSecrets,
     REGISTRY_HOST: `${serviceName}:${node.registryPort}`,
     HOME: home,
     USER: node.user.name,

@@ -36,6 +36,14 @@ export interface E2EEnv {
   readonly registryPort: number;
   readonly registryUrl: string;
   readonly baseImage: string;
+  /** The push account (htpasswd) of the registry's auth proxy. */
+  readonly registryUsername: string;
+  readonly registryPassword: string;
+  /** The registry itself, behind the proxy (for the garbage collector and size checks). */
+  readonly registryBackendUrl: string;
+  readonly registryConfig: string;
+  readonly registryData: string;
+  readonly maintenanceDir: string;
 }
 
 function onPath(command: string): boolean {
@@ -50,7 +58,7 @@ function onPath(command: string): boolean {
 export function checkPrerequisites(): void {
   const missing: string[] = [];
   const need = (what: string, found: boolean) => { if (!found) missing.push(what); };
-  for (const cmd of ['podman', 'conmon', 'runc', 'docker-registry', 'git', 'curl', 'setsid', 'unshare', 'sh', 'bash']) {
+  for (const cmd of ['podman', 'conmon', 'runc', 'docker-registry', 'nginx', 'htpasswd', 'git', 'curl', 'setsid', 'unshare', 'sh', 'bash']) {
     need(`${cmd} (command)`, onPath(cmd));
   }
   need('/usr/lib/git-core/git-daemon (package git)', existsSync('/usr/lib/git-core/git-daemon'));

@@ -37,6 +37,21 @@ export function httpGet(url: string, headers: Record<string, string> = {}, redir
   });
 }
 
+/** Any method, plain HTTP, no redirects followed: for what the auth proxy answers. */
+export function httpRequest(method: string, url: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 export interface PushedManifest {
   readonly digest: string;
   readonly mediaType: string;

@@ -1,0 +1,261 @@
+/**
+ * End-to-end: retention and garbage collection against the real registry
+ * (Debian's docker-registry behind the auth proxy, scripts/e2e/env.sh).
+ *
+ *   - retention: the CronJob's program exactly as synthesized (the ConfigMap's
+ *     retention.js, run with node and the CronJob's env; only REGISTRY_URL, the
+ *     in-cluster Service, points at the loopback registry, and the push Secret
+ *     is the e2e account), checked through the registry's API;
+ *   - garbage collection: the registry Pod's garbage-collector script exactly
+ *     as synthesized (GC_NOW=true: one collection now), with the e2e paths and
+ *     a `registry` shim that runs Debian's docker-registry (the image's binary
+ *     is named `registry`); space measured with du before and after.
+ */
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Testing } from 'cdk8s';
+import { parseImageBuilderProps } from '../../lib/config/to-props';
+import { ImageBuilder } from '../../lib/constructs/image-builder';
+import { checkPrerequisites, E2EEnv, envDown, envUp, freePortIn, startReaper, stopReaper } from './support/env';
+import { httpRequest, RegistryClient } from './support/registry';
+
+let tmp = '';
+let stateDir = '';
+let env: E2EEnv;
+let registry: RegistryClient;
+let dockerConfig = '';
+let shimDir = '';
+let reaper: ChildProcess | undefined;
+let manifests: any[] = [];
+
+/** Fake commits: random hex, so tag order says nothing about build order. */
+const commits = (n: number) => Array.from({ length: n }, () => [...Array(40)].map(() => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join(''));
+const short = (sha: string) => sha.slice(0, 7);
+
+function docker(args: string[], input?: string) {
+  const r = spawnSync('docker', args, {
+    input, encoding: 'utf-8', timeout: 180_000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DOCKER_HOST: env.dockerHost, DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0' },
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+function dockerOk(args: string[], input?: string): string {
+  const r = docker(args, input);
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}:\n${r.out}`);
+  return r.out;
+}
+
+/** Builds an image with a 2 MiB incompressible layer of its own, as a builder would label it. */
+function buildImage(name: string, tags: string[], revision?: string): void {
+  const ctx = mkdtempSync(join(tmp, 'ctx-'));
+  // The RUN line names the image, so the engine's layer cache cannot share one layer between them.
+  writeFileSync(join(ctx, 'Dockerfile'), `FROM ${env.baseImage}\nRUN echo ${name}:${tags[0]} > /id && head -c 2097152 /dev/urandom > /payload\n`);
+  const labels = revision ? ['--label', `org.opencontainers.image.revision=${revision}`] : [];
+  dockerOk(['build', '-q', ...labels, ...tags.flatMap((t) => ['-t', `localhost:${env.registryPort}/${name}:${t}`]), ctx]);
+  for (const t of tags) dockerOk(['push', `localhost:${env.registryPort}/${name}:${t}`]);
+}
+
+function duKiB(path: string): number {
+  return Number(spawnSync('du', ['-sk', path], { encoding: 'utf-8' }).stdout.split('\t')[0]);
+}
+
+/** Every blob of name:tag answers 200 to an anonymous GET: the image can be pulled. */
+async function expectPullable(name: string, tag: string): Promise<void> {
+  const { manifest } = await registry.manifest(name, tag);
+  for (const digest of [manifest.config.digest, ...manifest.layers.map((l: any) => l.digest)]) {
+    const res = await httpRequest('GET', `${env.registryUrl}/v2/${name}/blobs/${digest}`);
+    if (res.status === 307 || res.status === 200) continue;
+    throw new Error(`${name}:${tag}: blob ${digest}: HTTP ${res.status}`);
+  }
+}
+
+function container(kind: string, name: string, containerName: string): any {
+  const m = manifests.find((x) => x.kind === kind && x.metadata.name === name);
+  const spec = kind === 'CronJob' ? m.spec.jobTemplate.spec.template.spec : m.spec.template.spec;
+  return spec.containers.find((c: any) => c.name === containerName);
+}
+
+function plainEnv(c: any): Record<string, string> {
+  return Object.fromEntries((c.env as any[]).filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value]));
+}
+
+/** Runs the synthesized retention program: the ConfigMap's retention.js with the CronJob's env. */
+function runRetention(): { code: number | null; out: string } {
+  const c = container('CronJob', 'registry-retention', 'retention');
+  const program = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'registry-retention').data['retention.js'];
+  const file = join(tmp, 'retention.js');
+  writeFileSync(file, program);
+  expect(c.command).toEqual(['node', '/opt/registry-retention/retention.js']);
+  const secretEnv = Object.fromEntries((c.env as any[]).filter((e) => e.valueFrom).map((e) => [e.name, e.valueFrom.secretKeyRef]));
+  expect(secretEnv).toEqual({
+    REGISTRY_USERNAME: { name: 'registry-push', key: 'username' },
+    REGISTRY_PASSWORD: { name: 'registry-push', key: 'password' },
+  });
+  const r = spawnSync('node', [file], {
+    encoding: 'utf-8', timeout: 120_000,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      ...plainEnv(c),
+      REGISTRY_URL: env.registryUrl, // in the cluster: http://registry:5000, the Service
+      REGISTRY_USERNAME: env.registryUsername,
+      REGISTRY_PASSWORD: env.registryPassword,
+    },
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** Starts the synthesized garbage-collector script for one collection (GC_NOW=true). */
+function startGc(drainSeconds: number): { done: Promise<{ code: number | null; out: string }> } {
+  const c = container('Deployment', 'registry', 'garbage-collector');
+  expect(c.command[0]).toBe('sh');
+  const child = spawn('sh', ['-c', c.command[2]], {
+    env: {
+      PATH: `${shimDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      ...plainEnv(c),
+      GC_NOW: 'true',
+      GC_DRAIN_SECONDS: String(drainSeconds),
+      REGISTRY_CONFIG: env.registryConfig,
+      REGISTRY_DATA: env.registryData,
+      MAINTENANCE_DIR: env.maintenanceDir,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf-8').on('data', (s: string) => { out += s; });
+  child.stderr!.setEncoding('utf-8').on('data', (s: string) => { out += s; });
+  return { done: new Promise((resolve) => child.on('close', (code) => resolve({ code, out }))) };
+}
+
+const app = commits(5);
+const other = commits(3);
+
+beforeAll(async () => {
+  checkPrerequisites();
+  const base = tmpdir().length <= 40 ? tmpdir() : '/tmp';
+  tmp = mkdtempSync(join(base, 'e2r-'));
+  stateDir = join(tmp, 's');
+  reaper = startReaper(stateDir, tmp);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      env = envUp(stateDir, await freePortIn(30000, 32767));
+      break;
+    } catch (e: any) {
+      if (attempt >= 3 || !/already in use/.test(String(e.message))) throw e;
+    }
+  }
+  registry = new RegistryClient(env.registryUrl);
+  dockerConfig = mkdtempSync(join(tmp, 'docker-config-'));
+  shimDir = join(tmp, 'shim');
+  mkdirSync(shimDir);
+  // Stand-in: the registry image's binary is `registry`; Debian names it docker-registry.
+  writeFileSync(join(shimDir, 'registry'), '#!/bin/sh\nexec docker-registry "$@"\n');
+  chmodSync(join(shimDir, 'registry'), 0o755);
+
+  const chart = Testing.chart();
+  new ImageBuilder(chart, 'ImageBuilder', parseImageBuilderProps(`registry:
+  nodePort: ${env.registryPort}
+  retention:
+    keepCommitTags: 2
+    images: {other: 1}
+builds:
+  - repo: git://example.invalid/shop.git
+    images: [{context: app}, {context: other}]
+`, 'e2e builds.yaml'));
+  manifests = Testing.synth(chart);
+
+  dockerOk(['login', '--username', env.registryUsername, '--password-stdin', `localhost:${env.registryPort}`], env.registryPassword);
+  // app: five commits built in order; main and latest on the newest; v1.0.0 on the oldest.
+  app.forEach((sha, i) => buildImage('app', [short(sha), ...(i === 0 ? ['v1.0.0'] : []), ...(i === 4 ? ['main', 'latest'] : [])], sha));
+  other.forEach((sha, i) => buildImage('other', [short(sha), ...(i === 2 ? ['main'] : [])], sha));
+  // Not pushed by a builder (no revision label): never touched, even with hex tags.
+  buildImage('foreign', ['abcdef1', 'abcdef2']);
+}, 600_000);
+
+afterAll(async () => {
+  try {
+    if (stateDir) envDown(stateDir);
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    if (reaper) await stopReaper(reaper);
+  }
+}, 180_000);
+
+describe('retention', () => {
+  test('deletes exactly the commit tags past the policy, checked through the registry API', async () => {
+    const before = {
+      app: (await registry.tags('app')).sort(),
+      other: (await registry.tags('other')).sort(),
+      foreign: (await registry.tags('foreign')).sort(),
+    };
+    expect(before.app).toHaveLength(8);
+    const r = runRetention();
+    console.log(r.out);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain(env.registryPassword);
+    // app: keep 2 newest commit tags (app[4], app[3]) and main/latest; app[0] stays because v1.0.0 shares its manifest.
+    expect((await registry.tags('app')).sort()).toEqual([short(app[0]), short(app[3]), short(app[4]), 'latest', 'main', 'v1.0.0'].sort());
+    expect(r.out).toContain(`kept app:${short(app[0])}: same manifest as app:v1.0.0`);
+    // other: its override keeps 1.
+    expect((await registry.tags('other')).sort()).toEqual([short(other[2]), 'main'].sort());
+    expect((await registry.tags('foreign')).sort()).toEqual(before.foreign);
+    const deleted = r.out.split('\n').filter((l) => l.startsWith('deleted ')).map((l) => l.split(' ')[1]).sort();
+    expect(deleted).toEqual([`app:${short(app[1])}`, `app:${short(app[2])}`, `other:${short(other[0])}`, `other:${short(other[1])}`].sort());
+    // A second run finds nothing more to delete.
+    expect(runRetention().out).toContain('deleted 0 manifests (0 tags)');
+  });
+
+  test('deleting needs the push credentials: anonymously the proxy answers 401', async () => {
+    const { digest } = await registry.manifest('app', 'main');
+    const res = await httpRequest('DELETE', `${env.registryUrl}/v2/app/manifests/${digest}`);
+    expect(res.status).toBe(401);
+    expect(await registry.tags('app')).toContain('main');
+  });
+});
+
+describe('garbage collection', () => {
+  test('reclaims the deleted images\' blobs in a read-only window: a push during it gets 503, kept images stay pullable', async () => {
+    const before = duKiB(env.registryData);
+    const gc = startGc(4);
+    // Inside the window: writes refused with 503 + Retry-After, reads go on.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const res = await httpRequest('POST', `${env.registryUrl}/v2/app/blobs/uploads/`, {
+        Authorization: `Basic ${Buffer.from(`${env.registryUsername}:${env.registryPassword}`).toString('base64')}`,
+      });
+      if (res.status === 503) {
+        console.log(`push during the GC window: HTTP ${res.status}, Retry-After ${res.headers['retry-after']}: ${res.body.toString().trim()}`);
+        expect(res.headers['retry-after']).toBe('120');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await registry.tags('app')).toContain('main'); // pulls go on
+    const concurrent = docker(['push', `localhost:${env.registryPort}/app:${short(app[4])}`]);
+    const result = await gc.done;
+    const after = duKiB(env.registryData);
+    console.log(result.out.split('\n').filter((l) => l.startsWith('==>')).join('\n'));
+    console.log(`garbage collection: ${before} KiB -> ${after} KiB, reclaimed ${before - after} KiB (4 images of one 2 MiB layer each deleted)`);
+    expect(result.code).toBe(0);
+    // A push caught by the window either fails with the 503 (the Job retries it) or, if the
+    // client's own retries outlast the window, completes after it: never a half-written image.
+    console.log(`push started inside the window: exit ${concurrent.code}: ${concurrent.out.trim().split('\n').pop()}`);
+    if (concurrent.code !== 0) expect(concurrent.out).toMatch(/503|read-only|garbage collection|UNAVAILABLE/i);
+    await expectPullable('app', short(app[4]));
+    // Four deleted images of a 2 MiB layer each: at least 7 MiB back.
+    expect(before - after).toBeGreaterThanOrEqual(7 * 1024);
+    for (const tag of [short(app[0]), short(app[3]), short(app[4]), 'main', 'latest', 'v1.0.0']) await expectPullable('app', tag);
+    for (const tag of [short(other[2]), 'main']) await expectPullable('other', tag);
+    for (const tag of ['abcdef1', 'abcdef2']) await expectPullable('foreign', tag);
+    // The window is closed: writes work again.
+    expect(dockerOk(['push', `localhost:${env.registryPort}/app:${short(app[4])}`])).toMatch(/digest: sha256:/);
+  });
+
+  test('pushing a collected image again re-uploads its blobs (no stale blob cache): it pulls completely', async () => {
+    expect(await registry.tags('app')).not.toContain(short(app[1]));
+    dockerOk(['push', `localhost:${env.registryPort}/app:${short(app[1])}`]);
+    await expectPullable('app', short(app[1]));
+  });
+});
