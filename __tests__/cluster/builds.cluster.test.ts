@@ -31,7 +31,8 @@ CMD ["sh", "-c", "cat /built.txt && exec sleep 3600"]
 const app = gitRepo(env, 'app', {
   'services/api/Dockerfile': dockerfile('api'),
   'services/api/main.txt': 'api source\n',
-  'services/worker/Dockerfile': dockerfile('worker'),
+  // Outside its context: the worker's Dockerfile lives in docker/, as `docker build -f` allows.
+  'docker/worker.Dockerfile': dockerfile('worker'),
   'services/worker/main.txt': 'worker source\n',
 });
 const tools = gitRepo(env, 'tools', { Dockerfile: dockerfile('tools'), 'README.md': 'tools\n' }, ['v1.0.0']);
@@ -50,6 +51,7 @@ builds:
     images:
       - context: services/api
       - context: services/worker
+        dockerfile: ../../docker/worker.Dockerfile
   - repo: ${tools.url}
     ref: v1.0.0
 `;
@@ -246,7 +248,7 @@ describe('dist/ applied to a real kubelet', () => {
   });
 
   test('a changed builds.yaml applies with no "field is immutable" and no manual delete', async () => {
-    const changed = synthTo(buildsYaml.replace('      - context: services/worker\n', ''));
+    const changed = synthTo(buildsYaml.replace('      - context: services/worker\n        dockerfile: ../../docker/worker.Dockerfile\n', ''));
     const r = kubectl(env, ['apply', '-f', changed]);
     expect(r.stderr).not.toMatch(/immutable/);
     expect(r.status).toBe(0);

@@ -136,6 +136,25 @@ builds:
     ]);
   });
 
+  test('a Dockerfile may leave its context but not the repository; buildkit keeps it in the context', () => {
+    const ok = parseBuildsFile('builds: [{repo: "https://x.example/app.git", images: [{context: services/api, dockerfile: ../../docker/api.Dockerfile}]}]');
+    expect(ok.builds[0].images[0]).toEqual({ context: 'services/api', dockerfile: '../../docker/api.Dockerfile' });
+    expect(problemsOf(`builds:
+  - repo: https://x.example/app.git
+    images:
+      - context: services/api
+        dockerfile: ../../../Dockerfile
+  - repo: https://x.example/other.git
+    engine: buildkit
+    images:
+      - context: services/api
+        dockerfile: ../Dockerfile
+`).split('\n')).toEqual([
+      expect.stringMatching(/^builds\.yaml:5:21: builds\[0\]\.images\[0\]\.dockerfile: "\.\.\/\.\.\/\.\.\/Dockerfile" escapes the repository from context "services\/api"/),
+      expect.stringMatching(/^builds\.yaml:10:21: builds\[1\]\.images\[0\]\.dockerfile: "\.\.\/Dockerfile" leaves the context .* the buildkit engine reads the Dockerfile/),
+    ]);
+  });
+
   test('a token in the repository URL is refused and not repeated in the message (it would reach logs)', () => {
     const message = problemsOf('builds:\n  - repo: https://ghp_0123456789abcdefghijklmnopqrstuvwxyz@github.com/team/app.git\n');
     expect(message).toMatch(/^builds\.yaml:2:11: builds\[0\]\.repo: "https:\/\/\*\*\*@github\.com\/team\/app\.git" has a user part, which in https:\/\/ URLs is a credential/);

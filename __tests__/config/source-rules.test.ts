@@ -1,4 +1,4 @@
-import { checkRef, checkRelativePath, checkRepoUrl, isCommitSha, normalizeRelativePath } from '../../lib/config/source-rules';
+import { checkDockerfilePath, checkRef, checkRelativePath, checkRepoUrl, isCommitSha, normalizeRelativePath } from '../../lib/config/source-rules';
 
 describe('checkRef', () => {
   test.each(['main', 'v1.2.0', 'feature/login', 'release/2.x', 'fix_12-b', 'user+topic', '0123456789abcdef0123456789abcdef01234567'])('accepts %s', (ref) => {
@@ -128,5 +128,34 @@ describe('checkRelativePath', () => {
   test('normalizes ./ and trailing slashes', () => {
     expect(normalizeRelativePath('./')).toBe('.');
     expect(normalizeRelativePath('./a/./b/')).toBe('a/b');
+  });
+});
+
+describe('checkDockerfilePath', () => {
+  test.each([
+    ['Dockerfile', '.'],
+    ['docker/Dockerfile.prod', 'services/api'],
+    ['../../docker/api.Dockerfile', 'services/api'],
+    ['../Dockerfile', 'services/api'],
+    ['./../shared/../docker/x.Dockerfile', 'a/b'],
+  ])('docker engine accepts %j from context %j (inside the repository)', (dockerfile, context) => {
+    expect(checkDockerfilePath(dockerfile, context, 'docker')).toBeUndefined();
+  });
+
+  test.each([
+    ['../Dockerfile', '.', /escapes the repository/],
+    ['../../../Dockerfile', 'services/api', /escapes the repository/],
+    ['a/../../../x', 'b', /escapes the repository/],
+    ['../', 'services/api', /names a directory/],
+    ['../$(id)', 'services/api', /characters outside/],
+    ['/Dockerfile', 'services/api', /absolute/],
+    ['../-x', 'services/api', /characters outside|starts with "-"|escapes/],
+  ])('refuses %j from context %j', (dockerfile, context, reason) => {
+    expect(checkDockerfilePath(dockerfile, context, 'docker')).toMatch(reason);
+  });
+
+  test('buildkit keeps the Dockerfile inside the context (it reads the context subdirectory only)', () => {
+    expect(checkDockerfilePath('docker/Dockerfile', 'services/api', 'buildkit')).toBeUndefined();
+    expect(checkDockerfilePath('../../docker/api.Dockerfile', 'services/api', 'buildkit')).toMatch(/buildkit engine reads the Dockerfile from the context/);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { ErrorObject } from 'ajv';
 import { Document, isNode, LineCounter, parseDocument } from 'yaml';
-import { checkRef, checkRelativePath, checkRepoUrl, checkRepoUrlForEngine, normalizeRelativePath } from './source-rules';
+import { checkDockerfilePath, checkRef, checkRelativePath, checkRepoUrl, checkRepoUrlForEngine, normalizeRelativePath } from './source-rules';
 import { BuilderEngine, BuildSource, PlanError, planBuilds } from '../plan/build-plan';
 import { cpuMillis, DEFAULT_BUILDER_AMOUNTS, memoryMebibytes } from './quantity';
 import { compileBuildsSchema } from './schema-validator';
@@ -386,7 +386,7 @@ function sourceProblems(raw: any): { parts: PathPart[]; message: string }[] {
         if (p) found.push({ parts: ['builds', b, 'images', i, 'context'], message: p });
       }
       if (image.dockerfile !== undefined) {
-        const p = checkRelativePath(image.dockerfile, 'Dockerfile');
+        const p = checkDockerfilePath(image.dockerfile, image.context ?? '.', build.engine ?? raw.builders?.engine ?? 'docker');
         if (p) found.push({ parts: ['builds', b, 'images', i, 'dockerfile'], message: p });
       }
     });

@@ -182,6 +182,36 @@ export function checkRelativePath(path: string, example: string): string | undef
   return undefined;
 }
 
+/**
+ * An image's Dockerfile, relative to its context. Unlike the context it may
+ * step out of the context with `..` (`docker build -f ../docker/api.Dockerfile
+ * services/api`), as long as it stays inside the repository. The buildkit
+ * engine reads the Dockerfile from the context's own git subdirectory, so
+ * there it must stay inside the context.
+ */
+export function checkDockerfilePath(dockerfile: string, context: string, engine: string): string | undefined {
+  const steps = dockerfile.split('/').filter((s) => s !== '' && s !== '.');
+  if (!steps.includes('..')) {
+    return checkRelativePath(dockerfile, 'Dockerfile');
+  }
+  const problem = checkRelativePath(steps.filter((s) => s !== '..').join('/') || '.', 'Dockerfile');
+  if (problem) return problem;
+  const fix = `give a path relative to the context that stays inside the repository, e.g. "../docker/Dockerfile"`;
+  if (steps[steps.length - 1] === '..') {
+    return `"${dockerfile}" names a directory, not a file; ${fix}`;
+  }
+  const at = context.split('/').filter((s) => s !== '' && s !== '.');
+  for (const step of steps) {
+    if (step !== '..') at.push(step);
+    else if (at.pop() === undefined) return `"${dockerfile}" escapes the repository from context "${context}"; ${fix}`;
+  }
+  if (engine === 'buildkit') {
+    return `"${dockerfile}" leaves the context "${context}", but the buildkit engine reads the Dockerfile from the context's `
+      + 'git subdirectory; move the Dockerfile into the context, or build this repository with engine "docker"';
+  }
+  return undefined;
+}
+
 /** `a/./b/` → `a/b`; `./` → `.` */
 export function normalizeRelativePath(path: string): string {
   const parts = path.split('/').filter((s) => s !== '' && s !== '.');
