@@ -5,6 +5,8 @@
  * by the builder Jobs, pushed to the in-cluster registry and pulled back by
  * Pods on `localhost:<nodePort>/<name>:<short-sha>`.
  */
+import { spawnSync } from 'child_process';
+import { randomBytes } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import {
@@ -110,6 +112,13 @@ spec:
       nodeSelectorTerms:
         - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [${env.nodeName}]}]
 `);
+  // The registry's push account, created out of band exactly as the README's set-up says
+  // (dist/ only names the two Secrets).
+  const password = randomBytes(24).toString('hex');
+  const htpasswd = spawnSync('htpasswd', ['-iBn', 'builder'], { input: password, encoding: 'utf-8' });
+  if (htpasswd.status !== 0) throw new Error(`htpasswd -iBn failed (Debian package apache2-utils): ${htpasswd.stderr}`);
+  kubectlOk(env, ['create', 'secret', 'generic', 'registry-htpasswd', `--from-literal=htpasswd=${htpasswd.stdout.trim()}`]);
+  kubectlOk(env, ['create', 'secret', 'generic', 'registry-push', '--from-literal=username=builder', `--from-literal=password=${password}`]);
   dist = synthTo(buildsYaml);
   jobs = jobNames(dist);
 });
@@ -126,6 +135,13 @@ describe('dist/ applied to a real kubelet', () => {
       const d = getJson(env, ['deployment', 'registry']);
       return (d?.status?.conditions ?? []).some((c: any) => c.type === 'Available' && c.status === 'True') ? true : undefined;
     }, () => describeState(env));
+  });
+
+  test('the registry refuses an anonymous push on its NodePort; the builders push with the Secret', async () => {
+    const upload = await fetch(`http://127.0.0.1:${NODE_PORT}/v2/anonymous/blobs/uploads/`, { method: 'POST' });
+    console.log(`anonymous push refused: POST /v2/anonymous/blobs/uploads/ -> HTTP ${upload.status}`);
+    expect(upload.status).toBe(401);
+    expect((await registryGet(NODE_PORT, '/v2/_catalog')).status).toBe(200); // reads stay anonymous
   });
 
   test('every builder Job completes', async () => {
@@ -237,7 +253,7 @@ describe('dist/ applied to a real kubelet', () => {
         && (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')) ? true : undefined;
     }, () => describeState(env));
     const deadline = Date.now() + 30_000;
-    while ((await registryGet(NODE_PORT, '/v2/').catch(() => ({ status: 0 }))).status !== 200) {
+    while ((await registryGet(NODE_PORT, '/v2/_catalog').catch(() => ({ status: 0 }))).status !== 200) {
       if (Date.now() > deadline) throw new Error('the registry NodePort did not answer within 30 s');
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

@@ -8,6 +8,9 @@
 //   docker:28.2.2-cli    busybox (sh and tools) + the static docker CLI on this machine + git
 //                        (Debian's, with its libraries) + an `apk` that only accepts `apk add ... git`
 //                        (git is already there; Alpine's package index is not reachable)
+//                        + busybox (the garbage-collector container's loop runs sh, du, date, sleep)
+//   nginx:1.28.0-alpine  Debian's nginx (nginx-light) with its libraries: the registry's auth proxy,
+//                        run with the manifests' own nginx.conf
 //   registry.k8s.io/pause:3.9   a static Go program that waits for SIGTERM and reaps children
 //   busybox:stand-in     FROM-able base for the test's Dockerfiles (Debian's static busybox)
 //
@@ -20,7 +23,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-const RECIPE = 3; // bump when an image's recipe changes
+const RECIPE = 4; // bump when an image's recipe changes
 const out = process.argv[2];
 if (!out) {
   console.error('usage: images.mjs OUTDIR');
@@ -124,10 +127,12 @@ func main() {
   },
   {
     name: 'registry:2.8.3', file: 'registry.tar', target: 'containerd',
-    inputs: () => ['/usr/bin/docker-registry'],
+    inputs: () => ['/usr/bin/docker-registry', '/bin/busybox'],
     build(root) {
       if (!existsSync('/usr/bin/docker-registry')) fail('/usr/bin/docker-registry missing (Debian package docker-registry)');
       copyWithLibs(root, '/usr/bin/docker-registry', '/bin/registry');
+      // The upstream image is Alpine based: the garbage-collector container's loop needs sh, du, date, sleep.
+      busybox(root);
       // ldd's libraries were copied at their own paths; the loader path too.
       write(root, '/etc/docker/registry/config.yml', `version: 0.1
 log:
@@ -153,6 +158,18 @@ health:
         Entrypoint: ['/bin/registry', 'serve'], Cmd: ['/etc/docker/registry/config.yml'],
         ExposedPorts: { '5000/tcp': {} }, Volumes: { '/var/lib/registry': {} },
       };
+    },
+  },
+  {
+    // The registry's auth proxy (anonymous pulls, pushes with an account): the manifests run
+    // nginx with their own nginx.conf (-c, -e stderr; pid, logs and temp paths under /tmp/nginx).
+    name: 'nginx:1.28.0-alpine', file: 'nginx.tar', target: 'containerd',
+    inputs: () => ['/usr/sbin/nginx'],
+    build(root) {
+      if (!existsSync('/usr/sbin/nginx')) fail('/usr/sbin/nginx missing (Debian package nginx-light)');
+      copyWithLibs(root, '/usr/sbin/nginx');
+      mkdirSync(join(root, '/tmp'), { recursive: true, mode: 0o1777 });
+      return { Cmd: ['nginx', '-g', 'daemon off;'], ExposedPorts: { '80/tcp': {} } };
     },
   },
   {
