@@ -11,6 +11,8 @@ module.exports = {
   testMatch: ['**/*.cluster.test.ts'],
   // One cluster, shared by every test in order: never in parallel.
   maxWorkers: 1,
+  // A fixed file order: the kubectl suite (builds) last, since it ends by stopping dockerd.
+  testSequencer: '<rootDir>/__tests__/cluster/support/sequencer.js',
   testTimeout: 300_000,
   verbose: true,
 };

@@ -39,6 +39,8 @@ phase "Debian packages (group cluster)"
 bash scripts/lib/packages.sh ensure cluster
 phase "Kubernetes binaries (.tools/bin)"
 bash scripts/validate-tools/install-k8s.sh kube-apiserver kubectl kubelet kube-controller-manager kube-scheduler kube-proxy
+phase "helm (.tools/bin, for the Helm route)"
+bash scripts/validate-tools/install-helm.sh
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 phase "cluster up"

@@ -88,19 +88,51 @@ export function gitRepo(env: ClusterEnv, name: string, files: Record<string, str
   return { url: `${env.gitBase}${name}.git`, commit: git(['rev-parse', 'HEAD']) };
 }
 
-/** Synthesizes a builds.yaml text into a fresh directory with `npm run synth` (as a user would). */
-export function synthTo(buildsYaml: string): string {
+/**
+ * Writes a builds.yaml text into a fresh directory and runs `npm run <script>` on it
+ * (BUILDS_CONFIG), as a user would, with its output in `<that dir>/<out>`.
+ */
+function synthWith(buildsYaml: string, out: string, script: (target: string) => { args: string[]; env: Record<string, string> }): string {
   const dir = mkdtempSync(join(tmpdir(), 'cluster-dist-'));
   const config = join(dir, 'builds.yaml');
   writeFileSync(config, buildsYaml);
-  const out = join(dir, 'dist');
-  const r = spawnSync('npm', ['run', '-s', 'synth'], {
-    cwd: ROOT, encoding: 'utf-8', env: { ...process.env, BUILDS_CONFIG: config, CDK8S_OUTDIR: out },
+  const target = join(dir, out);
+  const { args, env } = script(target);
+  const r = spawnSync('npm', ['run', '-s', ...args], {
+    cwd: ROOT, encoding: 'utf-8', env: { ...process.env, BUILDS_CONFIG: config, ...env },
   });
   if (r.status !== 0) {
-    throw new Error(`synth of\n${buildsYaml}\nfailed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
+    throw new Error(`npm run ${args.join(' ')} of\n${buildsYaml}\nfailed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
   }
-  return out;
+  return target;
+}
+
+/** Synthesizes a builds.yaml text into a fresh directory with `npm run synth` (as a user would). */
+export function synthTo(buildsYaml: string): string {
+  return synthWith(buildsYaml, 'dist', (target) => ({ args: ['synth'], env: { CDK8S_OUTDIR: target } }));
+}
+
+/** Writes the Helm chart of a builds.yaml text into a fresh directory with `npm run synth:helm -- --out DIR`. */
+export function synthChartTo(buildsYaml: string): string {
+  return synthWith(buildsYaml, 'chart', (target) => ({ args: ['synth:helm', '--', '--out', target], env: {} }));
+}
+
+/**
+ * The project's pinned helm (scripts/validate-tools/helm.sh: VALIDATE_TOOLS_DIR's build, its
+ * own config and cache) against the test cluster; never throws (check `status`).
+ */
+export function helm(env: ClusterEnv, args: string[]): Run {
+  return result(spawnSync('bash', [join(ROOT, 'scripts', 'validate-tools', 'helm.sh'), ...args, '--kubeconfig', env.kubeconfig],
+    { cwd: ROOT, encoding: 'utf-8', timeout: 300_000 }));
+}
+
+/** helm that must succeed; returns stdout. */
+export function helmOk(env: ClusterEnv, args: string[]): string {
+  const r = helm(env, args);
+  if (r.status !== 0) {
+    throw new Error(`helm ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
+  }
+  return r.stdout;
 }
 
 /** Every object of a synthesized dir. */
