@@ -138,7 +138,17 @@ export function scriptEnvironment(build: PlannedBuild, registryPort: number): Re
     IMAGE_COUNT: String(build.images.length),
     WORKSPACE: WORKSPACE_PATH,
     NODE_DOCKER_SOCKET: `${NODE_RUN_MOUNT}/docker.sock`,
+    ...imageEnvironment(build),
   };
+  return env;
+}
+
+/**
+ * IMAGE_<n>_NAME / _CONTEXT / _DOCKERFILE (n from 1, after IMAGE_COUNT): how both
+ * engines' scripts, and the policy rules reading them, see a build's images.
+ */
+export function imageEnvironment(build: PlannedBuild): Record<string, string> {
+  const env: Record<string, string> = {};
   build.images.forEach((image, index) => {
     const n = index + 1;
     env[`IMAGE_${n}_NAME`] = image.name;

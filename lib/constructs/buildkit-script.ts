@@ -1,5 +1,5 @@
 import { PlannedBuild } from '../plan/build-plan';
-import { SCRIPT_DIR } from './builder-script';
+import { imageEnvironment, SCRIPT_DIR } from './builder-script';
 
 /**
  * The buildkit engine's builder script and the environment that parameterizes it.
@@ -205,13 +205,8 @@ export function buildkitScriptEnvironment(build: PlannedBuild, registryPort: num
     IMAGE_TAGS: build.tags.join(' '),
     CACHE_TAGS: build.cacheTags.join(' '),
     IMAGE_COUNT: String(build.images.length),
+    ...imageEnvironment(build),
   };
-  build.images.forEach((image, index) => {
-    const n = index + 1;
-    env[`IMAGE_${n}_NAME`] = image.name;
-    env[`IMAGE_${n}_CONTEXT`] = image.context;
-    env[`IMAGE_${n}_DOCKERFILE`] = image.dockerfile;
-  });
   return env;
 }
 
