@@ -5,13 +5,11 @@
  * by the builder Jobs, pushed to the in-cluster registry and pulled back by
  * Pods on `localhost:<nodePort>/<name>:<short-sha>`.
  */
-import { spawnSync } from 'child_process';
-import { randomBytes } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import {
-  ClusterEnv, MANIFEST_TYPES, clusterEnv, describeState, getJson, gitRepo, jobCondition, kubectl, kubectlOk,
-  objectsOf, recordImages, registryGet, synthTo, waitFor,
+  ClusterEnv, MANIFEST_TYPES, clusterEnv, createRegistryPrerequisites, describeState, getJson, gitRepo, jobCondition, kubectl, kubectlOk,
+  objectsOf, recordImages, registryGet, synthTo, waitFor, waitForRegistryNodePort,
 } from './support/cluster';
 
 const env: ClusterEnv = clusterEnv();
@@ -90,35 +88,7 @@ async function waitJobsDone(names: string[], timeoutMs = 240_000): Promise<void>
 }
 
 beforeAll(() => {
-  // A local PersistentVolume on the node backs the registry's claim.
-  kubectlOk(env, ['apply', '-f', '-'], `
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: ${STORAGE_CLASS}}
-provisioner: kubernetes.io/no-provisioner
-volumeBindingMode: WaitForFirstConsumer
----
-apiVersion: v1
-kind: PersistentVolume
-metadata: {name: cluster-test-registry}
-spec:
-  capacity: {storage: 1Gi}
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Retain
-  storageClassName: ${STORAGE_CLASS}
-  local: {path: ${join(env.pvDir)}}
-  nodeAffinity:
-    required:
-      nodeSelectorTerms:
-        - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [${env.nodeName}]}]
-`);
-  // The registry's push account, created out of band exactly as the README's set-up says
-  // (dist/ only names the two Secrets).
-  const password = randomBytes(24).toString('hex');
-  const htpasswd = spawnSync('htpasswd', ['-iBn', 'builder'], { input: password, encoding: 'utf-8' });
-  if (htpasswd.status !== 0) throw new Error(`htpasswd -iBn failed (Debian package apache2-utils): ${htpasswd.stderr}`);
-  kubectlOk(env, ['create', 'secret', 'generic', 'registry-htpasswd', `--from-literal=htpasswd=${htpasswd.stdout.trim()}`]);
-  kubectlOk(env, ['create', 'secret', 'generic', 'registry-push', '--from-literal=username=builder', `--from-literal=password=${password}`]);
+  createRegistryPrerequisites(env, { storageClass: STORAGE_CLASS, pv: 'cluster-test-registry', path: env.pvDir });
   dist = synthTo(buildsYaml);
   jobs = jobNames(dist);
 });
@@ -138,10 +108,10 @@ describe('dist/ applied to a real kubelet', () => {
   });
 
   test('the registry refuses an anonymous push on its NodePort; the builders push with the Secret', async () => {
+    await waitForRegistryNodePort(NODE_PORT); // reads stay anonymous
     const upload = await fetch(`http://127.0.0.1:${NODE_PORT}/v2/anonymous/blobs/uploads/`, { method: 'POST' });
     console.log(`anonymous push refused: POST /v2/anonymous/blobs/uploads/ -> HTTP ${upload.status}`);
     expect(upload.status).toBe(401);
-    expect((await registryGet(NODE_PORT, '/v2/_catalog')).status).toBe(200); // reads stay anonymous
   });
 
   test('every builder Job completes', async () => {
@@ -252,11 +222,7 @@ describe('dist/ applied to a real kubelet', () => {
       return pods.some((p: any) => !before.includes(p.metadata.name)
         && (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')) ? true : undefined;
     }, () => describeState(env));
-    const deadline = Date.now() + 30_000;
-    while ((await registryGet(NODE_PORT, '/v2/_catalog').catch(() => ({ status: 0 }))).status !== 200) {
-      if (Date.now() > deadline) throw new Error('the registry NodePort did not answer within 30 s');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await waitForRegistryNodePort(NODE_PORT);
     for (const [name, tags] of pushed) {
       const list = await registryGet(NODE_PORT, `/v2/${name}/tags/list`);
       expect(JSON.parse(list.body).tags.sort()).toEqual([...tags.keys()].sort());

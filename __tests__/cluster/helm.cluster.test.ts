@@ -8,12 +8,10 @@
  * removes all it made, so the kubectl suite starts from an empty namespace
  * (its first case expects `deployment.apps/registry created`).
  */
-import { spawnSync } from 'child_process';
-import { randomBytes } from 'crypto';
-import { mkdirSync, rmSync } from 'fs';
+import { rmSync } from 'fs';
 import { join } from 'path';
 import {
-  ClusterEnv, MANIFEST_TYPES, clusterEnv, describeState, getJson, gitRepo, helm, helmOk, jobCondition, kubectl,
+  ClusterEnv, MANIFEST_TYPES, clusterEnv, createRegistryPrerequisites, describeState, getJson, gitRepo, helm, helmOk, jobCondition, kubectl,
   kubectlOk, objectsOf, recordImages, registryGet, synthChartTo, waitFor,
 } from './support/cluster';
 
@@ -74,34 +72,7 @@ function leftovers(kinds: string[]): string[] {
 }
 
 beforeAll(() => {
-  mkdirSync(pvPath, { recursive: true });
-  kubectlOk(env, ['apply', '-f', '-'], `
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: ${STORAGE_CLASS}}
-provisioner: kubernetes.io/no-provisioner
-volumeBindingMode: WaitForFirstConsumer
----
-apiVersion: v1
-kind: PersistentVolume
-metadata: {name: ${PV}}
-spec:
-  capacity: {storage: 1Gi}
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Retain
-  storageClassName: ${STORAGE_CLASS}
-  local: {path: ${pvPath}}
-  nodeAffinity:
-    required:
-      nodeSelectorTerms:
-        - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [${env.nodeName}]}]
-`);
-  // The registry's two Secrets, created out of band as the README's set-up says (the chart only names them).
-  const password = randomBytes(24).toString('hex');
-  const htpasswd = spawnSync('htpasswd', ['-iBn', 'builder'], { input: password, encoding: 'utf-8' });
-  if (htpasswd.status !== 0) throw new Error(`htpasswd -iBn failed (Debian package apache2-utils): ${htpasswd.stderr}`);
-  kubectlOk(env, ['create', 'secret', 'generic', 'registry-htpasswd', `--from-literal=htpasswd=${htpasswd.stdout.trim()}`]);
-  kubectlOk(env, ['create', 'secret', 'generic', 'registry-push', '--from-literal=username=builder', `--from-literal=password=${password}`]);
+  createRegistryPrerequisites(env, { storageClass: STORAGE_CLASS, pv: PV, path: pvPath });
   chart = synthChartTo(buildsYaml('main'));
   [firstJob] = jobsOf(chart);
 });

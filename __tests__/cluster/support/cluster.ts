@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync, SpawnSyncReturns } from 'child_process';
+import { randomBytes } from 'crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -190,4 +191,51 @@ export const MANIFEST_TYPES = 'application/vnd.docker.distribution.manifest.v2+j
 export function recordImages(env: ClusterEnv, names: string[]): void {
   const file = join(env.stateDir, 'images-pulled.txt');
   writeFileSync(file, names.map((n) => `${n}\n`).join(''), { flag: 'a' });
+}
+
+/**
+ * What the registry needs before dist/ or the chart is applied, made as an operator would:
+ * a StorageClass and a local PersistentVolume on the node for its claim, and the two Secrets
+ * of the README's set-up (the push account, bcrypt by `htpasswd -B`; dist/ only names them).
+ */
+export function createRegistryPrerequisites(env: ClusterEnv, storage: { storageClass: string; pv: string; path: string }): void {
+  mkdirSync(storage.path, { recursive: true });
+  kubectlOk(env, ['apply', '-f', '-'], `
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: ${storage.storageClass}}
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: WaitForFirstConsumer
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: ${storage.pv}}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ${storage.storageClass}
+  local: {path: ${storage.path}}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+        - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [${env.nodeName}]}]
+`);
+  const password = randomBytes(24).toString('hex');
+  const htpasswd = spawnSync('htpasswd', ['-iBn', 'builder'], { input: password, encoding: 'utf-8' });
+  if (htpasswd.status !== 0) throw new Error(`htpasswd -iBn failed (Debian package apache2-utils): ${htpasswd.stderr}`);
+  kubectlOk(env, ['create', 'secret', 'generic', 'registry-htpasswd', `--from-literal=htpasswd=${htpasswd.stdout.trim()}`]);
+  kubectlOk(env, ['create', 'secret', 'generic', 'registry-push', '--from-literal=username=builder', `--from-literal=password=${password}`]);
+}
+
+/**
+ * Until the registry answers an anonymous read on its NodePort: a Deployment is Available
+ * before kube-proxy has written the NodePort's rules for the new Pod's endpoint.
+ */
+export async function waitForRegistryNodePort(nodePort: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await registryGet(nodePort, '/v2/_catalog').catch(() => ({ status: 0 }))).status !== 200) {
+    if (Date.now() > deadline) throw new Error(`the registry NodePort ${nodePort} did not answer within ${timeoutMs / 1000} s`);
+    await sleep(500);
+  }
 }
