@@ -193,15 +193,8 @@ export class Registry extends Construct {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: ['registry', 'serve', `${REGISTRY_CONFIG_DIR}/config.yml`],
       // No ports: it listens on the Pod's loopback (REGISTRY_BACKEND_ADDR); the proxy has the port.
-      securityContext: {
-        ensureNonRoot: true,
-        user: REGISTRY_USER,
-        group: REGISTRY_USER,
-        // The registry writes only to its data volume, so the image itself stays read-only.
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-      },
+      // The registry writes only to its data volume, so the image itself stays read-only.
+      securityContext: restrictedContainer(REGISTRY_USER),
       resources: {
         cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(1000) },
         memory: { request: Size.mebibytes(64), limit: Size.mebibytes(512) },
@@ -219,14 +212,7 @@ export class Registry extends Construct {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: ['nginx', '-e', 'stderr', '-c', `${PROXY_CONFIG_DIR}/nginx.conf`, '-g', 'daemon off;'],
       ports: [{ number: REGISTRY_CONTAINER_PORT, name: 'registry' }],
-      securityContext: {
-        ensureNonRoot: true,
-        user: PROXY_USER,
-        group: REGISTRY_USER,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-      },
+      securityContext: restrictedContainer(PROXY_USER),
       resources: {
         cpu: { request: kplus.Cpu.millis(20), limit: kplus.Cpu.millis(500) },
         memory: { request: Size.mebibytes(16), limit: Size.mebibytes(128) },
@@ -257,14 +243,7 @@ export class Registry extends Construct {
         REGISTRY_DATA: kplus.EnvValue.fromValue(REGISTRY_DATA_PATH),
         MAINTENANCE_DIR: kplus.EnvValue.fromValue(MAINTENANCE_DIR),
       },
-      securityContext: {
-        ensureNonRoot: true,
-        user: REGISTRY_USER,
-        group: REGISTRY_USER,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-      },
+      securityContext: restrictedContainer(REGISTRY_USER),
       resources: {
         cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(500) },
         memory: { request: Size.mebibytes(16), limit: Size.mebibytes(256) },
@@ -306,4 +285,19 @@ export class Registry extends Construct {
     });
     return kplus.Volume.fromPersistentVolumeClaim(this, 'Data', claim, { name: 'registry-data' });
   }
+}
+
+/**
+ * Every container of the registry Pod: a fixed non-root uid in the registry's group (its
+ * volumes are group-owned through the Pod's fsGroup), a read-only image, no privilege.
+ */
+function restrictedContainer(user: number): kplus.ContainerSecurityContextProps {
+  return {
+    ensureNonRoot: true,
+    user,
+    group: REGISTRY_USER,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+  };
 }
