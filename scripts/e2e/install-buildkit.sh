@@ -57,13 +57,7 @@ mkdir -p "${build_dir}"
     echo ")"
   fi
 } >"${build_dir}/go.mod.new"
-if ! cmp -s "${build_dir}/go.mod.new" "${build_dir}/go.mod.in" 2>/dev/null; then
-  mv "${build_dir}/go.mod.new" "${build_dir}/go.mod.in"
-  cp "${build_dir}/go.mod.in" "${build_dir}/go.mod"
-  rm -f "${build_dir}/go.sum"
-else
-  rm -f "${build_dir}/go.mod.new"
-fi
+vt_use_generated_go_mod "${build_dir}"
 
 cd "${build_dir}"
 start=$(date +%s)

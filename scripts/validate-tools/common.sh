@@ -66,3 +66,17 @@ vt_go_mod_dir() {
   [ -n "${dir}" ] && [ -d "${dir}" ] && { printf '%s\n' "${dir}"; return 0; }
   vt_die "could not download Go module $1@$2: $(printf '%s\n' "${json}" | grep -m1 -i error)"
 }
+
+# A throwaway build module's go.mod was just generated as DIR/go.mod.new. When it differs from the
+# last one (DIR/go.mod.in, kept pristine), start over from it: go.mod and go.sum are then completed by
+# the go command. Unchanged, the completed go.mod/go.sum are kept, so reruns only re-link.
+# usage: vt_use_generated_go_mod DIR
+vt_use_generated_go_mod() {
+  if ! cmp -s "$1/go.mod.new" "$1/go.mod.in" 2>/dev/null; then
+    mv "$1/go.mod.new" "$1/go.mod.in"
+    cp "$1/go.mod.in" "$1/go.mod"
+    rm -f "$1/go.sum"
+  else
+    rm -f "$1/go.mod.new"
+  fi
+}

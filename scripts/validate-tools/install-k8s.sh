@@ -73,14 +73,7 @@ k8s_go_directive="$(sed -n 's/^go \([0-9.]*\)$/\1/p' "${k8s_gomod}")"
   for m in ${staging_modules}; do echo "	${m} => ${m} ${K8S_STAGING_VERSION}"; done
   echo ")"
 } >"${build_dir}/go.mod.new"
-if ! cmp -s "${build_dir}/go.mod.new" "${build_dir}/go.mod.in" 2>/dev/null; then
-  # go.mod.in keeps the pristine generated file; go.mod/go.sum are then completed by the go command.
-  mv "${build_dir}/go.mod.new" "${build_dir}/go.mod.in"
-  cp "${build_dir}/go.mod.in" "${build_dir}/go.mod"
-  rm -f "${build_dir}/go.sum"
-else
-  rm -f "${build_dir}/go.mod.new"
-fi
+vt_use_generated_go_mod "${build_dir}"
 
 # Build tag `providerless` (supported by Kubernetes' own build) drops the in-tree AWS/Azure/GCE/vSphere
 # cloud providers: a much smaller compile, and no k8s.io/legacy-cloud-providers, whose v0.27.16 entry the
