@@ -21,9 +21,9 @@ import { ChildProcess, execFileSync } from 'child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { BuilderRun, pushedLines, steps } from './support/builder';
+import { BuilderRun, killRunningBuilders, pushedLines, steps } from './support/builder';
 import {
-  BuildkitContainer, BuildkitUser, checkBuildkitPrerequisites, killRunningBuildkitBuilders, runBuildkitBuilder, stateDirUsed, synthBuildkitBuilder,
+  BuildkitContainer, BuildkitUser, checkBuildkitPrerequisites, runBuildkitBuilder, stateDirUsed, synthBuildkitBuilder,
 } from './support/buildkit';
 import { checkPrerequisites, closedPort, E2EEnv, envDown, envUp, freePortIn, startReaper, stopReaper } from './support/env';
 import { createFixtureRepo, FAILURE_BRANCHES, FixtureRepo } from './support/fixture';
@@ -186,7 +186,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (Object.keys(timings).length > 0) console.log(Object.entries(timings).map(([k, v]) => `${k}: ${v} ms`).join('\n'));
-  killRunningBuildkitBuilders();
+  killRunningBuilders();
   try {
     if (stateDir) envDown(stateDir);
   } finally {

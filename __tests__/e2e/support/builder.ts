@@ -188,10 +188,18 @@ export function runBuilder(container: BuilderContainer, node: NodeStandIns, time
     DOCKER_BUILDKIT: '0',
   };
   const [cmd, ...args] = materializeMounts(container, node.mountRoot);
+  return runTracked(cmd, args, { env, cwd: node.workspace }, `builder ${container.jobName}`, timeoutMs);
+}
+
+/**
+ * Runs a builder's process in its own process group (so a timeout or cleanup stops git, docker,
+ * buildkitd children too), collecting stdout, stderr and both interleaved as `kubectl logs`
+ * shows them; killRunningBuilders() stops whatever is still running.
+ */
+export function runTracked(cmd: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string }, what: string, timeoutMs: number): Promise<BuilderRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    // Own process group, so a timeout (or cleanup) stops git/docker children too.
-    const child = spawn(cmd, args, { env, cwd: node.workspace, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     running.add(child);
     let stdout = '';
     let stderr = '';
@@ -208,7 +216,7 @@ export function runBuilder(container: BuilderContainer, node: NodeStandIns, time
       clearTimeout(timer);
       running.delete(child);
       if (timedOut) {
-        reject(new Error(`builder ${container.jobName} timed out after ${timeoutMs} ms; output so far:\n${output}`));
+        reject(new Error(`${what} timed out after ${timeoutMs} ms; output so far:\n${output}`));
         return;
       }
       resolve({ code, signal, stdout, stderr, output, ms: Date.now() - started });

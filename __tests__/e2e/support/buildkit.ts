@@ -1,7 +1,7 @@
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { BuilderContainer, BuilderRun, materializeMounts, Secrets, synthBuilder } from './builder';
+import { BuilderContainer, BuilderRun, materializeMounts, runTracked, Secrets, synthBuilder } from './builder';
 import { ROOT } from './env';
 
 /**
@@ -79,19 +79,6 @@ export interface BuildkitStandIns {
   readonly secrets?: Secrets;
 }
 
-const running = new Set<ChildProcess>();
-
-export function killRunningBuildkitBuilders(): void {
-  for (const child of running) {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  running.clear();
-}
-
 /**
  * Runs the container's command as the Pod would, with the manifest's env plus
  * the image's own ENV (HOME, XDG_RUNTIME_DIR, TMPDIR, USER, PATH: here the
@@ -149,31 +136,7 @@ export function runBuildkitBuilder(container: BuildkitContainer, node: BuildkitS
   const shellArgs = ['--mount', '--propagation', 'private', 'sh', '-c',
     'hosts=$1 uid=$2 gid=$3; shift 3; mount --bind "$hosts" /etc/hosts && exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$@"',
     'e2e-buildkit-pod', hosts, String(node.user.uid), String(node.user.gid), cmd, ...args];
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', shellArgs, { env, cwd: node.runDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    running.add(child);
-    let stdout = '';
-    let stderr = '';
-    let output = '';
-    child.stdout!.setEncoding('utf-8').on('data', (s: string) => { stdout += s; output += s; });
-    child.stderr!.setEncoding('utf-8').on('data', (s: string) => { stderr += s; output += s; });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
-    }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); running.delete(child); reject(e); });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      running.delete(child);
-      if (timedOut) {
-        reject(new Error(`builder ${container.jobName} timed out after ${timeoutMs} ms; output so far:\n${output}`));
-        return;
-      }
-      resolve({ code, signal, stdout, stderr, output, ms: Date.now() - started });
-    });
-  });
+  return runTracked('unshare', shellArgs, { env, cwd: node.runDir }, `builder ${container.jobName}`, timeoutMs);
 }
 
 /** True when the state dir of a run holds BuildKit state (it ran there, as in the Pod's emptyDir). */
