@@ -2,16 +2,16 @@
 // modules bundled by esbuild into the git-ignored build/, rebuilt only when an input changed
 // (a content hash of the entries, lib/, this file and package-lock.json), so a fresh clone and an
 // edited source both synth what the source says. No type checking here: that is `npm test`
-// (ts-jest) and `npx tsc --noEmit`. builds.yaml's JSON Schema is compiled by ajv at build time
-// (standalone code), not on every synth.
+// (ts-jest) and `npx tsc --noEmit`. Work that depends only on the sources is done here, once, not
+// on every synth: builds.yaml's JSON Schema is compiled by ajv (standalone code), and the
+// retention program is transpiled by TypeScript (so the bundle carries neither compiler).
 'use strict';
-const { createHash } = require('crypto');
-const { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } = require('fs');
+const { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('fs');
 const { join, relative } = require('path');
 
 const ROOT = join(__dirname, '..');
 const OUT = join(ROOT, 'build');
-const STAMP = join(OUT, 'inputs.sha256');
+const STAMP = join(OUT, 'inputs.json');
 
 /** Entry points: main.ts, and what scripts/cdk8s-policy-plugin.js needs. */
 const ENTRIES = {
@@ -27,12 +27,66 @@ function sourceFiles(dir) {
   });
 }
 
-function inputsHash() {
-  const files = ['main.ts', 'package-lock.json', 'scripts/build.js', ...Object.values(ENTRIES), ...sourceFiles('lib')];
-  files.sort();
-  const hash = createHash('sha256').update(process.version);
+/** Every file the bundles are made from (sorted). */
+function inputFiles() {
+  return [...new Set(['main.ts', 'package-lock.json', 'scripts/build.js', ...Object.values(ENTRIES), ...sourceFiles('lib')])].sort();
+}
+
+function inputsHash(files = inputFiles()) {
+  const hash = require('crypto').createHash('sha256').update(process.version);
   for (const f of files) hash.update(`\0${f}\0`).update(readFileSync(join(ROOT, f)));
   return hash.digest('hex');
+}
+
+/** What a file's stat says about its content: size, mtime and inode (`git checkout` changes all three). */
+function statKey(file) {
+  const st = statSync(join(ROOT, file), { bigint: true });
+  return `${st.size}:${st.mtimeNs}:${st.ino}`;
+}
+
+/** A stat is trusted only for files last changed this long before it was taken. */
+const RACY_NS = 2_000_000_000n;
+
+/** The inputs as they are now: their stats (taken first), then their hash. */
+function snapshot(files = inputFiles()) {
+  const statsAtNs = String(BigInt(Date.now()) * 1_000_000n);
+  const stats = files.map(statKey);
+  return { version: process.version, files, stats, statsAtNs, hash: inputsHash(files) };
+}
+
+/**
+ * Whether build/ was made from the current inputs. Cheap first (like git's
+ * index): when every input has the size, mtime and inode recorded when build/
+ * was last checked, nothing is read. A new or removed input, any other stat,
+ * or a file changed within RACY_NS before those stats were taken (an edit in
+ * the same clock tick could keep size and mtime) makes it hash every input
+ * (a few ms more) and compare; a matching hash records the new stats.
+ * Returns the snapshot to build from when build/ is stale.
+ */
+function staleSnapshot() {
+  const files = inputFiles();
+  let stamp;
+  try {
+    stamp = JSON.parse(readFileSync(STAMP, 'utf-8'));
+  } catch {
+    return snapshot(files);
+  }
+  const trustedBefore = BigInt(stamp.statsAtNs ?? 0) - RACY_NS;
+  const unchanged = stamp.version === process.version && stamp.files?.length === files.length
+    && files.every((f, i) => stamp.files[i] === f && stamp.stats[i] === statKey(f)
+      && BigInt(stamp.stats[i].split(':')[1]) < trustedBefore);
+  if (unchanged) return undefined;
+  const now = snapshot(files);
+  if (now.hash !== stamp.hash) return now;
+  writeAtomically(STAMP, JSON.stringify(now));
+  return undefined;
+}
+
+/** Writes aside, then renames into place: another synth may be building at the same time. */
+function writeAtomically(path, contents) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
 }
 
 /** Loads a bundled CommonJS text as a module (for build-time values such as the schema). */
@@ -45,22 +99,33 @@ function loadBundle(text, filename) {
   return m.exports;
 }
 
-/** The esbuild plugin that swaps lib/config/schema-validator.ts for ajv's standalone validator. */
-function precompiledSchema(esbuild) {
+/**
+ * Values the sources compute that depend on nothing but the sources, taken
+ * from them once here (bundled with packages external, as ts-node would run them).
+ */
+function buildTimeValues(esbuild) {
   const probe = esbuild.buildSync({
     stdin: {
-      contents: "export { BUILDS_SCHEMA } from './lib/config/builds-file'; export { AJV_OPTIONS } from './lib/config/schema-validator';",
-      resolveDir: ROOT, sourcefile: 'schema-probe.ts', loader: 'ts',
+      contents: [
+        "export { BUILDS_SCHEMA } from './lib/config/builds-file';",
+        "export { AJV_OPTIONS } from './lib/config/schema-validator';",
+        "export { retentionProgramJs } from './lib/retention/retention-program-js';",
+      ].join('\n'),
+      resolveDir: ROOT, sourcefile: 'build-time-probe.ts', loader: 'ts',
     },
     bundle: true, platform: 'node', format: 'cjs', write: false, logLevel: 'warning', packages: 'external',
   });
-  const { BUILDS_SCHEMA, AJV_OPTIONS } = loadBundle(probe.outputFiles[0].text, join(ROOT, 'schema-probe.js'));
+  return loadBundle(probe.outputFiles[0].text, join(ROOT, 'build-time-probe.js'));
+}
+
+/** lib/config/schema-validator.ts as ajv's standalone validator of the schema. */
+function precompiledSchema({ BUILDS_SCHEMA, AJV_OPTIONS }) {
   const Ajv = require('ajv').default;
   const standaloneCode = require('ajv/dist/standalone').default;
   const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
   const code = standaloneCode(ajv, ajv.compile(BUILDS_SCHEMA));
   const schemaJson = JSON.stringify(BUILDS_SCHEMA);
-  const contents = `${code}
+  return `${code}
 const validate = module.exports;
 const SCHEMA = ${JSON.stringify(schemaJson)};
 module.exports = {
@@ -71,22 +136,35 @@ module.exports = {
   },
 };
 `;
+}
+
+/** lib/retention/retention-program-js.ts as the text it returns. */
+function precompiledRetentionProgram({ retentionProgramJs }) {
+  const js = retentionProgramJs();
+  return `module.exports = { retentionProgramJs: () => ${JSON.stringify(js)} };\n`;
+}
+
+/** The esbuild plugin that swaps those modules for what they compute. */
+function buildTimeModules(esbuild) {
+  const values = buildTimeValues(esbuild);
+  const modules = [
+    { filter: /[\\/]lib[\\/]config[\\/]schema-validator\.ts$/, contents: precompiledSchema(values) },
+    { filter: /[\\/]lib[\\/]retention[\\/]retention-program-js\.ts$/, contents: precompiledRetentionProgram(values) },
+  ];
   return {
-    name: 'precompiled-builds-schema',
+    name: 'build-time-modules',
     setup(build) {
-      build.onLoad({ filter: /[\\/]lib[\\/]config[\\/]schema-validator\.ts$/ }, () => ({ contents, loader: 'js', resolveDir: ROOT }));
+      for (const { filter, contents } of modules) {
+        build.onLoad({ filter }, () => ({ contents, loader: 'js', resolveDir: ROOT }));
+      }
     },
   };
 }
 
 /** Builds build/ if an input changed since the last build; resolves to true when it built. */
 async function ensureBuilt() {
-  const hash = inputsHash();
-  try {
-    if (readFileSync(STAMP, 'utf-8') === hash) return false;
-  } catch {
-    // no build yet
-  }
+  const inputs = staleSnapshot();
+  if (!inputs) return false;
   const esbuild = require('esbuild');
   const result = await esbuild.build({
     entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, join(ROOT, file)])),
@@ -100,18 +178,11 @@ async function ensureBuilt() {
     keepNames: true,
     write: false,
     logLevel: 'warning',
-    plugins: [precompiledSchema(esbuild)],
+    plugins: [buildTimeModules(esbuild)],
   });
   mkdirSync(OUT, { recursive: true });
-  // Another synth may be building at the same time: write aside, then rename into place.
-  for (const file of result.outputFiles) {
-    const tmp = `${file.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, file.contents);
-    renameSync(tmp, file.path);
-  }
-  const tmp = `${STAMP}.${process.pid}.tmp`;
-  writeFileSync(tmp, hash);
-  renameSync(tmp, STAMP);
+  for (const file of result.outputFiles) writeAtomically(file.path, file.contents);
+  writeAtomically(STAMP, JSON.stringify(inputs));
   return true;
 }
 
@@ -127,7 +198,7 @@ async function requireBuilt(name) {
   return require(join(OUT, `${name}.js`));
 }
 
-module.exports = { ensureBuilt, requireBuilt, ENTRIES, OUT, inputsHash };
+module.exports = { ensureBuilt, requireBuilt, ENTRIES, OUT };
 
 if (require.main === module) {
   ensureBuilt().then((built) => {

@@ -1,5 +1,5 @@
 import { decide, isCommitTag, keepFor, parsePolicy, TagInfo } from '../../lib/retention/retention-program';
-import { retentionProgramJs } from '../../lib/constructs/retention-cron-job';
+import { retentionProgramJs } from '../../lib/retention/retention-program-js';
 
 const sha = (n: number) => n.toString(16).padStart(2, '0').repeat(20);
 /** A commit tag of commit n, built at minute n. */
