@@ -1,4 +1,4 @@
-import { Duration, Testing } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { BuilderEngine, PlannedBuild } from '../../lib/plan/build-plan';
 import { BUILD_SCRIPT } from '../../lib/constructs/builder-script';
@@ -45,6 +45,25 @@ describe('BuildJob', () => {
     expect(synthJob({ backoffLimit: 1 }).metadata.name).not.toBe(name);
     expect(synthJob({ registryPort: 31001 }).metadata.name).not.toBe(name);
     expect(synthJob({ build: { ...BUILD, ref: 'v1.2.1' } }).metadata.name).not.toBe(name);
+    // A change that comes from the constructs, not from builds.yaml, renames the Job too.
+    const chart = Testing.chart();
+    const job = new BuildJob(chart, 'Job', { build: BUILD, registryPort: 31000 });
+    expect(job.name).toBe(name);
+    ApiObject.of(job.job).addJsonPatch(JsonPatch.add('/spec/template/spec/priorityClassName', 'builds'));
+    expect(job.name).not.toBe(name);
+    expect(Testing.synth(chart).find((m) => m.kind === 'Job').metadata.name).toBe(job.name);
+  });
+
+  test('a given name is kept as it is (the trigger names Jobs after the pushed commit)', () => {
+    expect(synthJob({ name: 'build-app-v1.2.0-abc1234' }).metadata.name).toBe('build-app-v1.2.0-abc1234');
+  });
+
+  test("no value the API server would fill in itself or that means the same as none: a third of each Job's size", () => {
+    const spec = synthJob().spec.template.spec;
+    for (const key of ['dnsPolicy', 'terminationGracePeriodSeconds', 'setHostnameAsFQDN']) expect(spec).not.toHaveProperty(key);
+    expect(spec.securityContext).toEqual({ runAsUser: 0, runAsGroup: 0 });
+    expect(spec.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false });
+    expect(spec.containers[0]).not.toHaveProperty('imagePullPolicy');
   });
 
   test('same container and script as the Pod form; every image in env', () => {
@@ -94,13 +113,22 @@ describe('BuildJob', () => {
 
   test('labels on the Job and its Pods: the build, each image, extra ones; the Job controller picks its own selector', () => {
     const job = synthJob({ labels: { team: 'shop' } });
-    expect(job.metadata.labels).toMatchObject({
+    const handles = {
       'cdk8s-image-builder/build': 'build-app-v1.2.0',
       'images.cdk8s-image-builder/api': 'true',
       'images.cdk8s-image-builder/web': 'true',
       'team': 'shop',
+    };
+    expect(job.metadata.labels).toEqual({
+      ...handles,
+      'app.kubernetes.io/name': 'image-builder',
+      'app.kubernetes.io/instance': 'build-app-v1.2.0',
+      'app.kubernetes.io/component': 'builder',
+      'app.kubernetes.io/part-of': 'cdk8s-image-builder',
+      'app.kubernetes.io/managed-by': 'cdk8s',
     });
-    expect(job.spec.template.metadata.labels).toEqual(job.metadata.labels);
+    // The Pods: what `kubectl logs -l` selects by, and the component the policy rules recognise builders by.
+    expect(job.spec.template.metadata.labels).toEqual({ ...handles, 'app.kubernetes.io/component': 'builder' });
     expect(job.spec.selector).toBeUndefined();
     expect(JSON.stringify(job)).not.toContain('cdk8s.io/metadata.addr');
   });

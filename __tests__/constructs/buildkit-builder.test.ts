@@ -10,6 +10,7 @@ import {
 import { BUILDKIT_SCRIPT, BUILDKITD_FLAGS } from '../../lib/constructs/buildkit-script';
 import { BuilderEngine, PlannedBuild } from '../../lib/plan/build-plan';
 import { envOf, find, ROOT, synthBuilds } from '../support/synth';
+import { defaultPullPolicy } from '../../lib/constructs/server-canonical';
 
 const BUILD: PlannedBuild = {
   name: 'build-app-v1.2.0',
@@ -51,13 +52,13 @@ describe('buildkit engine builder', () => {
     expect(pod.spec.containers).toHaveLength(1);
     expect(container.name).toBe(BUILDKIT_CONTAINER_NAME);
     expect(container.image).toBe(`moby/buildkit:${BUILDKIT_VERSION}-rootless`);
-    expect(container.imagePullPolicy).toBe('IfNotPresent');
+    // IfNotPresent: the API server's default for a tagged image, so the Job leaves it out.
+    expect(container.imagePullPolicy).toBeUndefined();
+    expect(defaultPullPolicy(container.image)).toBe('IfNotPresent');
     expect(container.command).toEqual(['sh', '/opt/image-builder/buildkit.sh']);
     expect(container.args).toBeUndefined();
-    expect(container.securityContext).toEqual({
-      runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, privileged: false,
-      allowPrivilegeEscalation: true, readOnlyRootFilesystem: false, seccompProfile: { type: 'Unconfined' },
-    });
+    // uid, gid and runAsNonRoot come from the Pod (the container inherits them); not privileged, a writable root.
+    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: true, seccompProfile: { type: 'Unconfined' } });
     expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 });
     expect(pod.metadata.annotations).toEqual({ 'container.apparmor.security.beta.kubernetes.io/buildkit': 'unconfined' });
     expect(pod.spec.restartPolicy).toBe('Never');

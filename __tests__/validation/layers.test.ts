@@ -180,7 +180,6 @@ describe('policy layer', () => {
       'IB004 REPO_URL is not set, so the image names cannot be derived',
       'IB005 restartPolicy is not set, not "OnFailure"',
       'IB008 runs as user not set (runAsNonRoot not set), not root',
-      'IB008 the root filesystem is not explicitly writable',
       'IB008 no emptyDir mounted at /workspace',
       'IB009 command is not set, not ["sh","/opt/image-builder/build.sh"]',
       'IB015 REGISTRY_USERNAME is not read from key "username" of the push Secret',

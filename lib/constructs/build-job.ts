@@ -1,13 +1,13 @@
 import { createHash } from 'crypto';
-import { Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { BuilderProps, builderLabels } from './builder-container';
 import { addEngineBuilder, builderPodSecurity } from './builder-engine';
 import { BUILD_SCRIPT } from './builder-script';
 import { BUILDKIT_SCRIPT } from './buildkit-script';
-import { dropAddressLabel, standardLabels } from './labels';
-import { useServerCanonicalForm } from './server-canonical';
+import { COMPONENT_LABEL, dropAddressLabel, standardLabels } from './labels';
+import { omitPodDefaults, useServerCanonicalForm } from './server-canonical';
 
 /** Retries, deadline and cleanup of builder Jobs. */
 export interface BuildJobOptions {
@@ -35,7 +35,7 @@ export interface BuildJobProps extends BuilderProps, BuildJobOptions {
   /**
    * The Job's name, for callers whose names are already unique per build
    * (the trigger names each Job after the pushed commit).
-   * @default - the build's name and a hash of the template's inputs (jobName)
+   * @default - the build's name and a hash of the Job as synthesized (jobName)
    */
   readonly name?: string;
 }
@@ -50,24 +50,26 @@ export interface BuildJobProps extends BuilderProps, BuildJobOptions {
  *   until the Job is deleted, so their logs are still there after the Job
  *   gives up (with `OnFailure` the Job controller deletes the Pod when
  *   backoffLimit is reached, and `kubectl logs` returns nothing).
- * - The Job's name ends with a hash of everything its Pod template is made
- *   of. A Job's template is immutable: a changed build gets a new Job (the old
+ * - The Job's name ends with a hash of the Job as written (jobName). A Job's template is immutable: a changed build gets a new Job (the old
  *   one is pruned by the GitOps tool, or its TTL), instead of `kubectl apply`
  *   failing with "field is immutable". The build's stable name stays in the
  *   `cdk8s-image-builder/build` label: `kubectl logs -l cdk8s-image-builder/build=<build>`.
  */
 export class BuildJob extends Construct {
-  public readonly name: string;
   public readonly job: kplus.Job;
   public readonly container: kplus.Container;
+  private readonly fixedName?: string;
 
   constructor(scope: Construct, id: string, props: BuildJobProps) {
     super(scope, id);
-    this.name = props.name ?? jobName(props);
-    const labels = { ...standardLabels('builder', props.build.name), ...builderLabels(props.build), ...props.labels };
+    this.fixedName = props.name;
+    const handles = { ...builderLabels(props.build), ...props.labels };
     this.job = new kplus.Job(this, 'Job', {
-      metadata: { name: this.name, labels },
-      podMetadata: { labels },
+      // With no name given, this one stands in until synthesis, when the content hash is known (jobName).
+      metadata: { name: props.name ?? props.build.name, labels: { ...standardLabels('builder', props.build.name), ...handles } },
+      // The Pods carry what selects them (`kubectl logs -l` by build or image) and what the policy
+      // rules recognise a builder by (its component); the other standard labels are the Job's.
+      podMetadata: { labels: { [COMPONENT_LABEL]: 'builder', ...handles } },
       select: false,
       // Never (cdk8s-plus' default too): a Pod per attempt, failed ones kept with their logs.
       restartPolicy: kplus.RestartPolicy.NEVER,
@@ -79,18 +81,34 @@ export class BuildJob extends Construct {
     this.container = addEngineBuilder(this.job, props);
     dropAddressLabel(this.job);
     useServerCanonicalForm(this);
+    const api = ApiObject.of(this.job);
+    omitPodDefaults(api);
+    if (props.name === undefined) {
+      const toJson = api.toJson.bind(api);
+      api.toJson = () => {
+        const json = toJson();
+        return { ...json, metadata: { ...json.metadata, name: jobName(props.build.name, json) } };
+      };
+    }
+  }
+
+  /** The Job's name: the one given, or the build's name and a hash of the Job as synthesized (jobName). */
+  public get name(): string {
+    return this.fixedName ?? ApiObject.of(this.job).toJson().metadata.name;
   }
 }
 
 /**
- * `<build name>-<hash>`: the hash covers every input of the Job's Pod
- * template (the build, the registry port, image, resources, placement, labels,
- * retry settings and the script itself), so the same builds.yaml always gives
- * the same name and any change gives a new one. At most 63 characters.
+ * `<build name>-<hash>`: the hash covers the Job exactly as it is written
+ * (every field of its Pod template, its retry settings and labels; its own name
+ * left out) and the scripts the Job runs from their ConfigMaps, so the same
+ * builds.yaml and code always give the same name, and any change to what the
+ * Job runs, from builds.yaml or from the constructs, gives a new one. At most
+ * 63 characters.
  */
-export function jobName(props: BuildJobProps): string {
-  // constructs in props (the script's ConfigMap) stand for themselves by their path
-  const inputs = JSON.stringify({ props, scripts: [BUILD_SCRIPT, BUILDKIT_SCRIPT] }, (_key, value) => (value instanceof Construct ? `construct:${value.node.path}` : value));
+export function jobName(buildName: string, job: { metadata?: Record<string, unknown> }): string {
+  const metadata = { ...job.metadata, name: undefined };
+  const inputs = JSON.stringify({ job: { ...job, metadata }, scripts: [BUILD_SCRIPT, BUILDKIT_SCRIPT] });
   const hash = createHash('sha256').update(inputs).digest('hex').slice(0, 8);
-  return `${props.build.name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
+  return `${buildName.slice(0, 54).replace(/-+$/, '')}-${hash}`;
 }

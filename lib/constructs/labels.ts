@@ -10,11 +10,14 @@ export const PART_OF = 'cdk8s-image-builder';
 
 export type Component = 'registry' | 'builder' | 'retention';
 
+/** The label naming an object's part of the app; the policy rules recognise builders and the registry by it. */
+export const COMPONENT_LABEL = 'app.kubernetes.io/component';
+
 export function standardLabels(component: Component, instance: string): Record<string, string> {
   return {
     'app.kubernetes.io/name': component === 'builder' ? 'image-builder' : component === 'retention' ? 'registry-retention' : 'registry',
     'app.kubernetes.io/instance': instance,
-    'app.kubernetes.io/component': component,
+    [COMPONENT_LABEL]: component,
     'app.kubernetes.io/part-of': PART_OF,
     'app.kubernetes.io/managed-by': 'cdk8s',
   };

@@ -88,3 +88,86 @@ export function useServerCanonicalForm(scope: Construct): void {
     }
   }
 }
+
+/**
+ * Pod fields written at the value they have when absent: either the API
+ * server's own default, which it fills in when the field is missing (so the
+ * stored object is the same), or a value that means the same as no value.
+ * Both forms run the same Pod and re-apply as a no-op; without them a builder
+ * Job is a third smaller (`npm run bench`, 1,000 builds). cdk8s-plus writes
+ * them all explicitly.
+ */
+export const POD_DEFAULTS: Record<string, unknown> = {
+  dnsPolicy: 'ClusterFirst', // server default
+  terminationGracePeriodSeconds: 30, // server default
+  setHostnameAsFQDN: false, // absent = false
+};
+
+/** Pod-level security context values that mean the same as absent. */
+export const POD_SECURITY_DEFAULTS: Record<string, unknown> = {
+  runAsNonRoot: false, // absent = no check
+  fsGroupChangePolicy: 'Always', // absent = Always
+};
+
+/** Container security context values that mean the same as absent. */
+export const CONTAINER_SECURITY_DEFAULTS: Record<string, unknown> = {
+  privileged: false,
+  readOnlyRootFilesystem: false,
+};
+
+/** Container security fields that fall back to the Pod's: equal to it, they say nothing. */
+const INHERITED_SECURITY = ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'seccompProfile', 'seLinuxOptions', 'appArmorProfile'];
+
+/**
+ * The API server's imagePullPolicy for an image without one: Always for a
+ * `:latest` or untagged image, IfNotPresent for anything else (a tag or a digest).
+ */
+export function defaultPullPolicy(image: string): string {
+  if (image.includes('@')) return 'IfNotPresent';
+  const tag = /:([^/:]+)$/.exec(image)?.[1];
+  return tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+function withoutEntries(value: Record<string, any>, defaults: Record<string, unknown>): Record<string, any> {
+  return Object.fromEntries(Object.entries(value).filter(([k, v]) => !(k in defaults) || JSON.stringify(defaults[k]) !== JSON.stringify(v)));
+}
+
+/** A Pod spec without the values of POD_DEFAULTS, POD_SECURITY_DEFAULTS, CONTAINER_SECURITY_DEFAULTS, defaultPullPolicy and inherited security fields. */
+export function withoutPodDefaults(spec: Record<string, any>): Record<string, any> {
+  const out = withoutEntries(spec, POD_DEFAULTS);
+  const podSecurity: Record<string, any> = spec.securityContext ?? {};
+  const container = (c: Record<string, any>) => {
+    const copy = { ...c };
+    if (copy.imagePullPolicy !== undefined && copy.imagePullPolicy === defaultPullPolicy(String(copy.image))) delete copy.imagePullPolicy;
+    if (copy.securityContext) {
+      const sc = Object.fromEntries(Object.entries(withoutEntries(copy.securityContext, CONTAINER_SECURITY_DEFAULTS))
+        .filter(([k, v]) => !(INHERITED_SECURITY.includes(k) && JSON.stringify(podSecurity[k]) === JSON.stringify(v))
+          // runAsNonRoot false at container level only matters against a Pod-level true
+          && !(k === 'runAsNonRoot' && v === false && podSecurity.runAsNonRoot !== true)));
+      if (Object.keys(sc).length > 0) copy.securityContext = sc;
+      else delete copy.securityContext;
+    }
+    return copy;
+  };
+  for (const field of ['initContainers', 'containers']) {
+    if (Array.isArray(out[field])) out[field] = out[field].map(container);
+  }
+  if (out.securityContext) out.securityContext = withoutEntries(out.securityContext, POD_SECURITY_DEFAULTS);
+  return out;
+}
+
+/**
+ * Makes a Job's Pod template synthesize without the values withoutPodDefaults
+ * removes. For builder Jobs only: a Job is immutable and a changed one is a new
+ * Job anyway, while the same change to the registry's Deployment would restart
+ * the registry (and lose its images on the default emptyDir).
+ */
+export function omitPodDefaults(job: ApiObject): void {
+  const toJson = job.toJson.bind(job);
+  job.toJson = () => {
+    const json = toJson();
+    const template = json.spec?.template;
+    if (!template?.spec) return json;
+    return { ...json, spec: { ...json.spec, template: { ...template, spec: withoutPodDefaults(template.spec) } } };
+  };
+}

@@ -302,7 +302,7 @@ export const RULES: PolicyRule[] = [
   {
     id: 'IB008',
     description: 'builders run as root with a writable root filesystem and an emptyDir at /workspace',
-    fix: 'apk needs root and a writable filesystem: runAsUser 0, runAsNonRoot false, readOnlyRootFilesystem false, workspace emptyDir',
+    fix: 'apk needs root and a writable filesystem: runAsUser 0, runAsNonRoot not true, readOnlyRootFilesystem not true, workspace emptyDir',
     check: (manifests) => podSpecs(manifests).filter(isBuilder).flatMap((at) => containersOf(at)
       .filter(({ container }) => container.name === BUILDER_CONTAINER_NAME)
       .flatMap(({ container, path }) => {
@@ -310,7 +310,7 @@ export const RULES: PolicyRule[] = [
         const problems = [];
         const base = { manifest: at.manifest, object: at.object };
         if (sc.runAsUser !== 0 || sc.runAsNonRoot === true) problems.push({ ...base, path: `${path}.securityContext`, message: `runs as user ${describeValue(sc.runAsUser)} (runAsNonRoot ${describeValue(sc.runAsNonRoot)}), not root` });
-        if (sc.readOnlyRootFilesystem !== false) problems.push({ ...base, path: `${path}.securityContext.readOnlyRootFilesystem`, message: 'the root filesystem is not explicitly writable' });
+        if (sc.readOnlyRootFilesystem === true) problems.push({ ...base, path: `${path}.securityContext.readOnlyRootFilesystem`, message: 'the root filesystem is read-only' });
         const mount = entries(container.volumeMounts).map(([vm]) => vm).find((vm) => vm.mountPath === WORKSPACE_PATH);
         const volume = mount && entries(at.spec.volumes).map(([v]) => v).find((v) => v.name === mount.name);
         if (!volume?.emptyDir) problems.push({ ...base, path: `${path}.volumeMounts`, message: `no emptyDir mounted at ${WORKSPACE_PATH}` });
