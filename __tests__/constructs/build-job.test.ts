@@ -76,8 +76,6 @@ describe('BuildJob', () => {
       { name: 'GIT_REF', value: 'v1.2.0' },
       { name: 'IMAGE_TAGS', value: 'v1.2.0' },
       { name: 'IMAGE_COUNT', value: '2' },
-      { name: 'WORKSPACE', value: '/workspace' },
-      { name: 'NODE_DOCKER_SOCKET', value: '/node/run/docker.sock' },
       { name: 'IMAGE_1_NAME', value: 'api' },
       { name: 'IMAGE_1_CONTEXT', value: 'api' },
       { name: 'IMAGE_1_DOCKERFILE', value: 'Dockerfile' },

@@ -45,9 +45,7 @@ describe('BuilderPod', () => {
       REPO_URL: SEED.repo,
       GIT_REF: 'main',
       IMAGE_TAGS: 'main latest',
-      NODE_DOCKER_SOCKET: '/node/run/docker.sock',
       IMAGE_COUNT: '1',
-      WORKSPACE: '/workspace',
       IMAGE_1_NAME: 'worker',
       IMAGE_1_CONTEXT: 'dockercoins/worker',
       IMAGE_1_DOCKERFILE: 'Dockerfile',
@@ -76,7 +74,9 @@ describe('BuilderPod', () => {
     const pod = synthPod();
     expect(pod.spec.volumes).toContainEqual({ name: 'node-run', hostPath: { path: '/var/run', type: 'Directory' } });
     expect(pod.spec.containers[0].volumeMounts).toContainEqual({ name: 'node-run', mountPath: '/node/run', readOnly: true });
-    expect(pod.spec.containers[0].env).toContainEqual({ name: 'NODE_DOCKER_SOCKET', value: '/node/run/docker.sock' });
+    // The script finds the socket there by default; no builder's env repeats it.
+    expect(BUILD_SCRIPT).toContain(': "${WORKSPACE:=/workspace}" "${NODE_DOCKER_SOCKET:=/node/run/docker.sock}"');
+    expect(pod.spec.containers[0].env.map((e: any) => e.name)).not.toContain('NODE_DOCKER_SOCKET');
   });
 
   test('runs as root with a writable root filesystem and an emptyDir workspace (apk needs both)', () => {

@@ -9,7 +9,7 @@
  * What runs is the Job's container `command` (sh /opt/image-builder/build.sh,
  * the script read from the synthesized ConfigMap it mounts) with the Job's env. The only overrides are the node's stand-ins (support/builder.ts):
  * DOCKER_HOST/DOCKER_CONFIG/DOCKER_BUILDKIT=0 (the node's Docker engine is
- * podman's Docker API here), WORKSPACE (the manifest's /workspace is the Pod's
+ * podman's Docker API here), WORKSPACE (the script's default /workspace is the Pod's
  * emptyDir; here a temp dir per run) and PATH (an `apk` shim first: no Alpine
  * here, git is already installed).
  *

@@ -1,5 +1,11 @@
 import { PlannedBuild } from '../plan/build-plan';
 
+/** Where the builder sees the node's /var/run (read-only): the Docker socket is below it. */
+export const NODE_RUN_MOUNT = '/node/run';
+
+/** Where the builder's emptyDir is mounted; the script clones below it. */
+export const WORKSPACE_PATH = '/workspace';
+
 /**
  * The builder's shell script and the environment that parameterizes it.
  *
@@ -28,8 +34,13 @@ trap 'exit 143' TERM INT
 announce() { step="$1"; shift; echo "==> [$step] $*"; }
 die() { echo "!! $*" >&2; exit 1; }
 
-# The node's Docker engine, through its run directory (mounted read-only). DOCKER_HOST set
-# means another engine was chosen (the end-to-end test's); then there is nothing to check.
+# The Pod's emptyDir and the node's run directory (mounted read-only) are where the builder
+# container mounts them: constants of the script, not per-build env (the end-to-end test points
+# WORKSPACE at a temp dir).
+: "\${WORKSPACE:=${WORKSPACE_PATH}}" "\${NODE_DOCKER_SOCKET:=${NODE_RUN_MOUNT}/docker.sock}"
+
+# The node's Docker engine, through its run directory. DOCKER_HOST set means another engine
+# was chosen (the end-to-end test's); then there is nothing to check.
 if [ -z "\${DOCKER_HOST:-}" ]; then
   announce docker "the node's Docker engine"
   [ -S "$NODE_DOCKER_SOCKET" ] || die "this node has no Docker engine (no socket at /var/run/docker.sock): run builders only on nodes with Docker, with builders.nodeSelector and tolerations"
@@ -116,12 +127,6 @@ export const SCRIPT_FILE = 'build.sh';
 /** What builders run: the constant script from its ConfigMap, parameters in env. */
 export const BUILDER_COMMAND = ['sh', `${SCRIPT_DIR}/${SCRIPT_FILE}`];
 
-/** Where the builder sees the node's /var/run (read-only): the Docker socket is below it. */
-export const NODE_RUN_MOUNT = '/node/run';
-
-/** Where the builder's emptyDir is mounted; the script clones below it. */
-export const WORKSPACE_PATH = '/workspace';
-
 /**
  * The script's environment for one planned build, in a stable order. Every
  * value is a string: the Kubernetes API refuses `value: 30500` (a number) in
@@ -136,8 +141,6 @@ export function scriptEnvironment(build: PlannedBuild, registryPort: number): Re
     GIT_REF: build.ref,
     IMAGE_TAGS: build.tags.join(' '),
     IMAGE_COUNT: String(build.images.length),
-    WORKSPACE: WORKSPACE_PATH,
-    NODE_DOCKER_SOCKET: `${NODE_RUN_MOUNT}/docker.sock`,
     ...imageEnvironment(build),
   };
   return env;
