@@ -81,26 +81,38 @@ function objectId(m: Manifest): string {
   return typeof name === 'string' && name ? `${kind}/${name}` : `${kind} (no name)`;
 }
 
+/**
+ * Each object's Pod spec, read once per object however many rules ask (1,000
+ * builders, 16 rules): kept only while checkPolicy runs, so an object changed
+ * between two checks is read again.
+ */
+let podSpecCache: WeakMap<Manifest, PodSpecAt[]> | undefined;
+
+function podSpecsOf(m: Manifest): PodSpecAt[] {
+  const cached = podSpecCache?.get(m);
+  if (cached) return cached;
+  const found: PodSpecAt[] = [];
+  const spec = objectOr(m.spec);
+  const template = objectOr(m.kind === 'CronJob' ? objectOr(objectOr(spec.jobTemplate).spec).template : spec.template);
+  if (m.kind === 'Pod' && isObject(m.spec)) {
+    found.push({
+      manifest: m, object: objectId(m), path: 'spec', spec, labels: objectOr(objectOr(m.metadata).labels),
+      annotations: objectOr(objectOr(m.metadata).annotations), annotationsPath: 'metadata.annotations',
+    });
+  } else if (isObject(template.spec)) {
+    const path = m.kind === 'CronJob' ? 'spec.jobTemplate.spec.template.spec' : 'spec.template.spec';
+    found.push({
+      manifest: m, object: objectId(m), path, spec: template.spec, labels: objectOr(objectOr(template.metadata).labels),
+      annotations: objectOr(objectOr(template.metadata).annotations), annotationsPath: `${path.replace(/\.spec$/, '')}.metadata.annotations`,
+    });
+  }
+  podSpecCache?.set(m, found);
+  return found;
+}
+
 /** Pod specs of Pods and of workload templates (Deployment, Job, ...). */
 export function podSpecs(manifests: Manifest[]): PodSpecAt[] {
-  const found: PodSpecAt[] = [];
-  for (const m of manifests.filter(isObject)) {
-    const spec = objectOr(m.spec);
-    const template = objectOr(m.kind === 'CronJob' ? objectOr(objectOr(spec.jobTemplate).spec).template : spec.template);
-    if (m.kind === 'Pod' && isObject(m.spec)) {
-      found.push({
-        manifest: m, object: objectId(m), path: 'spec', spec, labels: objectOr(objectOr(m.metadata).labels),
-        annotations: objectOr(objectOr(m.metadata).annotations), annotationsPath: 'metadata.annotations',
-      });
-    } else if (isObject(template.spec)) {
-      const path = m.kind === 'CronJob' ? 'spec.jobTemplate.spec.template.spec' : 'spec.template.spec';
-      found.push({
-        manifest: m, object: objectId(m), path, spec: template.spec, labels: objectOr(objectOr(template.metadata).labels),
-        annotations: objectOr(objectOr(template.metadata).annotations), annotationsPath: `${path.replace(/\.spec$/, '')}.metadata.annotations`,
-      });
-    }
-  }
-  return found;
+  return manifests.filter(isObject).flatMap(podSpecsOf);
 }
 
 function containersOf(at: PodSpecAt): Array<{ container: any; path: string }> {
@@ -133,11 +145,31 @@ const SECRET_MATERIAL = [
   { re: /"auths"\s*:\s*\{[^}]*"auth"\s*:\s*"[A-Za-z0-9+/=]+"/, what: 'a docker config.json with credentials' },
 ];
 
-/** Every string in an object, with its path. */
-function stringsOf(value: any, path: string, out: Array<{ path: string; text: string }> = []): Array<{ path: string; text: string }> {
-  if (typeof value === 'string') out.push({ path, text: value });
-  else if (Array.isArray(value)) value.forEach((v, i) => stringsOf(v, `${path}[${i}]`, out));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) stringsOf(v, path ? `${path}.${k}` : k, out);
+/**
+ * The strings in an object that `test` picks, with their paths. The path is
+ * only spelled out for a string picked (this walks every string of dist/).
+ */
+function stringsOf(value: any, test: (text: string) => boolean): Array<{ path: string; text: string }> {
+  const out: Array<{ path: string; text: string }> = [];
+  const at: Array<string | number> = [];
+  const walk = (v: any) => {
+    if (typeof v === 'string') {
+      if (test(v)) out.push({ path: at.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join(''), text: v });
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        at.push(i);
+        walk(v[i]);
+        at.pop();
+      }
+    } else if (v && typeof v === 'object') {
+      for (const k of Object.keys(v)) {
+        at.push(k);
+        walk(v[k]);
+        at.pop();
+      }
+    }
+  };
+  walk(value);
   return out;
 }
 
@@ -430,9 +462,9 @@ export const RULES: PolicyRule[] = [
       const object = objectId(m);
       if (m.kind === 'Secret') return [{ object, manifest: m, path: '', message: 'a Secret in the manifests: its data would be committed with dist/' }];
       const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
-      for (const { path, text } of stringsOf(m, '')) {
-        const found = SECRET_MATERIAL.find((s) => s.re.test(text));
-        if (found) problems.push({ object, manifest: m, path, message: `${found.what} in the manifest` });
+      const secretMaterial = (text: string) => SECRET_MATERIAL.find((s) => s.re.test(text));
+      for (const { path, text } of stringsOf(m, (text) => secretMaterial(text) !== undefined)) {
+        problems.push({ object, manifest: m, path, message: `${secretMaterial(text)!.what} in the manifest` });
       }
       for (const at of podSpecs([m])) {
         for (const { container, path } of containersOf(at)) {
@@ -496,14 +528,19 @@ export const RULES: PolicyRule[] = [
 /** Runs every rule; an empty list means the manifests keep them all. */
 export function checkPolicy(manifests: Manifest[], rules: PolicyRule[] = RULES): Violation[] {
   const objects = manifests.filter(isObject);
-  return rules.flatMap((rule) => {
-    try {
-      return rule.check(objects).map((v) => ({ rule: rule.id, fix: rule.fix, ...v }));
-    } catch (e) {
-      // Fail closed: a rule that cannot read the objects reports that, it never passes them.
-      return [{ rule: rule.id, fix: rule.fix, object: '(all objects)', path: '', message: `the rule could not be checked: ${(e as Error).message}` }];
-    }
-  });
+  podSpecCache = new WeakMap();
+  try {
+    return rules.flatMap((rule) => {
+      try {
+        return rule.check(objects).map((v) => ({ rule: rule.id, fix: rule.fix, ...v }));
+      } catch (e) {
+        // Fail closed: a rule that cannot read the objects reports that, it never passes them.
+        return [{ rule: rule.id, fix: rule.fix, object: '(all objects)', path: '', message: `the rule could not be checked: ${(e as Error).message}` }];
+      }
+    });
+  } finally {
+    podSpecCache = undefined;
+  }
 }
 
 /**

@@ -1,18 +1,9 @@
-import { existsSync, readFileSync } from 'fs';
-import { dirname, join } from 'path';
+import { readFileSync } from 'fs';
 import * as ts from 'typescript';
+import { projectPath } from '../project-root';
 
-/**
- * lib/retention/retention-program.ts, found upwards from this module: from
- * lib/retention when run from source, from build/ when bundled (scripts/build.js).
- */
-function programSource(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'lib', 'retention', 'retention-program.ts');
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error(`lib/retention/retention-program.ts not found in any directory above ${__dirname}`);
-  }
-}
+/** lib/retention/retention-program.ts, from source (lib/retention) or from build/ (scripts/build.js). */
+const programSource = () => projectPath('lib/retention/retention-program.ts');
 
 /**
  * The retention program as the container runs it: lib/retention/retention-program.ts

@@ -1,11 +1,12 @@
 import { execFileSync, spawnSync } from 'child_process';
-import { join } from 'path';
+import { dirname, join } from 'path';
 import { exitText, runTool, ToolRun, toolText } from './kubeconform';
 import { ManifestDoc, ManifestFile } from './manifests';
 import { objectProblem, Problem } from './problems';
+import { projectPath } from '../project-root';
 
-const TOOLS = join(__dirname, '..', '..', 'scripts', 'validate-tools');
-const ROOT = join(__dirname, '..', '..');
+const TOOLS = projectPath('scripts/validate-tools');
+const ROOT = dirname(dirname(TOOLS));
 const TOOLS_DIR = process.env.VALIDATE_TOOLS_DIR ?? join(ROOT, '.tools');
 export const KUBECONFIG = join(TOOLS_DIR, 'run', 'kubeconfig');
 export const KUBECTL = join(TOOLS_DIR, 'bin', 'kubectl');

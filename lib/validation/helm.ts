@@ -4,8 +4,9 @@ import { tmpdir } from 'os';
 import { dirname, join, relative } from 'path';
 import { Problem } from './problems';
 import { validate } from './validate';
+import { projectPath } from '../project-root';
 
-const SCRIPT = join(__dirname, '..', '..', 'scripts', 'validate-tools', 'helm.sh');
+const SCRIPT = projectPath('scripts/validate-tools/helm.sh');
 
 /** The release name the validation renders with (the chart does not use it). */
 export const RELEASE = 'image-builder';

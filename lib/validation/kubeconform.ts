@@ -4,8 +4,9 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { ManifestFile, ObjectRef } from './manifests';
 import { objectProblem, pointerToPath, Problem } from './problems';
+import { projectPath } from '../project-root';
 
-const SCRIPT = join(__dirname, '..', '..', 'scripts', 'validate-tools', 'kubeconform.sh');
+const SCRIPT = projectPath('scripts/validate-tools/kubeconform.sh');
 
 export interface ToolRun {
   readonly status: number | null;
