@@ -101,8 +101,8 @@ describe('fails closed: every object not checked is a problem carrying kubectl\'
 
   test('a kubectl run that does not finish in time', async () => {
     expect(summary(await apiserverProblems([two()], { timeoutMs: 1 }))).toEqual([
-      'Pod/a: not checked: kubectl did not confirm this object (did not finish within 0 s and was stopped): (no output)',
-      'Pod/b: not checked: kubectl did not confirm this object (did not finish within 0 s and was stopped): (no output)',
+      'Pod/a: not checked: kubectl did not confirm this object (did not finish within 1 ms and was stopped): (no output)',
+      'Pod/b: not checked: kubectl did not confirm this object (did not finish within 1 ms and was stopped): (no output)',
     ]);
   });
 

@@ -23,6 +23,10 @@ async function validate(text: string, ...more: string[]) {
 
 const dist = () => readFileSync(join(ROOT, 'dist', 'image-builder.k8s.yaml'), 'utf-8');
 
+// The plugin loads build/policy.js, compiled on first use (esbuild, all entries): not within a test's 5 s.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+beforeAll(() => require('../../scripts/build.js').ensureBuilt(), 5 * 60_000);
+
 describe('cdk8s validation plugin (cdk8s.yaml validations:)', () => {
   test('passes dist/', async () => {
     const report = await validate(dist());

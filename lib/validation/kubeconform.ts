@@ -1,5 +1,5 @@
 import { spawn } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { ManifestFile, ObjectRef } from './manifests';
@@ -25,8 +25,11 @@ export function runTool(command: string, args: string[], options: { input?: stri
     const err: Buffer[] = [];
     let failed: Error | undefined;
     const timer = options.timeoutMs ? setTimeout(() => {
-      failed = new Error(`did not finish within ${Math.round(options.timeoutMs! / 1000)} s and was stopped`);
+      failed = new Error(`did not finish within ${options.timeoutMs! < 1000 ? `${options.timeoutMs} ms` : `${Math.round(options.timeoutMs! / 1000)} s`} and was stopped`);
       child.kill('SIGKILL');
+      // A process it started may still hold the pipes open: stop waiting for them.
+      child.stdout.destroy();
+      child.stderr.destroy();
     }, options.timeoutMs) : undefined;
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => err.push(d));
@@ -61,11 +64,26 @@ export function exitText(run: ToolRun): string {
  * status it does not explain, output that is not its JSON report, or an
  * unexpected exit, is a problem carrying kubeconform's own text.
  */
-export async function kubeconformProblems(files: ManifestFile[]): Promise<Problem[]> {
+export async function kubeconformProblems(files: ManifestFile[], options: KubeconformOptions = {}): Promise<Problem[]> {
   const docs = files.flatMap((f) => f.docs);
   if (docs.length === 0) return [];
-  const started = startKubeconform(docs.map((d) => d.text));
+  const started = startKubeconform(docs.map((d) => d.text), options);
   return started.finish(docs.map((d) => d.ref));
+}
+
+export interface KubeconformOptions {
+  /**
+   * The kubeconform to run, as command and leading arguments; it is given
+   * `-output json -verbose <folder>`. Tests put stand-ins here for what the
+   * real binary cannot be made to do (print garbage, hang).
+   * @default the pinned kubeconform, strict, offline schemas (scripts/validate-tools/kubeconform.sh)
+   */
+  readonly command?: string[];
+  /**
+   * A run that takes longer is stopped, and every object is then a problem.
+   * @default 60 s + 0.1 s per object
+   */
+  readonly timeoutMs?: number;
 }
 
 /** A kubeconform run under way over one file per object; `finish` maps its report to the objects. */
@@ -73,19 +91,30 @@ export interface KubeconformRun {
   finish(refs: ObjectRef[]): Promise<Problem[]>;
 }
 
+/** Memory-backed /dev/shm when there is one (a run writes and removes a file per object), else the OS temp folder. */
+function scratchRoot(): string {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
+
 /**
  * Starts kubeconform on these object texts (one file each) and returns at
  * once, so the caller can parse and run the policy rules meanwhile. The
  * object identities are given to `finish`, in the same order.
  */
-export function startKubeconform(texts: string[]): KubeconformRun {
-  const dir = mkdtempSync(join(tmpdir(), 'validate-kubeconform-'));
+export function startKubeconform(texts: string[], options: KubeconformOptions = {}): KubeconformRun {
+  const dir = mkdtempSync(join(scratchRoot(), 'validate-kubeconform-'));
   const paths = texts.map((text, n) => {
     const path = join(dir, `${n}.yaml`);
     writeFileSync(path, text);
     return path;
   });
-  const run = runTool('bash', [SCRIPT, '-output', 'json', '-verbose', dir]);
+  const [command, ...args] = options.command ?? ['bash', SCRIPT];
+  const run = runTool(command, [...args, '-output', 'json', '-verbose', dir], { timeoutMs: options.timeoutMs ?? 60_000 + 100 * texts.length });
   return {
     finish: async (refs) => {
       try {

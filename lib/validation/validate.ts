@@ -1,7 +1,7 @@
 import { apiserverProblems, ApiServerOptions, startApiServer } from './apiserver';
 import { collectFiles } from './files';
 import { readFileSync } from 'fs';
-import { kubeconformProblems, splitDocuments, startKubeconform } from './kubeconform';
+import { KubeconformOptions, kubeconformProblems, splitDocuments, startKubeconform } from './kubeconform';
 import { ManifestFile, readManifestFile } from './manifests';
 import { policyProblems } from './policy';
 import { Layer, Problem } from './problems';
@@ -12,6 +12,7 @@ export interface ValidateOptions {
   /** Skip the project's policy rules (for third-party YAML). */
   readonly policy?: boolean;
   readonly apiserver?: ApiServerOptions;
+  readonly kubeconform?: KubeconformOptions;
 }
 
 export interface ValidateResult {
@@ -37,12 +38,12 @@ export async function validate(paths: string[], options: ValidateOptions = {}): 
       return undefined; // readManifestFile reports it
     }
   });
-  const early = startKubeconform(sources.flatMap((s) => (s === undefined ? [] : splitDocuments(s))));
+  const early = startKubeconform(sources.flatMap((s) => (s === undefined ? [] : splitDocuments(s))), options.kubeconform);
   const files = names.map(readManifestFile);
   const layers: Layer[] = ['yaml', ...(options.policy === false ? [] : ['policy' as const]), 'kubeconform', ...(options.server ? ['apiserver' as const] : [])];
   const refs = files.flatMap((f) => f.docs.map((d) => d.ref));
   // If the quick split and the parser disagree on the documents (unusual YAML), run it again on the parsed texts.
-  const schema = early.finish(refs).catch(() => kubeconformProblems(files));
+  const schema = early.finish(refs).catch(() => kubeconformProblems(files, options.kubeconform));
   const problems: Problem[] = files.flatMap((f) => f.problems);
   if (options.policy !== false) problems.push(...policyProblems(files));
   problems.push(...await schema);
