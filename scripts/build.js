@@ -13,11 +13,13 @@ const ROOT = join(__dirname, '..');
 const OUT = join(ROOT, 'build');
 const STAMP = join(OUT, 'inputs.json');
 
-/** Entry points: main.ts, what scripts/cdk8s-policy-plugin.js needs, and validate (scripts/validate.js). */
+/** Entry points: main.ts, what scripts/cdk8s-policy-plugin.js needs, and validate (scripts/validate.js) with its worker. */
 const ENTRIES = {
   main: 'main.ts',
   policy: 'scripts/policy-plugin-modules.ts',
   validate: 'scripts/validate.ts',
+  // Reads parts of large inputs on other threads (lib/validation/parallel-reader.ts).
+  'validate-worker': 'lib/validation/validate-worker.ts',
 };
 
 function sourceFiles(dir) {

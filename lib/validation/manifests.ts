@@ -56,8 +56,12 @@ export function refOf(manifest: Manifest): ObjectRef | undefined {
   return refs.get(manifest);
 }
 
-/** Reads one file; never throws for its content, only for I/O (see readManifestFiles). */
-export function parseManifestText(source: string, file: string): ManifestFile {
+/**
+ * Reads one file; never throws for its content, only for I/O (see readManifestFile).
+ * `linesBefore`: the text is a part of `file` that starts after this many lines
+ * (lib/validation/parallel-reader.ts reads large files in parts).
+ */
+export function parseManifestText(source: string, file: string, linesBefore = 0): ManifestFile {
   const lines = new LineCounter();
   // parseAllDocuments, one document at a time: each document's syntax tree is dropped as soon as
   // it is read, instead of all of them living until the end (on 3 MB, that was a third of the time in GC).
@@ -69,7 +73,7 @@ export function parseManifestText(source: string, file: string): ManifestFile {
     const empty = doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null && doc.contents.source === '');
     if (empty && doc.errors.length === 0) continue;
     const start = doc.contents?.range?.[0] ?? doc.range[0];
-    const line = lines.linePos(start).line;
+    const line = lines.linePos(start).line + linesBefore;
     const [docStart, , docEnd] = doc.range;
     const text = source.slice(docStart, docEnd);
     let manifest: Manifest | undefined;
@@ -88,7 +92,7 @@ export function parseManifestText(source: string, file: string): ManifestFile {
     };
     for (const e of doc.errors) {
       const pos = lines.linePos(e.pos[0]);
-      problems.push({ layer: 'yaml', file, line: pos.line, message: `${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')} (column ${pos.col})` });
+      problems.push({ layer: 'yaml', file, line: pos.line + linesBefore, message: `${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')} (column ${pos.col})` });
     }
     if (doc.errors.length === 0 && !isMap(doc.contents)) {
       const what = isSeq(doc.contents) ? 'a list' : 'a single value';
@@ -98,6 +102,11 @@ export function parseManifestText(source: string, file: string): ManifestFile {
     found.push({ ref, text, manifest });
   }
   return { file, docs: found, problems };
+}
+
+/** Gives objects read in another thread (a structured clone) their identities here. */
+export function adoptDocs(docs: ManifestDoc[]): void {
+  for (const d of docs) if (d.manifest) refs.set(d.manifest, d.ref);
 }
 
 /** Reads a file from disk; a file that cannot be read is a problem, not an exception. */

@@ -2,7 +2,8 @@ import { apiserverProblems, ApiServerOptions, startApiServer } from './apiserver
 import { collectFiles } from './files';
 import { readFileSync } from 'fs';
 import { KubeconformOptions, kubeconformProblems, splitDocuments, startKubeconform } from './kubeconform';
-import { ManifestFile, readManifestFile } from './manifests';
+import { ManifestFile } from './manifests';
+import { readManifestFiles } from './parallel-reader';
 import { policyProblems } from './policy';
 import { Layer, Problem } from './problems';
 
@@ -39,7 +40,7 @@ export async function validate(paths: string[], options: ValidateOptions = {}): 
     }
   });
   const early = startKubeconform(sources.flatMap((s) => (s === undefined ? [] : splitDocuments(s))), options.kubeconform);
-  const files = names.map(readManifestFile);
+  const files = await readManifestFiles(names, sources);
   const layers: Layer[] = ['yaml', ...(options.policy === false ? [] : ['policy' as const]), 'kubeconform', ...(options.server ? ['apiserver' as const] : [])];
   const refs = files.flatMap((f) => f.docs.map((d) => d.ref));
   // If the quick split and the parser disagree on the documents (unusual YAML), run it again on the parsed texts.
