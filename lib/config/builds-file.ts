@@ -6,6 +6,7 @@ import { BuilderEngine, BuildSource, PlanError, planBuilds } from '../plan/build
 import { cpuMillis, DEFAULT_BUILDER_AMOUNTS, memoryMebibytes } from './quantity';
 import { compileBuildsSchema } from './schema-validator';
 import { deriveImageName } from '../plan/naming';
+import { imageReferenceProblem } from './image-reference';
 
 /**
  * builds.yaml: what users edit. The shape is a JSON Schema (validated by ajv,
@@ -205,7 +206,8 @@ export const BUILDS_SCHEMA = {
       additionalProperties: false,
       required: ['image'],
       properties: {
-        image: { type: 'string', pattern: '^[a-z0-9][a-z0-9._:/@-]*$' },
+        // The reference grammar and its length limit: imageReferenceProblem (a message that names the rule).
+        image: { type: 'string' },
         maxConcurrentBuilds: { type: 'integer', minimum: 1, maximum: 100 },
         secretName: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
       },
@@ -413,6 +415,12 @@ function sourceProblems(raw: any): { parts: PathPart[]; message: string }[] {
   return found;
 }
 
+/** The trigger's image: a reference the kubelet accepts (the API server stores any string). */
+function triggerProblems(raw: any): { parts: PathPart[]; message: string }[] {
+  const problem = raw.buildTrigger === undefined ? undefined : imageReferenceProblem(raw.buildTrigger.image);
+  return problem ? [{ parts: ['buildTrigger', 'image'], message: problem }] : [];
+}
+
 /**
  * The rules across keys of `builders` that the schema cannot say, each one the
  * API server (or the builder workload) would otherwise refuse later.
@@ -520,7 +528,7 @@ export function parseBuildsFile(text: string, file = 'builds.yaml'): BuildsFile 
       return { path: formatPath(key ? [...parts, key] : parts), ...locate(doc, lines, parts, key), message };
     }));
   }
-  const problems = [...sourceProblems(raw), ...builderProblems(raw)];
+  const problems = [...sourceProblems(raw), ...builderProblems(raw), ...triggerProblems(raw)];
   const located = (found: { parts: PathPart[]; message: string }[]) => new ConfigError(file, found.map(({ parts, message }) => ({ path: formatPath(parts), ...locate(doc, lines, parts), message })));
   if (problems.length > 0) {
     throw located(problems);
