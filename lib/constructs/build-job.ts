@@ -108,7 +108,10 @@ export class BuildJob extends Construct {
  */
 export function jobName(buildName: string, job: { metadata?: Record<string, unknown> }): string {
   const metadata = { ...job.metadata, name: undefined };
-  const inputs = JSON.stringify({ job: { ...job, metadata }, scripts: [BUILD_SCRIPT, BUILDKIT_SCRIPT] });
-  const hash = createHash('sha256').update(inputs).digest('hex').slice(0, 8);
+  // JSON.stringify({ job, scripts }), with the scripts' part (18 KB) serialized once, not per Job.
+  scriptsJson ??= `,"scripts":${JSON.stringify([BUILD_SCRIPT, BUILDKIT_SCRIPT])}}`;
+  const hash = createHash('sha256').update(`{"job":${JSON.stringify({ ...job, metadata })}`).update(scriptsJson).digest('hex').slice(0, 8);
   return `${buildName.slice(0, 54).replace(/-+$/, '')}-${hash}`;
 }
+
+let scriptsJson: string | undefined;
