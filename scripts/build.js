@@ -63,14 +63,17 @@ function snapshot(files = inputFiles()) {
  * was last checked, nothing is read. A new or removed input, any other stat,
  * or a file changed within RACY_NS before those stats were taken (an edit in
  * the same clock tick could keep size and mtime) makes it hash every input
- * (a few ms more) and compare; a matching hash records the new stats.
- * Returns the snapshot to build from when build/ is stale.
+ * (a few ms more) and compare; a matching hash records the new stats. A
+ * missing stamp or bundle is stale. Returns the snapshot to build from when
+ * build/ is stale.
  */
 function staleSnapshot() {
   const files = inputFiles();
   let stamp;
   try {
     stamp = JSON.parse(readFileSync(STAMP, 'utf-8'));
+    // A bundle deleted by hand (or a build killed between writing the bundles and the stamp).
+    for (const name of Object.keys(ENTRIES)) statSync(join(OUT, `${name}.js`));
   } catch {
     return snapshot(files);
   }

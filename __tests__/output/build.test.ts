@@ -50,6 +50,9 @@ describe('scripts/build.js: build/ follows the sources', () => {
     utimesSync(constantFile(), old.atime, new Date(Date.now() - 3600_000));
     expect(synthImage()).toBe('docker:28.2.4-cli');
     expect(run('build.js').stdout).toMatch(/^up to date: /);
+    // A bundle removed by hand is built again, however fresh the stamp says the inputs are.
+    rmSync(join(project, 'build', 'policy.js'));
+    expect(run('build.js').stdout).toMatch(/^built: /);
   }, 120_000);
 
   test('stats older than the racy window are trusted: no file is read', () => {
