@@ -11,23 +11,21 @@
  *     a `registry` shim that runs Debian's docker-registry (the image's binary
  *     is named `registry`); space measured with du before and after.
  */
-import { ChildProcess, spawn, spawnSync } from 'child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { spawn, spawnSync } from 'child_process';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdk8s';
 import { parseImageBuilderProps } from '../../lib/config/to-props';
 import { ImageBuilder } from '../../lib/constructs/image-builder';
-import { checkPrerequisites, E2EEnv, envDown, envUp, freePortIn, startReaper, stopReaper } from './support/env';
+import { E2EEnv, RunningEnv, startEnv, stopEnv } from './support/env';
 import { httpRequest, RegistryClient } from './support/registry';
 
+let running: RunningEnv | undefined;
 let tmp = '';
-let stateDir = '';
 let env: E2EEnv;
 let registry: RegistryClient;
 let dockerConfig = '';
 let shimDir = '';
-let reaper: ChildProcess | undefined;
 let manifests: any[] = [];
 
 /** Fake commits: random hex, so tag order says nothing about build order. */
@@ -133,19 +131,8 @@ const app = commits(5);
 const other = commits(3);
 
 beforeAll(async () => {
-  checkPrerequisites();
-  const base = tmpdir().length <= 40 ? tmpdir() : '/tmp';
-  tmp = mkdtempSync(join(base, 'e2r-'));
-  stateDir = join(tmp, 's');
-  reaper = startReaper(stateDir, tmp);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      env = envUp(stateDir, await freePortIn(30000, 32767));
-      break;
-    } catch (e: any) {
-      if (attempt >= 3 || !/already in use/.test(String(e.message))) throw e;
-    }
-  }
+  running = await startEnv('e2r-');
+  ({ tmp, env } = running);
   registry = new RegistryClient(env.registryUrl);
   dockerConfig = mkdtempSync(join(tmp, 'docker-config-'));
   shimDir = join(tmp, 'shim');
@@ -174,14 +161,7 @@ builds:
   buildImage('foreign', ['abcdef1', 'abcdef2']);
 }, 600_000);
 
-afterAll(async () => {
-  try {
-    if (stateDir) envDown(stateDir);
-  } finally {
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-    if (reaper) await stopReaper(reaper);
-  }
-}, 180_000);
+afterAll(() => stopEnv(running), 180_000);
 
 describe('retention', () => {
   test('deletes exactly the commit tags past the policy, checked through the registry API', async () => {

@@ -4,6 +4,9 @@ import { join } from 'path';
 import { Testing } from 'cdk8s';
 import { parseImageBuilderProps } from '../../../lib/config/to-props';
 import { ImageBuilder } from '../../../lib/constructs/image-builder';
+import { BASE_IMAGE } from './fixture';
+import { DOCKER_MANIFEST_V2 } from './registry';
+import type { Engine } from './suite';
 
 /** A ConfigMap volume of the builder container: where it is mounted, and its files (the ConfigMap's data). */
 export interface ConfigMapMount {
@@ -20,47 +23,80 @@ export interface BuilderContainer {
   readonly env: Record<string, string>;
   /** Its ConfigMap mounts (the build script), resolved from the ConfigMaps of the same output. */
   readonly configMapMounts: ConfigMapMount[];
-  /** The container's secretKeyRef env: variable → Secret name and key. */
-  readonly secretEnv: Record<string, { readonly secret: string; readonly key: string }>;
+  /** The container's secretKeyRef env: variable → Secret name, key, and whether the container starts without it. */
+  readonly secretEnv: Record<string, { readonly secret: string; readonly key: string; readonly optional: boolean }>;
 }
 
 /** Secrets as the cluster would hold them (created out of band): name → key → value. */
 export type Secrets = Record<string, Record<string, string>>;
 
-/** Synthesizes a builds.yaml text in-process (as main.ts does) and returns its single builder Job's container. */
-export function synthBuilder(buildsYaml: string): BuilderContainer {
+/** Synthesizes a builds.yaml text in-process, as main.ts does: every manifest of the output. */
+export function synthManifests(buildsYaml: string): any[] {
   const chart = Testing.chart();
   new ImageBuilder(chart, 'ImageBuilder', parseImageBuilderProps(buildsYaml, 'e2e builds.yaml'));
-  const manifests = Testing.synth(chart);
+  return Testing.synth(chart);
+}
+
+/** The single builder Job's container of a builds.yaml. */
+export function synthBuilder(buildsYaml: string): BuilderContainer {
+  const manifests = synthManifests(buildsYaml);
   const jobs = manifests.filter((m) => m.kind === 'Job' && m.metadata?.labels?.['app.kubernetes.io/component'] === 'builder');
   if (jobs.length !== 1) {
     throw new Error(`expected exactly one builder Job, got ${jobs.length}: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`);
   }
-  const containers = jobs[0].spec.template.spec.containers as any[];
-  if (containers.length !== 1) throw new Error(`expected one container in Job/${jobs[0].metadata.name}, got ${containers.length}`);
+  return builderContainerOf(jobs[0], manifests);
+}
+
+/**
+ * The one container of a builder Job manifest: its plain env values, its secretKeyRef env
+ * and its ConfigMap mounts, resolved from the ConfigMaps in `manifests` (the same output, or
+ * the dist/ a triggered Job runs beside). Anything else in its env is an error.
+ */
+export function builderContainerOf(job: any, manifests: any[]): BuilderContainer {
+  const jobName = job.metadata.name as string;
+  const containers = job.spec.template.spec.containers as any[];
+  if (containers.length !== 1) throw new Error(`expected one container in Job/${jobName}, got ${containers.length}`);
   const container = containers[0];
   const env: Record<string, string> = {};
   const secretEnv: BuilderContainer['secretEnv'] = {};
   for (const e of container.env as any[]) {
     const ref = e.valueFrom?.secretKeyRef;
     if (ref && e.value === undefined && Object.keys(e.valueFrom).length === 1) {
-      secretEnv[e.name] = { secret: ref.name, key: ref.key };
+      secretEnv[e.name] = { secret: ref.name, key: ref.key, optional: ref.optional === true };
       continue;
     }
     if (typeof e.value !== 'string' || e.valueFrom !== undefined) {
-      throw new Error(`env ${e.name} of Job/${jobs[0].metadata.name} is not a plain string value: ${JSON.stringify(e)}`);
+      throw new Error(`env ${e.name} of Job/${jobName} is not a plain string value: ${JSON.stringify(e)}`);
     }
     env[e.name] = e.value;
   }
-  const volumes = jobs[0].spec.template.spec.volumes as any[];
+  const volumes = job.spec.template.spec.volumes as any[];
   const configMapMounts = (container.volumeMounts as any[]).flatMap((vm) => {
     const volume = volumes.find((v) => v.name === vm.name);
     if (!volume?.configMap) return [];
     const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === volume.configMap.name);
-    if (!configMap) throw new Error(`Job/${jobs[0].metadata.name} mounts ConfigMap ${volume.configMap.name}, which is not in the synthesized output`);
+    if (!configMap) throw new Error(`Job/${jobName} mounts ConfigMap ${volume.configMap.name}, which is not in the synthesized output`);
     return [{ mountPath: vm.mountPath as string, configMap: configMap.metadata.name as string, files: configMap.data as Record<string, string> }];
   });
-  return { jobName: jobs[0].metadata.name, command: container.command, env, secretEnv, configMapMounts };
+  return { jobName, command: container.command, env, secretEnv, configMapMounts };
+}
+
+/**
+ * The kubelet's part for secretKeyRef env: every reference that is not optional must
+ * resolve in the namespace's Secrets, or the container does not start
+ * (CreateContainerConfigError); a missing optional one leaves its variable unset.
+ */
+export function secretEnvValues(container: BuilderContainer, secrets: Secrets | undefined): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(container.secretEnv)) {
+    const value = secrets?.[ref.secret]?.[ref.key];
+    if (value === undefined && ref.optional) continue;
+    if (value === undefined) {
+      throw new Error(`CreateContainerConfigError: env ${name} of ${container.jobName}: key "${ref.key}" of Secret "${ref.secret}" not found`);
+    }
+    values[name] = value;
+  }
+  return values;
 }
 
 /**
@@ -168,16 +204,8 @@ export function runBuilder(container: BuilderContainer, node: NodeStandIns, time
   if ('WORKSPACE' in container.env) {
     throw new Error(`the manifest sets WORKSPACE (${container.env.WORKSPACE}); the e2e expects the script's default, the emptyDir mount /workspace`);
   }
+  const fromSecrets = secretEnvValues(container, node.secrets);
   mkdirSync(node.workspace, { recursive: true });
-  // As the kubelet does: every secretKeyRef must resolve, or the container does not start.
-  const fromSecrets: Record<string, string> = {};
-  for (const [name, ref] of Object.entries(container.secretEnv)) {
-    const value = node.secrets?.[ref.secret]?.[ref.key];
-    if (value === undefined) {
-      throw new Error(`CreateContainerConfigError: env ${name} of ${container.jobName}: key "${ref.key}" of Secret "${ref.secret}" not found`);
-    }
-    fromSecrets[name] = value;
-  }
   const env: Record<string, string> = {
     ...container.env,
     ...fromSecrets,
@@ -245,4 +273,34 @@ export function pushedLines(output: string): PushedLine[] {
 /** The `==> [step]` names of a run, in order. */
 export function steps(output: string): string[] {
   return output.split('\n').map((l) => /^==> \[([^\]]+)\]/.exec(l)?.[1]).filter((s): s is string => s !== undefined);
+}
+
+/** The emptyDir at /workspace of a docker-engine run in `dir`. */
+export const dockerWorkspace = (dir: string) => join(dir, 'workspace');
+
+/**
+ * The docker engine in the e2e suite: its Job's command run by runBuilder, the
+ * node's Docker engine being podman's Docker API (env.sh), the `apk` shim first
+ * on PATH; the fixture builds FROM podman's local busybox image.
+ */
+export function dockerEngine(): Engine {
+  let shimDir = '';
+  return {
+    name: 'docker',
+    manifestTypes: [DOCKER_MANIFEST_V2],
+    pushesToNodePort: true,
+    async prepare(suite) {
+      shimDir = writeApkShim(join(suite.tmp, 'shim'));
+      return BASE_IMAGE;
+    },
+    synth: synthBuilder,
+    run: (suite, job, site) => runBuilder(job, {
+      dockerHost: suite.env.dockerHost,
+      dockerConfig: suite.env.dockerConfig,
+      workspace: dockerWorkspace(site.dir),
+      mountRoot: join(site.dir, 'mounts'),
+      shimDir,
+      secrets: site.secrets,
+    }),
+  };
 }

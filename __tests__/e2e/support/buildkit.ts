@@ -1,8 +1,10 @@
 import { execFileSync, spawnSync } from 'child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { BuilderContainer, BuilderRun, materializeMounts, runTracked, Secrets, synthBuilder } from './builder';
-import { ROOT } from './env';
+import { BuilderContainer, BuilderRun, materializeMounts, runTracked, Secrets, secretEnvValues, synthBuilder } from './builder';
+import { E2EEnv, ROOT } from './env';
+import { IMAGE_MANIFESTS } from './registry';
+import type { Engine } from './suite';
 
 /**
  * Rootless BuildKit on this machine, as the buildkit engine's Job runs it:
@@ -12,7 +14,8 @@ import { ROOT } from './env';
  * in moby/buildkit:<version>-rootless.
  */
 
-export const TOOLS_BIN = join(ROOT, '.tools', 'bin');
+/** Where install-buildkit.sh puts them: VALIDATE_TOOLS_DIR's bin, as every script under scripts/ reads it. */
+export const TOOLS_BIN = join(process.env.VALIDATE_TOOLS_DIR ?? join(ROOT, '.tools'), 'bin');
 export const INSTALL_BUILDKIT = join(ROOT, 'scripts', 'e2e', 'install-buildkit.sh');
 export const BUILDKIT_USER_SH = join(ROOT, 'scripts', 'e2e', 'buildkit-user.sh');
 export const BUILDKIT_ENV_FILE = join(ROOT, 'scripts', 'e2e', 'buildkit.env');
@@ -93,6 +96,7 @@ export function runBuildkitBuilder(container: BuildkitContainer, node: BuildkitS
   const m = /^([a-z0-9.-]+):(\d+)$/.exec(container.env.REGISTRY_HOST ?? '');
   if (!m) throw new Error(`REGISTRY_HOST is ${JSON.stringify(container.env.REGISTRY_HOST)}, expected <service>:<port>`);
   const serviceName = m[1];
+  const fromSecrets = secretEnvValues(container, node.secrets);
 
   const home = join(node.runDir, 'home');
   const xdg = join(node.runDir, 'xdg');
@@ -107,15 +111,6 @@ export function runBuildkitBuilder(container: BuildkitContainer, node: BuildkitS
   writeFileSync(hosts, `127.0.0.1\tlocalhost ${serviceName}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
   chmodSync(hosts, 0o644);
 
-  // As the kubelet does: every secretKeyRef must resolve, or the container does not start.
-  const fromSecrets: Record<string, string> = {};
-  for (const [name, ref] of Object.entries(container.secretEnv)) {
-    const value = node.secrets?.[ref.secret]?.[ref.key];
-    if (value === undefined) {
-      throw new Error(`CreateContainerConfigError: env ${name} of ${container.jobName}: key "${ref.key}" of Secret "${ref.secret}" not found`);
-    }
-    fromSecrets[name] = value;
-  }
   const env: Record<string, string> = {
     ...container.env,
     ...fromSecrets,
@@ -149,4 +144,48 @@ export function synthBuildkitBuilder(buildsYaml: string): BuildkitContainer {
   const container = synthBuilder(buildsYaml);
   if (container.env.BUILDKITD_FLAGS === undefined) throw new Error(`Job/${container.jobName} is not a buildkit builder (no BUILDKITD_FLAGS)`);
   return container;
+}
+
+/**
+ * The base image for BuildKit: env.sh assembled it from Debian's static busybox in podman's
+ * storage; it goes to the test registry, where BuildKit pulls it as a node would
+ * (localhost:<nodePort>/...). Returns that reference.
+ */
+export function pushBaseImage(env: E2EEnv): string {
+  const dockerEnv = { ...process.env, DOCKER_HOST: env.dockerHost, DOCKER_CONFIG: env.dockerConfig };
+  // As localhost: podman's login endpoint treats only localhost as plain HTTP (127.0.0.1: "HTTP response to HTTPS client").
+  const pushed = `localhost:${env.registryPort}/e2e-busybox:1`;
+  execFileSync('docker', ['tag', env.baseImage, pushed], { env: dockerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Pushes need the registry's account (the auth proxy); pulls, BuildKit's of this base included, do not.
+  execFileSync('docker', ['login', '--username', env.registryUsername, '--password-stdin', `localhost:${env.registryPort}`],
+    { env: dockerEnv, input: env.registryPassword, stdio: ['pipe', 'pipe', 'pipe'] });
+  execFileSync('docker', ['push', pushed], { env: dockerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  return pushed;
+}
+
+/**
+ * The buildkit engine in the e2e suite: its Job's command run by runBuildkitBuilder
+ * against a real rootless buildkitd as the builder user; the registry Service's
+ * port is RunSite.registryAt; the fixture builds FROM the base image pushed to the
+ * test registry.
+ */
+export function buildkitEngine(): Engine {
+  let user: BuildkitUser | undefined;
+  return {
+    name: 'buildkit',
+    manifestTypes: IMAGE_MANIFESTS,
+    pushesToNodePort: false,
+    async prepare(suite) {
+      user = checkBuildkitPrerequisites();
+      console.log(`buildkit e2e: builder user ${user.name} (uid ${user.uid})`);
+      // The builder user must reach its run directories below it.
+      chmodSync(suite.tmp, 0o711);
+      return pushBaseImage(suite.env);
+    },
+    synth: synthBuildkitBuilder,
+    run: (_suite, job, site) => {
+      if (!user) throw new Error('buildkitEngine().prepare() has not run');
+      return runBuildkitBuilder(job, { user, runDir: site.dir, registryPort: site.registryAt, secrets: site.secrets });
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { createServer } from 'net';
+import { tmpdir } from 'os';
 import { delimiter, join } from 'path';
 
 /**
@@ -145,4 +146,55 @@ export function stopReaper(reaper: ChildProcess, timeoutMs = 120_000): Promise<v
     reaper.once('exit', () => { clearTimeout(timer); resolve(); });
     reaper.stdin?.end();
   });
+}
+
+/** builds.yaml's registry.nodePort must be a NodePort: the e2e registry listens on one. */
+export const NODE_PORT_MIN = 30000;
+export const NODE_PORT_MAX = 32767;
+
+/** An environment of env.sh as a suite runs it: its temp dir (state dir below), the env, the watchdog. */
+export interface RunningEnv {
+  readonly tmp: string;
+  readonly stateDir: string;
+  readonly env: E2EEnv;
+  readonly reaper: ChildProcess;
+}
+
+/**
+ * What every e2e suite's beforeAll starts with: the prerequisites, a temp dir
+ * (short: env.sh puts a unix socket below it, < 108 bytes), the reaper (afterAll
+ * does not run when jest is interrupted or killed), and `env.sh up` with the
+ * registry on a free NodePort-range port, so builds.yaml's registry.nodePort is
+ * where it listens. On failure it stops what it started, then throws.
+ */
+export async function startEnv(tmpPrefix: string): Promise<RunningEnv> {
+  checkPrerequisites();
+  const base = tmpdir().length <= 40 ? tmpdir() : '/tmp';
+  const tmp = mkdtempSync(join(base, tmpPrefix));
+  const stateDir = join(tmp, 's');
+  const reaper = startReaper(stateDir, tmp);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { tmp, stateDir, reaper, env: envUp(stateDir, await freePortIn(NODE_PORT_MIN, NODE_PORT_MAX)) };
+      } catch (e: any) {
+        // Someone took the port between our check and the registry's bind: try another.
+        if (attempt >= 3 || !/already in use/.test(String(e.message))) throw e;
+      }
+    }
+  } catch (e) {
+    await stopEnv({ tmp, stateDir, reaper });
+    throw e;
+  }
+}
+
+/** `env.sh down`, the temp dir removed, the watchdog ended: safe after a failed or partial start. */
+export async function stopEnv(running: Omit<RunningEnv, 'env'> | undefined): Promise<void> {
+  if (!running) return;
+  try {
+    envDown(running.stateDir);
+  } finally {
+    rmSync(running.tmp, { recursive: true, force: true });
+    await stopReaper(running.reaper);
+  }
 }

@@ -58,8 +58,12 @@ export interface PushedManifest {
   readonly manifest: any;
 }
 
+/** What BuildKit pushes: OCI or Docker schema 2, either way with a Docker-Content-Digest. */
+export const IMAGE_MANIFESTS = ['application/vnd.oci.image.manifest.v1+json', DOCKER_MANIFEST_V2];
+
 export class RegistryClient {
-  constructor(readonly url: string) {}
+  /** @param accept the manifest types to ask for; default Docker schema 2 (what podman pushes) */
+  constructor(readonly url: string, readonly accept: readonly string[] = [DOCKER_MANIFEST_V2]) {}
 
   async catalog(): Promise<string[]> {
     const res = await httpGet(`${this.url}/v2/_catalog?n=1000`);
@@ -75,9 +79,8 @@ export class RegistryClient {
     return JSON.parse(res.body.toString()).tags ?? [];
   }
 
-  /** @param accept the manifest types to ask for; default Docker schema 2 (what podman pushes) */
-  async manifest(name: string, reference: string, accept: string | string[] = DOCKER_MANIFEST_V2): Promise<PushedManifest> {
-    const res = await httpGet(`${this.url}/v2/${name}/manifests/${reference}`, { Accept: ([] as string[]).concat(accept).join(', ') });
+  async manifest(name: string, reference: string): Promise<PushedManifest> {
+    const res = await httpGet(`${this.url}/v2/${name}/manifests/${reference}`, { Accept: this.accept.join(', ') });
     if (res.status !== 200) throw new Error(`GET /v2/${name}/manifests/${reference}: HTTP ${res.status} ${res.body.toString()}`);
     const digest = res.headers['docker-content-digest'];
     if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
