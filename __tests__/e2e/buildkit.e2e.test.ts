@@ -15,13 +15,16 @@
  * 1000; the cluster DNS is a private /etc/hosts mapping REGISTRY_HOST's name to
  * 127.0.0.1, and its port is the test registry's. No Docker engine is used:
  * podman (started by env.sh for the docker suite) only assembles the busybox
- * base image, which is pushed to the test registry for BuildKit to pull.
+ * base image, which is pushed to the test registry for BuildKit to pull. The
+ * ref and failure cases are the docker suite's too (support/ref-cases.ts,
+ * support/failure-cases.ts).
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { steps } from './support/builder';
 import { buildkitEngine, stateDirUsed } from './support/buildkit';
 import { describeFailureCases } from './support/failure-cases';
+import { describeRefCases } from './support/ref-cases';
 import { e2eSuite, expectSuccess, short } from './support/suite';
 
 const suite = e2eSuite(buildkitEngine());
@@ -78,7 +81,7 @@ describe('success', () => {
   });
 
   test('the same build on a new, empty state dir: every step from the registry cache, the same image', async () => {
-    const { registry, repo } = suite;
+    const { repo } = suite;
     const { run, dir } = await suite.build('tag-cached', { repo: repo.url, ref: 'v1.0.0', images: hasherAndWorker });
     expectSuccess(run);
     suite.timings['buildkit rebuild from the registry cache (new empty state dir)'] = run.ms;
@@ -90,50 +93,10 @@ describe('success', () => {
 
     const s = short(repo.commits.v1);
     const digests = await suite.checkPushed(run, { hasher: ['v1.0.0', s], worker: ['v1.0.0', s] });
-    for (const name of ['hasher', 'worker']) {
-      const warm = await registry.manifest(name, digests.get(`${name}:v1.0.0`)!);
-      const cold = await registry.manifest(name, coldDigests.get(`${name}:v1.0.0`)!);
-      expect(warm.manifest.layers).toEqual(cold.manifest.layers);
-      console.log(`${name}:v1.0.0 cold ${cold.digest} → cached ${warm.digest}${warm.digest === cold.digest ? ' (identical)' : ' (same layers, new config)'}`);
-    }
+    for (const name of ['hasher', 'worker']) await suite.expectSameLayers(`${name}:v1.0.0`, coldDigests, digests);
     console.log(`cold ${suite.timings[COLD]} ms, cached ${run.ms} ms`);
-  });
-
-  test('branch feature/login: tagged feature-login and the short SHA; a custom dockerfile path', async () => {
-    const { repo } = suite;
-    const { job, run } = await suite.build('feature', {
-      repo: repo.url, ref: 'feature/login',
-      images: [{ context: 'services/worker' }, { context: 'services/api', dockerfile: 'docker/Dockerfile.prod' }],
-    });
-    expect(job.env).toMatchObject({ GIT_REF: 'feature/login', IMAGE_TAGS: 'feature-login', IMAGE_2_DOCKERFILE: 'docker/Dockerfile.prod' });
-    expectSuccess(run);
-    expect(run.stdout).toContain(`resolved feature/login to ${repo.commits.feature} (refs/heads/feature/login)`);
-    const s = short(repo.commits.feature);
-    await suite.checkPushed(run, { worker: ['feature-login', s], api: ['feature-login', s] });
-    await suite.checkConfig('worker', 'feature-login', repo.commits.feature, { 'e2e.image': 'worker' }, ['WORKER_QUEUE=login-jobs']);
-    expect(await suite.layerFile('worker', 'feature-login', 'srv/worker-built.txt')).toBe('worker queue=login-jobs\n');
-    await suite.checkConfig('api', 'feature-login', repo.commits.feature, { 'e2e.image': 'api', 'e2e.dockerfile': 'docker/Dockerfile.prod' }, ['API_ENV=production']);
-    expect(await suite.layerFile('api', s, 'srv/api/built.txt')).toBe('api config from the services/api context\n');
-  });
-
-  test('default branch main: tagged main, latest and the short SHA', async () => {
-    const { repo } = suite;
-    const { job, run } = await suite.build('main', { repo: repo.url, ref: 'main', images: hasherAndWorker });
-    expect(job.env).toMatchObject({ GIT_REF: 'main', IMAGE_TAGS: 'main latest' });
-    expectSuccess(run);
-    const s = short(repo.commits.main);
-    await suite.checkPushed(run, { hasher: ['main', 'latest', s], worker: ['main', 'latest', s] });
-    await suite.checkConfig('hasher', 'latest', repo.commits.main, { 'e2e.image': 'hasher' }, ['E2E_IMAGE=hasher']);
-  });
-
-  test('full 40-character commit SHA: tagged with that SHA and its short form', async () => {
-    const sha = suite.repo.commits.v1;
-    const { job, run } = await suite.build('sha', { repo: suite.repo.url, ref: sha, images: [{ context: 'services/hasher' }] });
-    expect(job.env).toMatchObject({ GIT_REF: sha, IMAGE_TAGS: sha });
-    expectSuccess(run);
-    await suite.checkPushed(run, { hasher: [sha, short(sha)] });
-    await suite.checkConfig('hasher', sha, sha, { 'e2e.image': 'hasher' }, ['HASHER_ALGO=sha256']);
   });
 });
 
+describeRefCases(suite);
 describeFailureCases(suite);

@@ -6,10 +6,10 @@ import { ImageBuilder } from '../../lib/constructs/image-builder';
 
 export const ROOT = join(__dirname, '..', '..');
 
-/** Synthesizes the whole app for a builds.yaml text, as main.ts does. */
-export function synthBuilds(text: string): any[] {
+/** Synthesizes the whole app for a builds.yaml text, as main.ts does; `file` names it in errors. */
+export function synthBuilds(text: string, file?: string): any[] {
   const chart = Testing.chart();
-  new ImageBuilder(chart, 'ImageBuilder', parseImageBuilderProps(text));
+  new ImageBuilder(chart, 'ImageBuilder', parseImageBuilderProps(text, file));
   return Testing.synth(chart);
 }
 

@@ -1,9 +1,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { Testing } from 'cdk8s';
-import { parseImageBuilderProps } from '../../../lib/config/to-props';
-import { ImageBuilder } from '../../../lib/constructs/image-builder';
+import { synthBuilds } from '../../support/synth';
 import { BASE_IMAGE } from './fixture';
 import { DOCKER_MANIFEST_V2 } from './registry';
 import type { Engine } from './suite';
@@ -30,16 +28,9 @@ export interface BuilderContainer {
 /** Secrets as the cluster would hold them (created out of band): name → key → value. */
 export type Secrets = Record<string, Record<string, string>>;
 
-/** Synthesizes a builds.yaml text in-process, as main.ts does: every manifest of the output. */
-export function synthManifests(buildsYaml: string): any[] {
-  const chart = Testing.chart();
-  new ImageBuilder(chart, 'ImageBuilder', parseImageBuilderProps(buildsYaml, 'e2e builds.yaml'));
-  return Testing.synth(chart);
-}
-
 /** The single builder Job's container of a builds.yaml. */
 export function synthBuilder(buildsYaml: string): BuilderContainer {
-  const manifests = synthManifests(buildsYaml);
+  const manifests = synthBuilds(buildsYaml, 'e2e builds.yaml');
   const jobs = manifests.filter((m) => m.kind === 'Job' && m.metadata?.labels?.['app.kubernetes.io/component'] === 'builder');
   if (jobs.length !== 1) {
     throw new Error(`expected exactly one builder Job, got ${jobs.length}: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`);

@@ -176,6 +176,17 @@ export class E2ESuite {
     expect(config.Env).toEqual(expect.arrayContaining(envVars));
   }
 
+  /**
+   * `name:tag` pushed by two runs (checkPushed's digests) is the same layers, whatever its
+   * config (a new `created` time makes a new manifest digest); logs both digests.
+   */
+  async expectSameLayers(nameTag: string, first: Map<string, string>, again: Map<string, string>): Promise<void> {
+    const name = nameTag.split(':')[0];
+    const [a, b] = [await this.registry.manifest(name, first.get(nameTag)!), await this.registry.manifest(name, again.get(nameTag)!)];
+    expect(b.manifest.layers).toEqual(a.manifest.layers);
+    console.log(`${nameTag} first ${a.digest} → again ${b.digest}${a.digest === b.digest ? ' (identical)' : ' (same layers, new config)'}`);
+  }
+
   /** A file of name:tag's layers, as text. */
   async layerFile(name: string, tag: string, path: string): Promise<string | undefined> {
     return (await this.registry.files(name, tag)).get(path)?.toString();
