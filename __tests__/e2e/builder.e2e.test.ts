@@ -18,11 +18,11 @@
  * that can assert a repository's complete tag list. The ref and failure cases
  * are the buildkit suite's too (support/ref-cases.ts, support/failure-cases.ts).
  */
-import { spawnSync } from 'child_process';
 import { createHmac } from 'crypto';
 import { mkdtempSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { builderContainerOf, dockerEngine, dockerWorkspace, steps } from './support/builder';
+import { docker } from './support/env';
 import { describeFailureCases } from './support/failure-cases';
 import { describeRefCases } from './support/ref-cases';
 import { httpRequest } from './support/registry';
@@ -131,14 +131,7 @@ describeFailureCases(suite);
 
 describe('push credentials: anonymous pulls, authenticated pushes', () => {
   /** The docker CLI against the e2e Docker API, with a fresh, empty client config (no login). */
-  function dockerAnonymous(...args: string[]) {
-    const config = mkdtempSync(join(suite.tmp, 'docker-anon-'));
-    return spawnSync('docker', args, {
-      encoding: 'utf-8',
-      timeout: 120_000,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DOCKER_HOST: suite.env.dockerHost, DOCKER_CONFIG: config, DOCKER_BUILDKIT: '0' },
-    });
-  }
+  const dockerAnonymous = (...args: string[]) => docker(suite.env, mkdtempSync(join(suite.tmp, 'docker-anon-')), args);
 
   test('an anonymous push is refused: the API answers 401 to every write, docker push fails', async () => {
     const { env, registry } = suite;
@@ -153,11 +146,11 @@ describe('push credentials: anonymous pulls, authenticated pushes', () => {
     expect((await httpRequest('GET', `${env.registryUrl}/v2/`)).status).toBe(401);
 
     const ref = `localhost:${env.registryPort}/e2e-anonymous:1`;
-    expect(dockerAnonymous('tag', env.baseImage, ref).status).toBe(0);
+    expect(dockerAnonymous('tag', env.baseImage, ref).code).toBe(0);
     const push = dockerAnonymous('push', ref);
-    const why = `${push.stdout}${push.stderr}`.split('\n').find((l) => /unauthorized|authentication required|401/i.test(l));
-    console.log(`anonymous push refused: docker push ${ref} → exit ${push.status}: ${why}`);
-    expect(push.status).not.toBe(0);
+    const why = push.out.split('\n').find((l) => /unauthorized|authentication required|401/i.test(l));
+    console.log(`anonymous push refused: docker push ${ref} → exit ${push.code}: ${why}`);
+    expect(push.code).not.toBe(0);
     expect(why).toBeDefined();
     expect(await registry.catalog()).not.toContain('e2e-anonymous');
   });
@@ -168,8 +161,8 @@ describe('push credentials: anonymous pulls, authenticated pushes', () => {
     const ref = `localhost:${suite.env.registryPort}/hasher:v1.0.0`;
     dockerAnonymous('rmi', ref);
     const pull = dockerAnonymous('pull', ref);
-    console.log(`anonymous pull of ${ref}: exit ${pull.status}`);
-    expect(pull.status).toBe(0);
+    console.log(`anonymous pull of ${ref}: exit ${pull.code}`);
+    expect(pull.code).toBe(0);
   });
 
   test('the builder logs in inside the Pod: config.json in the workspace emptyDir, the node\'s Docker config untouched', async () => {

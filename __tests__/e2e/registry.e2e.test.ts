@@ -15,7 +15,7 @@ import { spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { E2EEnv, RunningEnv, startEnv, stopEnv } from './support/env';
+import { docker, dockerOk, E2EEnv, RunningEnv, startEnv, stopEnv } from './support/env';
 import { httpRequest, RegistryClient } from './support/registry';
 import { short } from './support/suite';
 import { synthBuilds } from '../support/synth';
@@ -31,20 +31,6 @@ let manifests: any[] = [];
 /** Fake commits: random hex, so tag order says nothing about build order. */
 const commits = (n: number) => Array.from({ length: n }, () => [...Array(40)].map(() => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join(''));
 
-function docker(args: string[], input?: string) {
-  const r = spawnSync('docker', args, {
-    input, encoding: 'utf-8', timeout: 180_000,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DOCKER_HOST: env.dockerHost, DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0' },
-  });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
-}
-
-function dockerOk(args: string[], input?: string): string {
-  const r = docker(args, input);
-  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}:\n${r.out}`);
-  return r.out;
-}
-
 /** Builds an image with a 2 MiB incompressible layer of its own, as a builder would label it. */
 function buildImage(name: string, tags: string[], revision?: string): void {
   const ctx = mkdtempSync(join(tmp, 'ctx-'));
@@ -53,8 +39,8 @@ function buildImage(name: string, tags: string[], revision?: string): void {
   writeFileSync(join(ctx, 'payload'), randomBytes(2 * 1024 * 1024));
   writeFileSync(join(ctx, 'Dockerfile'), `FROM ${env.baseImage}\nCOPY payload /payload\n`);
   const labels = revision ? ['--label', `org.opencontainers.image.revision=${revision}`] : [];
-  dockerOk(['build', '-q', ...labels, ...tags.flatMap((t) => ['-t', `localhost:${env.registryPort}/${name}:${t}`]), ctx]);
-  for (const t of tags) dockerOk(['push', `localhost:${env.registryPort}/${name}:${t}`]);
+  dockerOk(env, dockerConfig, ['build', '-q', ...labels, ...tags.flatMap((t) => ['-t', `localhost:${env.registryPort}/${name}:${t}`]), ctx]);
+  for (const t of tags) dockerOk(env, dockerConfig, ['push', `localhost:${env.registryPort}/${name}:${t}`]);
 }
 
 function duKiB(path: string): number {
@@ -152,7 +138,7 @@ builds:
     images: [{context: app}, {context: other}]
 `, 'e2e builds.yaml');
 
-  dockerOk(['login', '--username', env.registryUsername, '--password-stdin', `localhost:${env.registryPort}`], env.registryPassword);
+  dockerOk(env, dockerConfig, ['login', '--username', env.registryUsername, '--password-stdin', `localhost:${env.registryPort}`], env.registryPassword);
   // app: five commits built in order; main and latest on the newest; v1.0.0 on the oldest.
   app.forEach((sha, i) => buildImage('app', [short(sha), ...(i === 0 ? ['v1.0.0'] : []), ...(i === 4 ? ['main', 'latest'] : [])], sha));
   other.forEach((sha, i) => buildImage('other', [short(sha), ...(i === 2 ? ['main'] : [])], sha));
@@ -212,7 +198,7 @@ describe('garbage collection', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(await registry.tags('app')).toContain('main'); // pulls go on
-    const concurrent = docker(['push', `localhost:${env.registryPort}/app:${short(app[4])}`]);
+    const concurrent = docker(env, dockerConfig, ['push', `localhost:${env.registryPort}/app:${short(app[4])}`]);
     const result = await gc.done;
     const after = duKiB(env.registryData);
     console.log(result.out.split('\n').filter((l) => l.startsWith('==>')).join('\n'));
@@ -229,12 +215,12 @@ describe('garbage collection', () => {
     for (const tag of [short(other[2]), 'main']) await expectPullable('other', tag);
     for (const tag of ['abcdef1', 'abcdef2']) await expectPullable('foreign', tag);
     // The window is closed: writes work again.
-    expect(dockerOk(['push', `localhost:${env.registryPort}/app:${short(app[4])}`])).toMatch(/digest: sha256:/);
+    expect(dockerOk(env, dockerConfig, ['push', `localhost:${env.registryPort}/app:${short(app[4])}`])).toMatch(/digest: sha256:/);
   });
 
   test('pushing a collected image again re-uploads its blobs (no stale blob cache): it pulls completely', async () => {
     expect(await registry.tags('app')).not.toContain(short(app[1]));
-    dockerOk(['push', `localhost:${env.registryPort}/app:${short(app[1])}`]);
+    dockerOk(env, dockerConfig, ['push', `localhost:${env.registryPort}/app:${short(app[1])}`]);
     await expectPullable('app', short(app[1]));
   });
 });

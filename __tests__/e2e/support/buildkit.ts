@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { BuilderContainer, BuilderRun, materializeMounts, runTracked, Secrets, secretEnvValues, synthBuilder } from './builder';
-import { E2EEnv, ROOT } from './env';
+import { dockerOk, E2EEnv, ROOT } from './env';
 import { IMAGE_MANIFESTS } from './registry';
 import type { Engine } from './suite';
 
@@ -149,17 +149,15 @@ export function synthBuildkitBuilder(buildsYaml: string): BuildkitContainer {
 /**
  * The base image for BuildKit: env.sh assembled it from Debian's static busybox in podman's
  * storage; it goes to the test registry, where BuildKit pulls it as a node would
- * (localhost:<nodePort>/...). Returns that reference.
+ * (localhost:<nodePort>/...), pushed with a login kept in `dockerConfig`. Returns that reference.
  */
-export function pushBaseImage(env: E2EEnv): string {
-  const dockerEnv = { ...process.env, DOCKER_HOST: env.dockerHost, DOCKER_CONFIG: env.dockerConfig };
+export function pushBaseImage(env: E2EEnv, dockerConfig: string): string {
   // As localhost: podman's login endpoint treats only localhost as plain HTTP (127.0.0.1: "HTTP response to HTTPS client").
   const pushed = `localhost:${env.registryPort}/e2e-busybox:1`;
-  execFileSync('docker', ['tag', env.baseImage, pushed], { env: dockerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  dockerOk(env, dockerConfig, ['tag', env.baseImage, pushed]);
   // Pushes need the registry's account (the auth proxy); pulls, BuildKit's of this base included, do not.
-  execFileSync('docker', ['login', '--username', env.registryUsername, '--password-stdin', `localhost:${env.registryPort}`],
-    { env: dockerEnv, input: env.registryPassword, stdio: ['pipe', 'pipe', 'pipe'] });
-  execFileSync('docker', ['push', pushed], { env: dockerEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  dockerOk(env, dockerConfig, ['login', '--username', env.registryUsername, '--password-stdin', `localhost:${env.registryPort}`], env.registryPassword);
+  dockerOk(env, dockerConfig, ['push', pushed]);
   return pushed;
 }
 
@@ -180,7 +178,7 @@ export function buildkitEngine(): Engine {
       console.log(`buildkit e2e: builder user ${user.name} (uid ${user.uid})`);
       // The builder user must reach its run directories below it.
       chmodSync(suite.tmp, 0o711);
-      return pushBaseImage(suite.env);
+      return pushBaseImage(suite.env, mkdtempSync(join(suite.tmp, 'docker-config-')));
     },
     synth: synthBuildkitBuilder,
     run: (_suite, job, site) => {

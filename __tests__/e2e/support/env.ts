@@ -198,3 +198,28 @@ export async function stopEnv(running: Omit<RunningEnv, 'env'> | undefined): Pro
     await stopReaper(running.reaper);
   }
 }
+
+/** What a docker CLI run printed (stdout and stderr together) and its exit code. */
+export interface DockerResult {
+  readonly code: number | null;
+  readonly out: string;
+}
+
+/**
+ * The docker CLI against env.sh's Docker API (podman), with `config` as its client
+ * configuration (logins go there) and nothing else of this process's environment but PATH.
+ */
+export function docker(env: E2EEnv, config: string, args: string[], input?: string): DockerResult {
+  const r = spawnSync('docker', args, {
+    input, encoding: 'utf-8', timeout: 180_000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DOCKER_HOST: env.dockerHost, DOCKER_CONFIG: config, DOCKER_BUILDKIT: '0' },
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** docker() that must succeed: throws with what it printed otherwise; returns that. */
+export function dockerOk(env: E2EEnv, config: string, args: string[], input?: string): string {
+  const r = docker(env, config, args, input);
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code ?? 'on a signal'}:\n${r.out}`);
+  return r.out;
+}
