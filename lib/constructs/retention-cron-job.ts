@@ -2,16 +2,17 @@ import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { dropAddressLabel, standardLabels } from './labels';
+import { NODE_IMAGE, NODE_IMAGE_USER } from './node-image';
 import { pushCredentialEnv } from './push-secret';
 import { useServerCanonicalForm } from './server-canonical';
 import { RetentionPolicy } from '../retention/retention-program';
 import { retentionProgramJs } from '../retention/retention-program-js';
 
-/** Node.js for the retention program (Alpine based), pinned. */
-export const RETENTION_IMAGE = 'node:22.21.1-alpine3.22';
+/** Node.js for the retention program: the project's one pinned Node image. */
+export const RETENTION_IMAGE = NODE_IMAGE;
 
 /** The node user of the official image. */
-export const RETENTION_USER = 1000;
+export const RETENTION_USER = NODE_IMAGE_USER;
 
 /** Default commit tags kept per image. */
 export const DEFAULT_KEEP_COMMIT_TAGS = 10;

@@ -194,17 +194,20 @@ start_containerd() {
 
 import_images() {
   node "${HERE}/images.mjs" "${TOOLS_DIR}/cluster-images"
-  local name file target
-  while IFS=$'\t' read -r name file target; do
-    if [ "${target}" = containerd ]; then
-      ctr_ -n k8s.io images import "${file}" >/dev/null
-      local have
-      have="$(ctr_ -n k8s.io images ls -q)"
-      grep -qxF -e "docker.io/library/${name}" -e "${name}" <<<"${have}" || die "image ${name} not in containerd after import"
-    else
-      echo "${file}" >>"${S}/images/dockerd.list"
-    fi
-  done < <(node -e 'for (const i of require(process.argv[1])) console.log([i.name, i.file, i.target].join("\t"))' \
+  local name file targets
+  while IFS=$'\t' read -r name file targets; do
+    case " ${targets} " in
+      *" containerd "*)
+        ctr_ -n k8s.io images import "${file}" >/dev/null
+        local have
+        have="$(ctr_ -n k8s.io images ls -q)"
+        grep -qxF -e "docker.io/library/${name}" -e "${name}" <<<"${have}" || die "image ${name} not in containerd after import"
+        ;;
+    esac
+    case " ${targets} " in
+      *" dockerd "*) echo "${file}" >>"${S}/images/dockerd.list" ;;
+    esac
+  done < <(node -e 'for (const i of require(process.argv[1])) console.log([i.name, i.file, i.targets.join(" ")].join("\t"))' \
     "${TOOLS_DIR}/cluster-images/images.json")
 }
 

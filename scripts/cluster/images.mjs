@@ -13,15 +13,23 @@
 //                        run with the manifests' own nginx.conf
 //   registry.k8s.io/pause:3.9   a static Go program that waits for SIGTERM and reaps children
 //   busybox:stand-in     FROM-able base for the test's Dockerfiles (Debian's static busybox)
+//   node:<NODE_IMAGE>    the project's one Node image (lib/constructs/node-image.ts, e.g.
+//                        node:24.21.0-alpine): the official Node release binary of the devDependency
+//                        `node` (the same release the tag names; checked) with the glibc libraries it
+//                        links, busybox as Alpine's userland, the `node` user (uid 1000) and the
+//                        upstream docker-entrypoint.sh. Not Alpine (glibc, not musl) and no npm, npx,
+//                        corepack or yarn: what runs on it must need Node alone. Loaded into both
+//                        containerd (the retention CronJob) and dockerd (FROM of trigger/Dockerfile).
 //
 // Usage: node scripts/cluster/images.mjs OUTDIR      writes OUTDIR/<file>.tar, one per image, and
-// OUTDIR/images.json ({name, file, target: "containerd"|"dockerd"}). Rebuilt only when the inputs
-// (recipe version, source binaries' size+mtime) change.
+// OUTDIR/images.json ({name, file, targets: ["containerd"|"dockerd", ...]}). Rebuilt only when the
+// inputs (recipe version, source binaries' size+mtime) change.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const RECIPE = 4; // bump when an image's recipe changes
 const out = process.argv[2];
@@ -85,6 +93,33 @@ function busybox(root) {
 }
 
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** NODE_IMAGE of lib/constructs/node-image.ts (one name in one place; a unit test checks this pattern). */
+function nodeImage() {
+  const source = readFileSync(join(REPO_ROOT, 'lib', 'constructs', 'node-image.ts'), 'utf-8');
+  const name = /^export const NODE_IMAGE = '([^']+)';$/m.exec(source)?.[1];
+  const version = /^node:(\d+\.\d+\.\d+)-alpine[\d.]*$/.exec(name ?? '')?.[1];
+  if (!version) fail(`no NODE_IMAGE = 'node:<x.y.z>-alpine...' in lib/constructs/node-image.ts (found ${name ?? 'none'})`);
+  return { name, version };
+}
+/** The devDependency `node`'s binary (npm ci installs the official release build). */
+const NODE_BIN = join(REPO_ROOT, 'node_modules', 'node', 'bin', 'node');
+const NODE = nodeImage();
+
+/** The upstream image's entrypoint (docker-library/node): a first argument that is an option or not a command runs under node. */
+const NODE_ENTRYPOINT = `#!/bin/sh
+set -e
+
+# Run command with node if the first argument contains a "-" or is not a system command. The last
+# part inside the "{}" is a workaround for the following bug in ash/dash:
+# https://bugs.debian.org/cgi-bin/bugreport.cgi?bug=874264
+if [ "\${1#-}" != "\${1}" ] || [ -z "$(command -v "\${1}")" ] || { [ -f "\${1}" ] && ! [ -x "\${1}" ]; }; then
+  set -- node "$@"
+fi
+
+exec "$@"
+`;
 
 const recipes = [
   {
@@ -203,6 +238,27 @@ exit 1
     inputs: () => ['/bin/busybox'],
     build(root) { busybox(root); return { Cmd: ['sh'] }; },
   },
+  {
+    // The retention CronJob runs it (containerd); trigger/Dockerfile builds FROM it (dockerd).
+    name: NODE.name, file: 'node.tar', target: ['containerd', 'dockerd'],
+    inputs: () => [NODE_BIN, '/bin/busybox'],
+    build(root) {
+      if (!existsSync(NODE_BIN)) fail(`${NODE_BIN} missing: run npm ci (the devDependency \`node\`)`);
+      const version = run(NODE_BIN, ['--version']).trim();
+      if (version !== `v${NODE.version}`) {
+        fail(`the stand-in for ${NODE.name} must be Node ${NODE.version}, and ${NODE_BIN} is ${version}: `
+          + 'keep NODE_IMAGE (lib/constructs/node-image.ts) and the devDependency `node` at one release, then npm ci');
+      }
+      busybox(root);
+      copyWithLibs(root, NODE_BIN, '/usr/local/bin/node');
+      // copyWithLibs put node at /usr/local/bin/node; its libraries at their own paths (ldd of the source)
+      write(root, '/etc/passwd', `${readFileSync(join(root, '/etc/passwd'), 'utf-8')}node:x:1000:1000:Linux User,,,:/home/node:/bin/sh\n`);
+      write(root, '/etc/group', `${readFileSync(join(root, '/etc/group'), 'utf-8')}node:x:1000:node\n`);
+      mkdirSync(join(root, '/home/node'), { recursive: true });
+      write(root, '/usr/local/bin/docker-entrypoint.sh', NODE_ENTRYPOINT, 0o755);
+      return { Entrypoint: ['docker-entrypoint.sh'], Cmd: ['node'], Env: [PATH_ENV, `NODE_VERSION=${NODE.version}`] };
+    },
+  },
 ];
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -214,7 +270,7 @@ for (const r of recipes) {
   const file = join(out, r.file);
   const stamp = JSON.stringify({ RECIPE, name: r.name, inputs: r.inputs().map((p) => (p && existsSync(p) ? [p, statSync(p).size, statSync(p).mtimeMs] : p)) });
   const stampFile = `${file}.stamp`;
-  index.push({ name: r.name, file, target: r.target });
+  index.push({ name: r.name, file, targets: [r.target].flat() });
   if (existsSync(file) && existsSync(stampFile) && readFileSync(stampFile, 'utf-8') === stamp) continue;
   const work = mkdtempSync(join(tmpdir(), 'image-'));
   try {
