@@ -1,17 +1,31 @@
 import { Cluster, JobRecord } from './cluster';
-import { ANNOTATIONS, BRANCH_LABEL, branchKey, DELIVERY_LABEL, deliveryKey, triggeredJob, TriggeredJobSettings } from './job';
+import { ANNOTATIONS, BRANCH_LABEL, branchKey, DELIVERY_LABEL, deliveryKey, planTriggeredBuild, triggeredJob, TriggeredJobSettings } from './job';
 import { matchPush, TriggerableBuild } from './match';
 import { Push } from './providers';
 
 /** What became of a push. */
 export interface SubmitResult {
-  /** `queued`: Jobs were created; `duplicate`: a redelivery, nothing created; `ignored`: not a build. */
-  readonly outcome: 'queued' | 'duplicate' | 'ignored';
+  /**
+   * `queued`: Jobs were created; `duplicate`: a redelivery, nothing created; `ignored`: not a
+   * build; `accepted`: a build, its Jobs are being created (the answer did not wait for the cluster).
+   */
+  readonly outcome: 'queued' | 'duplicate' | 'ignored' | 'accepted';
   readonly reason: string;
-  /** Jobs created for this push. */
+  /** Jobs created for this push (`accepted`: the Jobs it creates unless the cluster has them already). */
   readonly jobs: string[];
   /** Older builds of the same branch this push cancelled. */
   readonly cancelled: string[];
+}
+
+/** A push handed to the controller: what is known at once, and the decision over the cluster's Jobs. */
+export interface Submission {
+  /**
+   * Known without asking the cluster: `ignored` (builds.yaml), `duplicate` (a delivery this
+   * process has seen), or `accepted` with the Jobs it will create.
+   */
+  readonly answer: SubmitResult;
+  /** The decision made against the cluster's Jobs; the answer itself when there is nothing to decide. */
+  readonly decided: Promise<SubmitResult>;
 }
 
 export type BuildState = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -42,6 +56,19 @@ export function stateOf(job: JobRecord): BuildState {
   if (job.succeeded) return 'succeeded';
   if (job.failed) return 'failed';
   return job.suspended ? 'queued' : 'running';
+}
+
+/** The record of a Job this process just created (suspended: queued). */
+function queuedRecord(manifest: any, queuedAt: Date): JobRecord {
+  return {
+    name: manifest.metadata.name,
+    labels: manifest.metadata.labels ?? {},
+    annotations: manifest.metadata.annotations ?? {},
+    suspended: true,
+    created: queuedAt,
+    succeeded: false,
+    failed: false,
+  };
 }
 
 function active(job: JobRecord): boolean {
@@ -81,33 +108,39 @@ export class BuildController {
     }
   }
 
-  /** Decides what a verified push starts. Nothing touches the cluster unless builds.yaml allows the push. */
-  submit(push: Push): Promise<SubmitResult> {
+  /**
+   * Decides what a verified push starts. Its answer needs no cluster call (builds.yaml and the
+   * deliveries seen); the Jobs are then created in the background, after every earlier decision.
+   * Nothing touches the cluster unless builds.yaml allows the push.
+   */
+  submit(push: Push): Submission {
+    const now = (answer: SubmitResult): Submission => ({ answer, decided: Promise.resolve(answer) });
     const match = matchPush(push, this.options.builds);
     if ('ignored' in match) {
-      return Promise.resolve({ outcome: 'ignored', reason: match.ignored, jobs: [], cancelled: [] });
+      return now({ outcome: 'ignored', reason: match.ignored, jobs: [], cancelled: [] });
     }
     const key = deliveryKey(push);
     const earlier = this.seen.get(key);
     if (earlier !== undefined) {
-      return Promise.resolve({ outcome: 'duplicate', reason: `delivery ${push.delivery} from ${push.provider} was handled already (${earlier})`, jobs: [], cancelled: [] });
+      return now({ outcome: 'duplicate', reason: `delivery ${push.delivery} from ${push.provider} was handled already (${earlier})`, jobs: [], cancelled: [] });
     }
+    const planned = match.builds.map((m) => planTriggeredBuild(m, push.commit).name);
     // Claimed before the cluster is asked, so a redelivery arriving meanwhile is answered at once;
     // released again if the decision fails, so the provider's retry is not lost.
     this.remembered(key, 'being decided');
     const decided = this.serialized(async (): Promise<SubmitResult> => {
-      let jobs = await this.cluster.listJobs();
+      const jobs = await this.cluster.listJobs();
       const known = jobs.filter((j) => j.labels[DELIVERY_LABEL] === key).map((j) => j.name);
       if (known.length > 0) {
         this.remembered(key, known.join(', '));
         return { outcome: 'duplicate', reason: `delivery ${push.delivery} from ${push.provider} already built by ${known.join(', ')}`, jobs: [], cancelled: [] };
       }
-      const now = new Date();
-      const created: string[] = [];
+      const queuedAt = new Date();
+      const created: JobRecord[] = [];
       const cancelled: string[] = [];
       const existing: string[] = [];
       for (const m of match.builds) {
-        const { name, manifest } = triggeredJob(m, push, this.options.job, now);
+        const { name, manifest } = triggeredJob(m, push, this.options.job, queuedAt);
         if (m.refKind === 'branch') {
           const branch = branchKey(m.build.repo, push.ref);
           for (const older of jobs.filter((j) => j.labels[BRANCH_LABEL] === branch && j.name !== name && active(j))) {
@@ -116,21 +149,27 @@ export class BuildController {
           }
         }
         if (await this.cluster.createJob(manifest)) {
-          created.push(name);
+          created.push(queuedRecord(manifest, queuedAt));
         } else {
           existing.push(name);
         }
       }
-      this.remembered(key, [...created, ...existing].join(', '));
+      const names = created.map((j) => j.name);
+      this.remembered(key, [...names, ...existing].join(', '));
       if (created.length === 0) {
         return { outcome: 'duplicate', reason: `commit ${push.commit} of ${push.ref} is already built by ${existing.join(', ')}`, jobs: [], cancelled };
       }
-      jobs = await this.cluster.listJobs();
-      await this.startQueued(jobs);
-      return { outcome: 'queued', reason: `${push.ref} at ${push.commit.slice(0, 7)}: ${created.join(', ')}`, jobs: created, cancelled };
+      // The cluster's Jobs now: what was listed, less what this decision deleted, plus what it created
+      // (decisions are serial, so nothing else changed them but the Job controller finishing builds,
+      // which the next reconcile sees).
+      await this.startQueued([...jobs.filter((j) => !cancelled.includes(j.name)), ...created]);
+      return { outcome: 'queued', reason: `${push.ref} at ${push.commit.slice(0, 7)}: ${names.join(', ')}`, jobs: names, cancelled };
     });
     decided.catch(() => this.seen.delete(key));
-    return decided;
+    return {
+      answer: { outcome: 'accepted', reason: `${push.ref} at ${push.commit.slice(0, 7)}: creating ${planned.join(', ')}; see GET /builds`, jobs: planned, cancelled: [] },
+      decided,
+    };
   }
 
   /** Resumes queued Jobs, oldest first, while fewer than the limit run. */

@@ -8,7 +8,13 @@ export interface ServerOptions {
   readonly apiToken: string;
   /** Largest webhook body accepted; bigger ones get 413 without being read. @default 1 MiB */
   readonly maxBodyBytes?: number;
-  /** A webhook is answered by then at the latest (202 while its Jobs are still being created). @default 500 ms */
+  /**
+   * How long a webhook's answer may wait for the cluster's decision: 201 (or 200) with what was
+   * created when it came in time, else 202 with the Jobs being created. The answer needs nothing
+   * from the cluster (signature, builds.yaml, the deliveries seen), so by default it never waits:
+   * git servers give up after 10 s, and an API server under load is what would make it late.
+   * @default 0
+   */
   readonly answerWithinMs?: number;
   /** Webhooks still being decided at once before new ones get 503 (the provider retries). @default 1000 */
   readonly maxPending?: number;
@@ -54,7 +60,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  */
 export function createTriggerServer(options: ServerOptions): Server {
   const limit = options.maxBodyBytes ?? 1024 * 1024;
-  const answerWithin = options.answerWithinMs ?? 500;
+  const answerWithin = options.answerWithinMs ?? 0;
   const maxPending = options.maxPending ?? 1000;
   const log = options.log ?? ((line: string) => console.log(line));
   const { controller } = options;
@@ -70,17 +76,25 @@ export function createTriggerServer(options: ServerOptions): Server {
     if (pending >= maxPending) {
       throw new WebhookRefusal(503, `${pending} webhooks are still being decided; retry later`);
     }
+    const { answer, decided } = controller.submit(event);
+    if (answer.outcome !== 'accepted') {
+      send(res, 200, answer);
+      return;
+    }
     pending++;
-    const decided = controller.submit(event).finally(() => { pending--; });
-    decided.then(
+    decided.finally(() => { pending--; }).then(
       (r) => log(`${provider} ${event.delivery} ${event.ref} ${event.commit.slice(0, 7)}: ${r.outcome}: ${r.reason}${r.cancelled.length ? `; cancelled ${r.cancelled.join(', ')}` : ''}`),
       (e) => log(`${provider} ${event.delivery}: cluster error: ${(e as Error).message}`),
     );
+    if (answerWithin <= 0) {
+      send(res, 202, answer);
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), answerWithin); });
     const result = await Promise.race([decided, late]).finally(() => clearTimeout(timer));
     if (result === 'late') {
-      send(res, 202, { outcome: 'accepted', reason: 'the build is being created; see GET /builds' });
+      send(res, 202, answer);
       return;
     }
     const r = result as SubmitResult;
