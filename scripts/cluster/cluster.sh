@@ -59,8 +59,11 @@ phase() { # NAME: prints the previous phase's time
 
 kubectl() { "${BIN}/kubectl" --kubeconfig "${S}/apiserver/kubeconfig" "$@"; }
 ctr_() { ctr --address "${S}/run/containerd.sock" "$@"; }
+# The API server listens on the node's bridge address: the node's components reach it there, and
+# Pods through the "kubernetes" Service (10.96.0.1:443), whose endpoint it is (the build trigger).
 apiserver() {
-  APISERVER_RUN_DIR="${S}/apiserver" APISERVER_PROFILE=cluster bash "${REPO_ROOT}/scripts/validate-tools/apiserver.sh" "$@"
+  APISERVER_RUN_DIR="${S}/apiserver" APISERVER_PROFILE=cluster APISERVER_ADDRESS="${NODE_IP}" \
+    bash "${REPO_ROOT}/scripts/validate-tools/apiserver.sh" "$@"
 }
 
 # ---------------------------------------------------------------- configuration files
@@ -94,6 +97,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     bin_dir = "/usr/lib/cni"
     conf_dir = "${S}/cni/net.d"
 EOF
+  # Pods get a route to the Service range via the node (kube-proxy's rules turn ClusterIPs into Pod
+  # or node addresses there), and no default route: nothing else is reachable outside the Pod range.
   cat >"${S}/cni/net.d/10-ib-bridge.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
@@ -102,7 +107,7 @@ EOF
     {
       "type": "bridge", "bridge": "${BRIDGE}", "isGateway": true, "ipMasq": false, "hairpinMode": true,
       "ipam": {"type": "host-local", "ranges": [[{"subnet": "${POD_CIDR}", "gateway": "${NODE_IP}"}]],
-               "dataDir": "${S}/cni/ipam"}
+               "routes": [{"dst": "${SERVICE_CIDR}"}], "dataDir": "${S}/cni/ipam"}
     }
   ]
 }

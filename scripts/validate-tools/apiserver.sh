@@ -20,7 +20,10 @@
 #  * Admission: the defaults of ${K8S_VERSION} minus ServiceAccount, which needs the controller-manager's
 #    token/serviceaccount controllers (without it, Pods fail with 'serviceaccount "default" not found').
 #  * --endpoint-reconciler-type=none: the "kubernetes" Service endpoint would be 127.0.0.1, which Endpoints
-#    validation rejects (loopback); nothing here needs that Service.
+#    validation rejects (loopback); nothing here needs that Service. Unless APISERVER_ADDRESS names another
+#    address of this machine (the cluster test: the node's Pod bridge address): then the API server listens
+#    there instead of on loopback, its certificate names that address too, and the "kubernetes" Service's
+#    Endpoints point at it, so Pods reach the API server at kubernetes.default (10.96.0.1:443).
 #  * --allow-privileged=true as on kubeadm clusters, so privileged build containers validate like there.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -36,7 +39,9 @@ APISERVER_PID="${RUN_DIR}/kube-apiserver.pid"
 ETCD_LOG="${RUN_DIR}/etcd.log"
 APISERVER_LOG="${RUN_DIR}/kube-apiserver.log"
 ETCD_URL="http://127.0.0.1:${ETCD_CLIENT_PORT}"
-APISERVER_URL="https://127.0.0.1:${APISERVER_PORT}"
+# The address the API server listens on and advertises (APISERVER_ADDRESS: see the notes above).
+APISERVER_ADDRESS="${APISERVER_ADDRESS:-127.0.0.1}"
+APISERVER_URL="https://${APISERVER_ADDRESS}:${APISERVER_PORT}"
 SERVICE_CIDR="10.96.0.0/12" # virtual ClusterIP range (allocation only; no traffic, no kube-proxy)
 
 # ---------------------------------------------------------------- process helpers
@@ -72,12 +77,14 @@ make_pki() {
       -keyout "${PKI}/ca.key" -out "${PKI}/ca.crt" -subj "/CN=validate-tools-ca" \
       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
   fi
-  if [ ! -s "${PKI}/apiserver.crt" ]; then
+  # (again when an earlier certificate lacks the address it is to serve on)
+  if [ ! -s "${PKI}/apiserver.crt" ] ||
+    ! openssl x509 -in "${PKI}/apiserver.crt" -noout -ext subjectAltName 2>/dev/null | grep -qE "IP Address:${APISERVER_ADDRESS//./\\.}(,|$)"; then
     openssl req -newkey rsa:2048 -nodes -keyout "${PKI}/apiserver.key" -out "${PKI}/apiserver.csr" \
       -subj "/CN=kube-apiserver" 2>/dev/null
     printf '%s\n' \
       "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
-      "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
+      "subjectAltName=IP:127.0.0.1,IP:10.96.0.1$([ "${APISERVER_ADDRESS}" = 127.0.0.1 ] || echo ",IP:${APISERVER_ADDRESS}"),DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
       >"${PKI}/apiserver.ext"
     openssl x509 -req -sha256 -days "${days}" -in "${PKI}/apiserver.csr" -CA "${PKI}/ca.crt" -CAkey "${PKI}/ca.key" \
       -CAcreateserial -extfile "${PKI}/apiserver.ext" -out "${PKI}/apiserver.crt" 2>/dev/null
@@ -179,7 +186,9 @@ start() {
     rm -f "${APISERVER_PID}"
     port_in_use "${APISERVER_PORT}" && vt_die "port ${APISERVER_PORT} (APISERVER_PORT) is already in use"
     vt_log "starting kube-apiserver $("${TOOLS_BIN}/kube-apiserver" --version | awk '{print $2}') on ${APISERVER_URL}"
-    local admission=(--disable-admission-plugins ServiceAccount)
+    local admission=(--disable-admission-plugins ServiceAccount) reconciler=none
+    # Pods can reach a non-loopback address: the "kubernetes" Service gets it as its endpoint
+    [ "${APISERVER_ADDRESS}" = 127.0.0.1 ] || reconciler=lease
     if [ "${PROFILE}" = cluster ]; then
       # a kubelet runs: reach it by its InternalIP (no DNS for the node name), as admin (logs, exec)
       admission=(--kubelet-preferred-address-types InternalIP
@@ -187,8 +196,8 @@ start() {
     fi
     daemon_start "${APISERVER_PID}" "${APISERVER_LOG}" "${TOOLS_BIN}/kube-apiserver" \
       --etcd-servers "${ETCD_URL}" \
-      --bind-address 127.0.0.1 \
-      --advertise-address 127.0.0.1 \
+      --bind-address "${APISERVER_ADDRESS}" \
+      --advertise-address "${APISERVER_ADDRESS}" \
       --secure-port "${APISERVER_PORT}" \
       --tls-cert-file "${PKI}/apiserver.crt" \
       --tls-private-key-file "${PKI}/apiserver.key" \
@@ -199,7 +208,7 @@ start() {
       --service-account-signing-key-file "${PKI}/sa.key" \
       --service-cluster-ip-range "${SERVICE_CIDR}" \
       "${admission[@]}" \
-      --endpoint-reconciler-type none \
+      --endpoint-reconciler-type "${reconciler}" \
       --allow-privileged=true \
       --profiling=false \
       --v=1
