@@ -1,5 +1,7 @@
 import { Testing } from 'cdk8s';
 import { BuildTrigger } from '../../lib/constructs/build-trigger';
+import { checkPolicy, formatViolation } from '../../lib/policy/rules';
+import { find, synthBuilds } from '../support/synth';
 
 const synth = () => {
   const chart = Testing.chart();
@@ -40,6 +42,18 @@ describe('BuildTrigger', () => {
     expect(pod.volumes).toContainEqual(expect.objectContaining({ secret: expect.objectContaining({ secretName: 'build-trigger' }) }));
     expect(pod.serviceAccountName).toBe('build-trigger');
     expect(deployment.spec.replicas).toBe(1);
-    expect(deployment.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'image-builder', 'app.kubernetes.io/instance': 'build-trigger' });
+    expect(deployment.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'build-trigger', 'app.kubernetes.io/instance': 'build-trigger' });
+  });
+
+  test('dist/ with a buildTrigger passes the policy rules: the trigger is its own component, not a builder', () => {
+    // Labelled as a builder, the rules took its Deployment for one (restartPolicy, REGISTRY_PORT,
+    // push credentials...) and synth refused every builds.yaml with a buildTrigger.
+    const manifests = synthBuilds(`buildTrigger: {image: "localhost:30500/cdk8s-image-builder:main"}
+builds:
+  - repo: https://git.example.com/platform/cdk8s-image-builder.git
+    images: [{context: ., dockerfile: trigger/Dockerfile}]
+`);
+    expect(find(manifests, 'Deployment', 'build-trigger').spec.template.metadata.labels['app.kubernetes.io/component']).toBe('trigger');
+    expect(checkPolicy(manifests).map(formatViolation)).toEqual([]);
   });
 });

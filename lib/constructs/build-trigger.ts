@@ -52,7 +52,7 @@ export class BuildTrigger extends Construct {
 
   constructor(scope: Construct, id: string, props: BuildTriggerProps) {
     super(scope, id);
-    const labels = standardLabels('builder', BUILD_TRIGGER_NAME);
+    const labels = standardLabels('trigger', BUILD_TRIGGER_NAME);
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: BUILD_TRIGGER_NAME, labels }, automountToken: true });
     this.role = new kplus.Role(this, 'Role', { metadata: { name: BUILD_TRIGGER_NAME, labels } });
     this.role.allow(['create', 'get', 'list', 'watch', 'delete', 'patch'], kplus.ApiResource.JOBS);
@@ -96,7 +96,7 @@ export class BuildTrigger extends Construct {
       },
       securityContext: { ensureNonRoot: true, user: 1000, group: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
     });
-    this.deployment.select(kplus.LabelSelector.of({ labels: selectorLabels('builder', BUILD_TRIGGER_NAME) }));
+    this.deployment.select(kplus.LabelSelector.of({ labels: selectorLabels('trigger', BUILD_TRIGGER_NAME) }));
     container.mount(SECRET_DIR, kplus.Volume.fromSecret(this, 'SecretVolume', secret, { name: 'secret' }), { readOnly: true });
     container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'config' }), { readOnly: true });
     dropAddressLabel(this.deployment);
@@ -106,7 +106,7 @@ export class BuildTrigger extends Construct {
       type: kplus.ServiceType.CLUSTER_IP,
       ports: [{ port: 80, targetPort: BUILD_TRIGGER_PORT, name: 'http' }],
     });
-    for (const [key, value] of Object.entries(selectorLabels('builder', BUILD_TRIGGER_NAME))) {
+    for (const [key, value] of Object.entries(selectorLabels('trigger', BUILD_TRIGGER_NAME))) {
       this.service.selectLabel(key, value);
     }
   }

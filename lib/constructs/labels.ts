@@ -8,14 +8,22 @@ import * as kplus from 'cdk8s-plus-27';
  */
 export const PART_OF = 'cdk8s-image-builder';
 
-export type Component = 'registry' | 'builder' | 'retention';
+export type Component = 'registry' | 'builder' | 'retention' | 'trigger';
+
+/** `app.kubernetes.io/name` of each component. */
+const COMPONENT_NAMES: Record<Component, string> = {
+  registry: 'registry',
+  builder: 'image-builder',
+  retention: 'registry-retention',
+  trigger: 'build-trigger',
+};
 
 /** The label naming an object's part of the app; the policy rules recognise builders and the registry by it. */
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 
 export function standardLabels(component: Component, instance: string): Record<string, string> {
   return {
-    'app.kubernetes.io/name': component === 'builder' ? 'image-builder' : component === 'retention' ? 'registry-retention' : 'registry',
+    'app.kubernetes.io/name': COMPONENT_NAMES[component],
     'app.kubernetes.io/instance': instance,
     [COMPONENT_LABEL]: component,
     'app.kubernetes.io/part-of': PART_OF,
