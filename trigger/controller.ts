@@ -185,6 +185,21 @@ export class BuildController {
     return started;
   }
 
+  /**
+   * Synthesizes (and drops) one Job per build at start-up, touching no cluster: the first pushes
+   * then do not pay for loading and compiling the construct code while webhooks wait behind them.
+   */
+  warmUp(): void {
+    for (const build of this.options.builds) {
+      const push: Push = { provider: 'github', delivery: 'warm-up', repoUrls: [build.repo], ref: `refs/heads/${build.ref}`, commit: '0'.repeat(40) };
+      try {
+        triggeredJob({ build, refName: build.ref, refKind: 'branch' }, push, this.options.job, new Date(0));
+      } catch {
+        // only a warm-up: a real push of this build reports what is wrong
+      }
+    }
+  }
+
   /** Re-reads the cluster and starts what has room: at start-up, and periodically as builds finish. */
   reconcile(): Promise<string[]> {
     return this.serialized(async () => this.startQueued(await this.cluster.listJobs()));

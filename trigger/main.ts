@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   }
   const cluster = KubeCluster.fromEnvironment(settings.namespace);
   const controller = new BuildController(cluster, settings.controller);
+  controller.warmUp();
   await controller.reconcile();
   const reconcile = setInterval(() => {
     controller.reconcile().catch((e) => console.error(`reconcile: ${(e as Error).message}`));
