@@ -9,7 +9,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import {
   ClusterEnv, MANIFEST_TYPES, clusterEnv, createRegistryPrerequisites, describeState, getJson, gitRepo, jobCondition, kubectl, kubectlOk,
-  objectsOf, recordImages, registryGet, synthTo, waitFor, waitForRegistryNodePort,
+  logsOfSuccess, objectsOf, recordImages, registryGet, synthTo, waitFor, waitForRegistryNodePort,
 } from './support/cluster';
 
 const env: ClusterEnv = clusterEnv();
@@ -71,13 +71,6 @@ function logsOfBuild(job: string): string {
   return kubectl(env, ['logs', '-l', `cdk8s-image-builder/build=${build}`, '--tail=-1', '--prefix']).stdout;
 }
 
-/** The log of the attempt that succeeded. */
-function logsOfSuccess(job: string): string {
-  const pods = getJson(env, ['pods', '-l', `job-name=${job}`, '--field-selector=status.phase=Succeeded']).items;
-  if (pods.length !== 1) throw new Error(`Job ${job}: ${pods.length} succeeded Pods\n${describeState(env)}`);
-  return kubectlOk(env, ['logs', pods[0].metadata.name]);
-}
-
 async function waitJobsDone(names: string[], timeoutMs = 240_000): Promise<void> {
   for (const name of names) {
     await waitFor(`Job ${name} to finish`, timeoutMs, () => {
@@ -126,7 +119,7 @@ describe('dist/ applied to a real kubelet', () => {
 
   test('kubectl logs shows each pushed name:tag@sha256 (commit tag, ref tag, latest on the default branch)', () => {
     for (const name of jobs) {
-      const logs = logsOfSuccess(name);
+      const logs = logsOfSuccess(env, name);
       for (const m of logs.matchAll(/^pushed localhost:(\d+)\/([^:\s]+):(\S+)@(sha256:[0-9a-f]{64})$/gm)) {
         expect(Number(m[1])).toBe(NODE_PORT);
         if (!pushed.has(m[2])) pushed.set(m[2], new Map());
@@ -205,7 +198,7 @@ describe('dist/ applied to a real kubelet', () => {
     kubectlOk(env, ['apply', '-f', dist]);
     await waitJobsDone([name]);
     expect(jobCondition(getJson(env, ['job', name]), 'Complete')).toBe(true);
-    const logs = logsOfSuccess(name);
+    const logs = logsOfSuccess(env, name);
     // the RUN step of both images comes from the engine's cache (the classic builder says so)
     expect(logs.match(/RUN echo[^\n]*\n ---> Using cache/g)).toHaveLength(2);
     expect(logs).not.toMatch(/RUN echo[^\n]*\n ---> Running in/);

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync, SpawnSyncReturns } from 'child_process';
 import { randomBytes } from 'crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
@@ -64,29 +64,65 @@ export function kubectlOk(env: ClusterEnv, args: string[], input?: string): stri
   return r.stdout;
 }
 
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'cluster-test', GIT_AUTHOR_EMAIL: 'test@example.invalid',
+  GIT_COMMITTER_NAME: 'cluster-test', GIT_COMMITTER_EMAIL: 'test@example.invalid', GIT_CONFIG_NOSYSTEM: '1',
+};
+const git = (args: string[], cwd: string) => execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf-8' }).trim();
+
+/** Commits all of `work` on `main` (and `tags`) and pushes it to a new bare `<name>.git` of the git daemon. */
+function serveDir(env: ClusterEnv, name: string, work: string, tags: string[]): { url: string; commit: string } {
+  git(['init', '-q', '-b', 'main'], work);
+  git(['add', '-A'], work);
+  git(['commit', '-qm', `${name} fixture`], work);
+  for (const tag of tags) git(['tag', tag], work);
+  const bare = join(env.gitRoot, `${name}.git`);
+  git(['init', '-q', '--bare', bare], tmpdir());
+  git(['push', '-q', '--force', bare, 'main', ...tags], work);
+  return { url: `${env.gitBase}${name}.git`, commit: git(['rev-parse', 'HEAD'], work) };
+}
+
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+}
+
 /**
  * A bare repository `<name>.git` served by the node's git daemon, with one
  * commit of `files` on `main` (and `tags`). Returns its URL and commit SHA.
  */
 export function gitRepo(env: ClusterEnv, name: string, files: Record<string, string>, tags: string[] = []): { url: string; commit: string } {
   const work = mkdtempSync(join(tmpdir(), `repo-${name}-`));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(join(work, path, '..'), { recursive: true });
-    writeFileSync(join(work, path), text);
+  writeFiles(work, files);
+  return serveDir(env, name, work, tags);
+}
+
+/** A new commit of `files` on `main` of a repository made by `gitRepo`, pushed as a developer would; returns its SHA. */
+export function gitCommit(env: ClusterEnv, name: string, files: Record<string, string>): string {
+  const work = mkdtempSync(join(tmpdir(), `push-${name}-`));
+  git(['clone', '-q', '-b', 'main', join(env.gitRoot, `${name}.git`), work], tmpdir());
+  writeFiles(work, files);
+  git(['add', '-A'], work);
+  git(['commit', '-qm', `${name}: ${Object.keys(files).join(', ')}`], work);
+  git(['push', '-q', 'origin', 'HEAD:main'], work);
+  return git(['rev-parse', 'HEAD'], work);
+}
+
+/**
+ * This repository as its working tree is now (every file git tracks or would add, uncommitted
+ * changes too), one commit on `main` of a bare `<name>.git` served by the node's git daemon:
+ * what a test builds from it is what is being tested.
+ */
+export function gitRepoOfWorktree(env: ClusterEnv, name: string): { url: string; commit: string } {
+  const work = mkdtempSync(join(tmpdir(), `repo-${name}-`));
+  const files = git(['ls-files', '-z', '--cached', '--others', '--exclude-standard'], ROOT).split('\0').filter((f) => f && existsSync(join(ROOT, f)));
+  for (const f of files) {
+    mkdirSync(join(work, f, '..'), { recursive: true });
+    copyFileSync(join(ROOT, f), join(work, f));
   }
-  const gitEnv = {
-    ...process.env, GIT_AUTHOR_NAME: 'cluster-test', GIT_AUTHOR_EMAIL: 'test@example.invalid',
-    GIT_COMMITTER_NAME: 'cluster-test', GIT_COMMITTER_EMAIL: 'test@example.invalid', GIT_CONFIG_NOSYSTEM: '1',
-  };
-  const git = (args: string[], cwd = work) => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf-8' }).trim();
-  git(['init', '-q', '-b', 'main']);
-  git(['add', '-A']);
-  git(['commit', '-qm', `${name} fixture`]);
-  for (const tag of tags) git(['tag', tag]);
-  const bare = join(env.gitRoot, `${name}.git`);
-  git(['init', '-q', '--bare', bare], tmpdir());
-  git(['push', '-q', '--force', bare, 'main', ...tags]);
-  return { url: `${env.gitBase}${name}.git`, commit: git(['rev-parse', 'HEAD']) };
+  return serveDir(env, name, work, []);
 }
 
 /**
@@ -168,6 +204,13 @@ export function getJson(env: ClusterEnv, args: string[]): any {
 
 export function jobCondition(job: any, type: string): boolean {
   return (job?.status?.conditions ?? []).some((c: any) => c.type === type && c.status === 'True');
+}
+
+/** The log of a Job's attempt that succeeded (`kubectl logs job/...` shows the first attempt's). */
+export function logsOfSuccess(env: ClusterEnv, job: string, args: string[] = []): string {
+  const pods = getJson(env, ['pods', '-l', `job-name=${job}`, '--field-selector=status.phase=Succeeded']).items;
+  if (pods.length !== 1) throw new Error(`Job ${job}: ${pods.length} succeeded Pods\n${describeState(env)}`);
+  return kubectlOk(env, ['logs', pods[0].metadata.name, ...args]);
 }
 
 /** What a failing wait prints: the objects and recent events. */
