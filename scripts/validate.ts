@@ -90,6 +90,12 @@ async function validateCharts(charts: string[], server: boolean, policy: boolean
   return problems.length === 0 ? 0 : 1;
 }
 
+// `npm run validate | head`: a reader that stops early ends the run quietly, with no stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') process.stderr.write(`validate: cannot write the results: ${e.message}\n`);
+  process.exit(e.code === 'EPIPE' ? process.exitCode ?? 0 : 1);
+});
+
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 }, (e: Error) => {

@@ -30,6 +30,14 @@ describe('npm run validate on anyone\'s input: a plain message and exit 1, never
     expect(run.status).toBe(1);
   }, 60_000);
 
+  test('a reader that stops early (| head -1): the first line, and no stack trace', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'many.yaml'), Array.from({ length: 3000 }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c${i}}\ndata: {a: 1}\n`).join('---\n'));
+    const run = spawnSync('bash', ['-c', `"${process.execPath}" scripts/validate.js "${dir}" | head -1`], { cwd: ROOT, encoding: 'utf-8' });
+    expect(run.stdout).toMatch(/^\S+many\.yaml:1: ConfigMap\/c0 data\.a: got number, want null or string \[kubeconform\]\n$/);
+    expect(run.stderr).toBe('');
+  }, 60_000);
+
   test('a symlink loop', () => {
     const dir = tmp();
     symlinkSync(join(dir, 'loop'), join(dir, 'loop'));
