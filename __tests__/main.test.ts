@@ -37,7 +37,7 @@ describe('main.ts', () => {
     const run = synth({ CDK8S_OUTDIR: out, BUILDS_CONFIG: config });
     expect(run.status).toBe(1);
     expect(run.stderr).toBe([
-      'error: builds.yaml is not valid:',
+      `error: ${config} is not valid:`,
       `  ${config}:1:22: registry.nodePort: 80 is outside the NodePort range 30000-32767; pick a value in 30000-32767`,
       '',
     ].join('\n'));
@@ -64,7 +64,7 @@ builds:
       parseImageBuilderProps(text, config);
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
-      expected = `error: builds.yaml is not valid:\n${(e as Error).message.split('\n').map((l) => `  ${l}`).join('\n')}\n`;
+      expected = `error: ${config} is not valid:\n${(e as Error).message.split('\n').map((l) => `  ${l}`).join('\n')}\n`;
     }
     expect(expected.split('\n').length).toBeGreaterThan(10);
     const run = synth({ CDK8S_OUTDIR: tmp(), BUILDS_CONFIG: config });
@@ -78,7 +78,8 @@ builds:
     writeFileSync(config, 'builds:\n  - {repo: "https://x.example/a.git", images: [{context: x/api}]}\n  - {repo: "https://x.example/b.git", images: [{context: api}]}\n');
     const run = synth({ CDK8S_OUTDIR: out, BUILDS_CONFIG: config });
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/image "api:main" would be pushed by both builds\[0\]\.images\[0\] .* and builds\[1\]\.images\[0\]/);
+    // The file BUILDS_CONFIG names, in the heading and at the key's line, not "builds.yaml".
+    expect(run.stderr.startsWith(`error: ${config} is not valid:\n  ${config}:3:48: builds[1].images[0]: image "api:main" would be pushed by both builds[0].images[0]`)).toBe(true);
     expect(readdirSync(out)).toEqual([]);
   }, 60_000);
 
@@ -146,7 +147,7 @@ describe('builds.yaml edge cases', () => {
     writeFileSync(bomb, ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`), 'builds: *h'].join('\n'));
     const out = tmp();
     const refused = synth({ CDK8S_OUTDIR: out, BUILDS_CONFIG: bomb });
-    expect(refused.stderr).toMatch(/^error: builds\.yaml is not valid:\n {2}.*bomb\.yaml: \(top level\): YAML error: too many aliases/);
+    expect(refused.stderr).toMatch(/^error: \S*bomb\.yaml is not valid:\n {2}.*bomb\.yaml: \(top level\): YAML error: too many aliases/);
     expect(refused.stderr).not.toMatch(/^\s+at /m);
     expect(refused.status).toBe(1);
     expect(readdirSync(out)).toEqual([]);

@@ -53,7 +53,7 @@ describe('npm run synth:helm', () => {
     writeFileSync(config, 'registry: {nodePort: 80}\nbuilds:\n  - repo: https://x.example/a.git\n');
     const run = synthHelm(out, { BUILDS_CONFIG: config });
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain('error: builds.yaml is not valid:');
+    expect(run.stderr).toContain(`error: ${config} is not valid:`);
     expect(run.stderr).toContain('registry.nodePort: 80 is outside the NodePort range 30000-32767');
     expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(readTree(out)).toEqual({ 'Chart.yaml': 'previous\n', 'templates/previous.k8s.yaml': 'kept\n' });

@@ -12,7 +12,9 @@ export function runCli(step: () => void): void {
     step();
   } catch (e) {
     if (e instanceof ConfigError || e instanceof PlanError) {
-      process.stderr.write(`error: builds.yaml is not valid:\n${e.message.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+      // The file BUILDS_CONFIG named (ConfigError knows it; a bare PlanError is about builds.yaml).
+      const file = e instanceof ConfigError ? e.file : 'builds.yaml';
+      process.stderr.write(`error: ${file} is not valid:\n${e.message.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
       process.exitCode = 1;
       return;
     }
