@@ -56,6 +56,16 @@ export function refOf(manifest: Manifest): ObjectRef | undefined {
   return refs.get(manifest);
 }
 
+/** kind, apiVersion and metadata of a document the reader refused, as far as they can be read. */
+function identityOf(doc: { toJS(options: { maxAliasCount: number }): unknown }): any {
+  try {
+    const js: any = doc.toJS({ maxAliasCount: 1000 });
+    return { kind: js?.kind, apiVersion: js?.apiVersion, metadata: js?.metadata };
+  } catch {
+    return {};
+  }
+}
+
 /**
  * Reads one file; never throws for its content, only for I/O (see readManifestFile).
  * `linesBefore`: the text is a part of `file` that starts after this many lines
@@ -85,7 +95,9 @@ export function parseManifestText(source: string, file: string, linesBefore = 0)
         problems.push({ layer: 'yaml', file, line, message: `cannot read this document: ${(e as Error).message.split('\n')[0]}` });
       }
     }
-    const m: any = manifest ?? {};
+    // A document with YAML errors has no object, but its identity is still what its text says
+    // (`Pod/web`, not "(no kind) (no name)"), as far as the parser could read it.
+    const m: any = manifest ?? (isMap(doc.contents) ? identityOf(doc) : {});
     const ref: ObjectRef = {
       kind: str(m.kind), apiVersion: str(m.apiVersion), namespace: str(m.metadata?.namespace), name: str(m.metadata?.name),
       file, line, index: found.length,
