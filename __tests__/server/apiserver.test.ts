@@ -130,6 +130,21 @@ describe('fails closed: every object not checked is a problem carrying kubectl\'
   }, 120_000);
 });
 
+test('npm run validate -- --server on 600 objects: progress on stderr, per kubectl run, the problems on stdout', () => {
+  const dir = tmp();
+  const objects = Array.from({ length: 600 }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c${i}}\ndata: {a: "1"}\n`);
+  objects[550] = objects[550].replace('name: c550', 'name: C_550'); // refused by the API server only
+  writeFileSync(join(dir, 'many.yaml'), objects.join('---\n'));
+  const run = spawnSync(process.execPath, ['scripts/validate.js', '--server', '--no-policy', join(dir, 'many.yaml')], { cwd: ROOT, encoding: 'utf-8' });
+  expect(run.stderr.split('\n').filter((l) => l.startsWith('[apiserver]'))).toEqual([
+    `[apiserver] 250/600 objects checked (${dir}/many.yaml)`,
+    `[apiserver] 500/600 objects checked (${dir}/many.yaml)`,
+    `[apiserver] 600/600 objects checked (${dir}/many.yaml)`,
+  ]);
+  expect(run.stdout).toMatch(new RegExp(`^${dir}/many\\.yaml:2751: ConfigMap/C_550 metadata\\.name: Invalid value: "C_550": a lowercase RFC 1123 subdomain .*\\[apiserver\\]\\nINVALID: 1 file\\(s\\), 600 object\\(s\\), 1 problem\\(s\\)`));
+  expect(run.status).toBe(1);
+});
+
 describe('round trip: kubectl apply -f dist/ for real, then read back', () => {
   afterAll(() => {
     kubectl(['delete', '-f', DIST, '--ignore-not-found', '--wait=false']);
