@@ -12,7 +12,8 @@
 //   nginx:1.28.0-alpine  Debian's nginx (nginx-light) with its libraries: the registry's auth proxy,
 //                        run with the manifests' own nginx.conf
 //   registry.k8s.io/pause:3.9   a static Go program that waits for SIGTERM and reaps children
-//   busybox:stand-in     FROM-able base for the test's Dockerfiles (Debian's static busybox)
+//   busybox:stand-in     FROM-able base for the test's Dockerfiles (Debian's static busybox); in containerd
+//                        too, for the test Pods' own shell tools (nslookup, wget)
 //   node:<NODE_IMAGE>    the project's one Node image (lib/constructs/node-image.ts, e.g.
 //                        node:24.21.0-alpine): the official Node release binary of the devDependency
 //                        `node` (the same release the tag names; checked) with the glibc libraries it
@@ -234,7 +235,7 @@ exit 1
     },
   },
   {
-    name: 'busybox:stand-in', file: 'busybox.tar', target: 'dockerd',
+    name: 'busybox:stand-in', file: 'busybox.tar', target: ['containerd', 'dockerd'],
     inputs: () => ['/bin/busybox'],
     build(root) { busybox(root); return { Cmd: ['sh'] }; },
   },

@@ -41,6 +41,8 @@ phase "Kubernetes binaries (.tools/bin)"
 bash scripts/validate-tools/install-k8s.sh kube-apiserver kubectl kubelet kube-controller-manager kube-scheduler kube-proxy
 phase "helm (.tools/bin, for the Helm route)"
 bash scripts/validate-tools/install-helm.sh
+phase "CoreDNS (.tools/bin, the cluster DNS)"
+bash scripts/cluster/install-coredns.sh
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 phase "cluster up"

@@ -24,6 +24,8 @@ export interface ClusterEnv {
   readonly k8sVersion: string;
   readonly nodeName: string;
   readonly nodeIP: string;
+  /** The kubelet's clusterDomain, served by the node's CoreDNS (Pods resolve `<svc>.<ns>.svc.<domain>`). */
+  readonly clusterDomain: string;
   readonly gitRoot: string;
   readonly gitBase: string;
   readonly dockerHost: string;
