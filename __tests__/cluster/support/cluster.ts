@@ -208,11 +208,24 @@ export function jobCondition(job: any, type: string): boolean {
   return (job?.status?.conditions ?? []).some((c: any) => c.type === type && c.status === 'True');
 }
 
+/** `-n NAMESPACE` for kubectl, or nothing (kubectl's default namespace). */
+const inNamespace = (namespace?: string): string[] => (namespace ? ['-n', namespace] : []);
+
 /** The log of a Job's attempt that succeeded (`kubectl logs job/...` shows the first attempt's). */
-export function logsOfSuccess(env: ClusterEnv, job: string, args: string[] = []): string {
-  const pods = getJson(env, ['pods', '-l', `job-name=${job}`, '--field-selector=status.phase=Succeeded']).items;
+export function logsOfSuccess(env: ClusterEnv, job: string, args: string[] = [], namespace?: string): string {
+  const pods = getJson(env, ['pods', ...inNamespace(namespace), '-l', `job-name=${job}`, '--field-selector=status.phase=Succeeded']).items;
   if (pods.length !== 1) throw new Error(`Job ${job}: ${pods.length} succeeded Pods\n${describeState(env)}`);
-  return kubectlOk(env, ['logs', pods[0].metadata.name, ...args]);
+  return kubectlOk(env, ['logs', ...inNamespace(namespace), pods[0].metadata.name, ...args]);
+}
+
+/** Until each Job is Complete or Failed (check which with jobCondition). */
+export async function waitJobsFinished(env: ClusterEnv, names: string[], timeoutMs = 240_000, namespace?: string): Promise<void> {
+  for (const name of names) {
+    await waitFor(`Job ${name} to finish`, timeoutMs, () => {
+      const job = getJson(env, ['job', name, ...inNamespace(namespace)]);
+      return jobCondition(job, 'Complete') || jobCondition(job, 'Failed') ? true : undefined;
+    }, () => describeState(env));
+  }
 }
 
 /** What a failing wait prints: the objects and recent events. */
@@ -241,9 +254,10 @@ export function recordImages(env: ClusterEnv, names: string[]): void {
 /**
  * What the registry needs before dist/ or the chart is applied, made as an operator would:
  * a StorageClass and a local PersistentVolume on the node for its claim, and the two Secrets
- * of the README's set-up (the push account, bcrypt by `htpasswd -B`; dist/ only names them).
+ * of the README's set-up (the push account, bcrypt by `htpasswd -B`; dist/ only names them)
+ * in `namespace` (default: kubectl's, `default`). Returns the push account.
  */
-export function createRegistryPrerequisites(env: ClusterEnv, storage: { storageClass: string; pv: string; path: string }): void {
+export function createRegistryPrerequisites(env: ClusterEnv, storage: { storageClass: string; pv: string; path: string }, namespace?: string): { username: string; password: string } {
   mkdirSync(storage.path, { recursive: true });
   kubectlOk(env, ['apply', '-f', '-'], `
 apiVersion: storage.k8s.io/v1
@@ -269,8 +283,10 @@ spec:
   const password = randomBytes(24).toString('hex');
   const htpasswd = spawnSync('htpasswd', ['-iBn', 'builder'], { input: password, encoding: 'utf-8' });
   if (htpasswd.status !== 0) throw new Error(`htpasswd -iBn failed (Debian package apache2-utils): ${htpasswd.stderr}`);
-  kubectlOk(env, ['create', 'secret', 'generic', 'registry-htpasswd', `--from-literal=htpasswd=${htpasswd.stdout.trim()}`]);
-  kubectlOk(env, ['create', 'secret', 'generic', 'registry-push', '--from-literal=username=builder', `--from-literal=password=${password}`]);
+  const ns = inNamespace(namespace);
+  kubectlOk(env, ['create', 'secret', 'generic', 'registry-htpasswd', ...ns, `--from-literal=htpasswd=${htpasswd.stdout.trim()}`]);
+  kubectlOk(env, ['create', 'secret', 'generic', 'registry-push', ...ns, '--from-literal=username=builder', `--from-literal=password=${password}`]);
+  return { username: 'builder', password };
 }
 
 /**
