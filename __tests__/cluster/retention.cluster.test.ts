@@ -210,7 +210,7 @@ describe('retention and garbage collection on a real kubelet', () => {
     expect(jobCondition(getNs(['job', 'now']), 'Complete')).toBe(true);
     expect(log).not.toContain(push.password);
     // Through the Service's name (cluster DNS), with the push Secret: deleting is a write.
-    expect(log).toMatch(/^==> \[retention\] http:\/\/registry:5000: 1 repositories; keep 2 commit tags/m);
+    expect(log).toMatch(/^==> \[retention\] http:\/\/registry:5000: 1 repositories; keep the commit tags of the newest 2 builds/m);
 
     const [c1, c2, c3] = built;
     expect(await tags()).toEqual([c2.tag, c3.tag, 'latest', 'main'].sort());

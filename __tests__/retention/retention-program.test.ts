@@ -39,6 +39,14 @@ describe('retention policy (pure)', () => {
     expect(d.keptShared).toEqual([{ tag: old.tag, with: 'v1.0.0' }]);
   });
 
+  test('keep counts builds, not tags: a full-SHA build\'s two commit tags (SHA and prefix) on one manifest count once', () => {
+    const pinned = [1, 2, 3].flatMap((n) => [commitTag(n), { ...commitTag(n), tag: sha(n) }]);
+    const d = decide(pinned, 2);
+    expect(d.keptCommitTags.sort()).toEqual([sha(2), sha(2).slice(0, 7), sha(3), sha(3).slice(0, 7)].sort());
+    expect(d.delete).toEqual([{ digest: 'sha256:d1', tags: [sha(1).slice(0, 7), sha(1)].sort() }]);
+    expect(d.keptShared).toEqual([]);
+  });
+
   test('images without the revision label are never touched', () => {
     const foreign = [1, 2, 3].map((n) => ({ ...commitTag(n), revision: undefined }));
     expect(decide(foreign, 1).delete).toEqual([]);

@@ -74,7 +74,7 @@ describe('manifest reader (one parse, one identity per object)', () => {
     expect(parsed.problems).toEqual([]);
     expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual([
       'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@348', 'ConfigMap/image-builder-script@369',
-      'ConfigMap/registry-retention@473', 'CronJob/registry-retention@723', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@813$/),
+      'ConfigMap/registry-retention@473', 'CronJob/registry-retention@731', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@821$/),
     ]);
   });
 

@@ -62,7 +62,7 @@ export interface ImageBuilderProps {
 
   /**
    * Which commit tags the retention CronJob deletes, and when.
-   * @default - RetentionCronJob defaults: keep 10 commit tags per image, daily at 03:00 UTC
+   * @default - RetentionCronJob defaults: keep the commit tags of the newest 10 builds per image, daily at 03:00 UTC
    */
   readonly retention?: RetentionOptions;
 }

@@ -9,9 +9,9 @@
  * label. Every other tag (branch, git tag, `latest`) is a moving tag and is
  * kept. Images without that label were not pushed by a builder: never touched.
  *
- * Policy: per image, keep the newest `keep` commit tags (by the image config's
- * `created` time) and every moving tag; delete the rest. Distribution deletes
- * manifests by digest, which removes every tag on it, so a manifest that any
+ * Policy: per image, keep the commit tags of the newest `keep` builds (manifests,
+ * by the image config's `created` time) and every moving tag; delete the rest.
+ * Distribution deletes manifests by digest, which removes every tag on it, so a manifest that any
  * kept tag points at is never deleted (its old commit tag stays too).
  * Garbage collection (the registry Pod's garbage-collector) then frees the blobs.
  *
@@ -21,7 +21,7 @@
  */
 
 export interface RetentionPolicy {
-  /** Commit tags kept per image, newest first. */
+  /** Builds whose commit tags are kept per image, newest first (the tags of one manifest count once). */
   readonly keepCommitTags: number;
   /** Per-image overrides: image name → commit tags kept. */
   readonly images?: Record<string, number>;
@@ -74,8 +74,15 @@ export function decide(tags: TagInfo[], keep: number): RetentionDecision {
   // Times compare as instants: RFC 3339 strings with trimmed fractions do not sort as text.
   const time = (t: TagInfo) => Date.parse(t.created) || 0;
   const sorted = [...commit].sort((a, b) => (time(a) === time(b) ? (a.tag < b.tag ? 1 : -1) : time(b) - time(a)));
-  const kept = sorted.slice(0, Math.max(0, keep));
-  const past = sorted.slice(Math.max(0, keep));
+  // `keep` counts images, not tags: a build of a full-SHA ref pushes two commit tags (the SHA
+  // and its 7-digit prefix) on one manifest, and they must not halve what is kept.
+  const keptImages = new Set<string>();
+  for (const t of sorted) {
+    if (keptImages.size >= keep) break;
+    keptImages.add(t.digest);
+  }
+  const kept = sorted.filter((t) => keptImages.has(t.digest));
+  const past = sorted.filter((t) => !keptImages.has(t.digest));
   const protectedBy = new Map<string, string>();
   for (const t of [...other, ...kept]) {
     if (!protectedBy.has(t.digest)) protectedBy.set(t.digest, t.tag);
@@ -221,7 +228,7 @@ export interface RunResult {
 export async function runRetention(api: RegistryApi, policy: RetentionPolicy, dryRun: boolean, log: (line: string) => void): Promise<RunResult> {
   const repositories = (await api.repositories()).sort();
   const overrides = Object.entries(policy.images ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ');
-  log(`==> [retention] ${api.url}: ${repositories.length} repositories; keep ${policy.keepCommitTags} commit tags per image${overrides ? ` (${overrides})` : ''} and every moving tag${dryRun ? '; DRY RUN' : ''}`);
+  log(`==> [retention] ${api.url}: ${repositories.length} repositories; keep the commit tags of the newest ${policy.keepCommitTags} builds per image${overrides ? ` (${overrides})` : ''} and every moving tag${dryRun ? '; DRY RUN' : ''}`);
   const deletedTags: string[] = [];
   let deletedManifests = 0;
   for (const name of repositories) {
@@ -230,7 +237,7 @@ export async function runRetention(api: RegistryApi, policy: RetentionPolicy, dr
     for (const tag of tags) infos.push(await api.describe(name, tag));
     const keep = keepFor(policy, name);
     const d = decide(infos, keep);
-    log(`${name}: ${d.keptCommitTags.length + d.keptShared.length + d.delete.reduce((n, x) => n + x.tags.length, 0)} commit tags, keep ${keep}; other tags kept: ${d.keptOtherTags.join(' ') || '-'}`);
+    log(`${name}: ${d.keptCommitTags.length + d.keptShared.length + d.delete.reduce((n, x) => n + x.tags.length, 0)} commit tags, keep the newest ${keep} builds'; other tags kept: ${d.keptOtherTags.join(' ') || '-'}`);
     for (const s of d.keptShared) log(`kept ${name}:${s.tag}: same manifest as ${name}:${s.with}`);
     for (const x of d.delete) {
       if (!dryRun) await api.deleteManifest(name, x.digest);
