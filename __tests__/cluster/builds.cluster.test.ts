@@ -9,7 +9,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import {
   ClusterEnv, MANIFEST_TYPES, clusterEnv, createRegistryPrerequisites, describeState, getJson, gitRepo, jobCondition, kubectl, kubectlOk,
-  logsOfSuccess, objectsOf, recordImages, registryGet, synthTo, waitFor, waitForRegistryNodePort,
+  jobNames, logsOfSuccess, recordImages, registryGet, synthTo, waitFor, waitForRegistryNodePort, waitJobsFinished,
 } from './support/cluster';
 
 const env: ClusterEnv = clusterEnv();
@@ -61,24 +61,13 @@ const pushed = new Map<string, Map<string, string>>();
 let dist: string;
 let jobs: string[];
 
-function jobNames(dir: string): string[] {
-  return objectsOf(dir).filter((o) => o.kind === 'Job').map((o) => o.metadata.name);
-}
-
 /** All attempts' logs of a Job, as README's `kubectl logs -l ... --tail=-1` shows them. */
 function logsOfBuild(job: string): string {
   const build = getJson(env, ['job', job]).metadata.labels['cdk8s-image-builder/build'];
   return kubectl(env, ['logs', '-l', `cdk8s-image-builder/build=${build}`, '--tail=-1', '--prefix']).stdout;
 }
 
-async function waitJobsDone(names: string[], timeoutMs = 240_000): Promise<void> {
-  for (const name of names) {
-    await waitFor(`Job ${name} to finish`, timeoutMs, () => {
-      const job = getJson(env, ['job', name]);
-      return jobCondition(job, 'Complete') || jobCondition(job, 'Failed') ? true : undefined;
-    }, () => describeState(env));
-  }
-}
+const waitJobsDone = (names: string[], timeoutMs?: number) => waitJobsFinished(env, names, timeoutMs);
 
 beforeAll(() => {
   createRegistryPrerequisites(env, { storageClass: STORAGE_CLASS, pv: 'cluster-test-registry', path: env.pvDir });

@@ -13,8 +13,8 @@
 #   cluster.sh status [STATEDIR]
 #
 # Needs root (it runs a kubelet), the Debian packages of group "cluster" in scripts/debian-packages.txt,
-# the Kubernetes binaries (scripts/validate-tools/install-k8s.sh), CoreDNS (install-coredns.sh) and
-# Node.js (images.mjs).
+# the Kubernetes binaries (scripts/validate-tools/install-k8s.sh), CoreDNS (install-coredns.sh),
+# buildkitd/buildctl/rootlesskit (scripts/e2e/install-buildkit.sh: the buildkit image) and Node.js (images.mjs).
 # One cluster per machine: dockerd owns /var/run/docker.sock and the kubelet fixed host paths.
 set -Eeuo pipefail
 
@@ -228,7 +228,7 @@ start_containerd() {
 }
 
 import_images() {
-  node "${HERE}/images.mjs" "${TOOLS_DIR}/cluster-images"
+  node "${HERE}/images.mjs" "${TOOLS_DIR}/cluster-images" "${BIN}"
   local name file targets
   while IFS=$'\t' read -r name file targets; do
     case " ${targets} " in
@@ -236,7 +236,8 @@ import_images() {
         ctr_ -n k8s.io images import "${file}" >/dev/null
         local have
         have="$(ctr_ -n k8s.io images ls -q)"
-        grep -qxF -e "docker.io/library/${name}" -e "${name}" <<<"${have}" || die "image ${name} not in containerd after import"
+        # as the CRI names it: docker.io/library/<name>, docker.io/<org>/<name>, or a name with its registry
+        grep -qxF -e "docker.io/library/${name}" -e "docker.io/${name}" -e "${name}" <<<"${have}" || die "image ${name} not in containerd after import"
         ;;
     esac
     case " ${targets} " in
@@ -486,7 +487,8 @@ cleanup_host() {
 
 # Every run starts from nothing: etcd, images, containers, build cache, repositories, volumes.
 wipe_data() {
-  rm -rf "${S}/apiserver/etcd-data" "${S}"/{containerd,docker,kubelet,cni,git,pv,images,kcm-certs,flex}
+  # pv-*: the local PersistentVolumes tests make next to pv (a registry's data must not outlive the run)
+  rm -rf "${S}/apiserver/etcd-data" "${S}"/{containerd,docker,kubelet,cni,git,pv,images,kcm-certs,flex} "${S}"/pv-*
 }
 
 cmd_down() {

@@ -12,6 +12,13 @@
 //   nginx:1.28.0-alpine  Debian's nginx (nginx-light) with its libraries: the registry's auth proxy,
 //                        run with the manifests' own nginx.conf
 //   registry.k8s.io/pause:3.9   a static Go program that waits for SIGTERM and reaps children
+//   moby/buildkit:<BUILDKIT_VERSION>-rootless   upstream's rootless stage, rebuilt from what is here:
+//                        buildkitd, buildctl and rootlesskit from BINDIR (scripts/e2e/install-buildkit.sh,
+//                        the image's own versions), upstream's buildctl-daemonless.sh from the buildkit
+//                        module, Debian's runc as buildkit-runc and newuidmap/newgidmap (uidmap; file capabilities) with
+//                        their libraries, git with its libraries, busybox for sh and tools; user 1000 ("user")
+//                        with /etc/subuid and /etc/subgid ranges, its HOME, XDG_RUNTIME_DIR and TMPDIR, and
+//                        upstream's USER, ENV, VOLUME and ENTRYPOINT (rootlesskit buildkitd)
 //   busybox:stand-in     FROM-able base for the test's Dockerfiles (Debian's static busybox); in containerd
 //                        too, for the test Pods' own shell tools (nslookup, wget)
 //   node:<NODE_IMAGE>    the project's one Node image (lib/constructs/node-image.ts, e.g.
@@ -22,9 +29,10 @@
 //                        corepack or yarn: what runs on it must need Node alone. Loaded into both
 //                        containerd (the retention CronJob) and dockerd (FROM of trigger/Dockerfile).
 //
-// Usage: node scripts/cluster/images.mjs OUTDIR      writes OUTDIR/<file>.tar, one per image, and
-// OUTDIR/images.json ({name, file, targets: ["containerd"|"dockerd", ...]}). Rebuilt only when the
-// inputs (recipe version, source binaries' size+mtime) change.
+// Usage: node scripts/cluster/images.mjs OUTDIR [BINDIR]   writes OUTDIR/<file>.tar, one per image,
+// and OUTDIR/images.json ({name, file, targets: ["containerd"|"dockerd", ...]}). Rebuilt only when the
+// inputs (recipe version, source binaries' size+mtime) change. BINDIR (default OUTDIR/../bin) holds
+// the binaries built from the Go module proxy (.tools/bin).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -32,13 +40,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const RECIPE = 4; // bump when an image's recipe changes
+const RECIPE = 8; // bump when an image's recipe changes
 const out = process.argv[2];
 if (!out) {
-  console.error('usage: images.mjs OUTDIR');
+  console.error('usage: images.mjs OUTDIR [BINDIR]');
   process.exit(2);
 }
 mkdirSync(out, { recursive: true });
+const bin = process.argv[3] ?? join(out, '..', 'bin');
 
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf-8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
 const which = (cmd) => {
@@ -107,6 +116,24 @@ function nodeImage() {
 /** The devDependency `node`'s binary (npm ci installs the official release build). */
 const NODE_BIN = join(REPO_ROOT, 'node_modules', 'node', 'bin', 'node');
 const NODE = nodeImage();
+
+/** BUILDKIT_VERSION of scripts/e2e/buildkit.env (a unit test keeps it equal to the construct's image tag). */
+function buildkitVersion() {
+  const version = /^BUILDKIT_VERSION=(v[\d.]+)$/m.exec(readFileSync(join(REPO_ROOT, 'scripts', 'e2e', 'buildkit.env'), 'utf-8'))?.[1];
+  if (!version) fail('no BUILDKIT_VERSION=v<x.y.z> in scripts/e2e/buildkit.env');
+  return version;
+}
+const BUILDKIT_VERSION = buildkitVersion();
+const BUILDKIT_BINARIES = ['buildkitd', 'buildctl', 'rootlesskit'];
+/** The rootless image's user: its home, runtime dir and state dir belong to it. */
+const BUILDKIT_OWNED = { uid: 1000, paths: ['home/user', 'home/user/.local', 'home/user/.local/share', 'home/user/.local/share/buildkit', 'home/user/.local/tmp', 'run/user/1000'] };
+
+/** The directory of a Go module in the module cache (downloaded from the Go module proxy if needed). */
+function goModDir(modVersion) {
+  const dir = JSON.parse(run('go', ['mod', 'download', '-json', modVersion], { cwd: '/', env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '' } })).Dir;
+  if (!dir || !existsSync(dir)) fail(`go mod download ${modVersion} gave no directory`);
+  return dir;
+}
 
 /** The upstream image's entrypoint (docker-library/node): a first argument that is an option or not a command runs under node. */
 const NODE_ENTRYPOINT = `#!/bin/sh
@@ -235,6 +262,63 @@ exit 1
     },
   },
   {
+    // Upstream's Dockerfile, stage `rootless` (Alpine + shadow-uidmap, git, ...): the same files
+    // and settings from this machine. Not here: fuse-overlayfs (the kernel's overlayfs works in a
+    // user namespace since 5.11), openssh (ssh repository URLs), pigz, xz, openssl.
+    name: `moby/buildkit:${BUILDKIT_VERSION}-rootless`, file: 'buildkit-rootless.tar', target: 'containerd',
+    inputs: () => [...BUILDKIT_BINARIES.map((b) => join(bin, b)), '/usr/bin/newuidmap', '/usr/bin/newgidmap', which('runc'), '/usr/bin/git', '/bin/busybox'],
+    owned: BUILDKIT_OWNED,
+    xattrs: true, // the file capabilities of newuidmap/newgidmap
+    build(root) {
+      for (const b of BUILDKIT_BINARIES) {
+        const file = join(bin, b);
+        if (!existsSync(file)) fail(`${file} missing: run scripts/e2e/install-buildkit.sh (BuildKit ${BUILDKIT_VERSION} from the Go module proxy)`);
+        put(root, file, `/usr/bin/${b}`);
+      }
+      // newuidmap/newgidmap with file capabilities (cap_setuid, cap_setgid), not setuid root: as
+      // setuid root, Debian 12's shadow 4.13 writes the map as root, which needs CAP_SYS_ADMIN, and a
+      // Pod has not got it (a uid-1000 caller owns the new user namespace and needs no more).
+      for (const [f, cap] of [['/usr/bin/newuidmap', 'cap_setuid=ep'], ['/usr/bin/newgidmap', 'cap_setgid=ep']]) {
+        if (!existsSync(f)) fail(`${f} missing (Debian package uidmap)`);
+        copyWithLibs(root, f);
+        chmodSync(join(root, f), 0o755);
+        run('setcap', [cap, join(root, f)]);
+      }
+      const runc = which('runc');
+      if (!runc) fail('runc missing (Debian package runc)');
+      copyWithLibs(root, runc, '/usr/bin/buildkit-runc'); // the name upstream's image gives its runc
+      // git with its helpers (BuildKit's git source runs `git submodule`, a script of git-core) and templates
+      copyWithLibs(root, '/usr/bin/git');
+      const copied = new Map([[statSync('/usr/bin/git').ino, '/usr/bin/git']]); // hard links become symlinks
+      for (const f of readdirSync('/usr/lib/git-core').sort()) {
+        const path = join('/usr/lib/git-core', f);
+        const { ino } = statSync(path);
+        if (!statSync(path).isFile()) continue;
+        if (copied.has(ino)) link(root, path, copied.get(ino));
+        else { copyWithLibs(root, path); copied.set(ino, path); }
+      }
+      if (existsSync('/usr/share/git-core/templates')) {
+        cpSync('/usr/share/git-core/templates', join(root, '/usr/share/git-core/templates'), { recursive: true });
+      }
+      put(root, join(goModDir(`github.com/moby/buildkit@${BUILDKIT_VERSION}`), 'examples', 'buildctl-daemonless', 'buildctl-daemonless.sh'),
+        '/usr/bin/buildctl-daemonless.sh');
+      chmodSync(join(root, '/usr/bin/buildctl-daemonless.sh'), 0o755);
+      busybox(root);
+      write(root, '/etc/passwd', `${readFileSync(join(root, '/etc/passwd'), 'utf-8')}user:x:1000:1000:Linux User,,,:/home/user:/bin/sh\n`);
+      write(root, '/etc/group', `${readFileSync(join(root, '/etc/group'), 'utf-8')}user:x:1000:\n`);
+      write(root, '/etc/subuid', 'user:100000:65536\n');
+      write(root, '/etc/subgid', 'user:100000:65536\n');
+      for (const d of BUILDKIT_OWNED.paths) mkdirSync(join(root, d), { recursive: true });
+      return {
+        User: '1000:1000', // numeric, as upstream (Kubernetes' runAsNonRoot checks it)
+        Env: [PATH_ENV, 'HOME=/home/user', 'USER=user', 'XDG_RUNTIME_DIR=/run/user/1000', 'TMPDIR=/home/user/.local/tmp',
+          'BUILDKIT_HOST=unix:///run/user/1000/buildkit/buildkitd.sock'],
+        Volumes: { '/home/user/.local/share/buildkit': {} },
+        Entrypoint: ['rootlesskit', 'buildkitd'],
+      };
+    },
+  },
+  {
     name: 'busybox:stand-in', file: 'busybox.tar', target: ['containerd', 'dockerd'],
     inputs: () => ['/bin/busybox'],
     build(root) { busybox(root); return { Cmd: ['sh'] }; },
@@ -263,8 +347,21 @@ exit 1
 ];
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
-const tar = (dir, file) => run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0',
-  '--format=gnu', '-C', dir, '-cf', file, ...readdirSync(dir).sort()]); // entries without a leading ./
+/** GNU format; with xattrs, POSIX (pax) headers for security.capability, without atime or ctime. */
+const tarFormat = (xattrs) => ['--sort=name', '--numeric-owner', '--mtime=@0', ...(xattrs
+  ? ['--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '--xattrs', '--xattrs-include=security.capability']
+  : ['--format=gnu'])];
+/**
+ * DIR's entries (without a leading ./) into FILE, owned by root, except the directories of
+ * `recipe.owned.paths` (relative, empty), appended owned by `recipe.owned.uid`; file
+ * capabilities kept when `recipe.xattrs`.
+ */
+function tar(dir, file, recipe = {}) {
+  const { owned, xattrs = false } = recipe;
+  const excluded = owned ? owned.paths.map((p) => `--exclude=${p}`) : [];
+  run('tar', [...tarFormat(xattrs), '--owner=0', '--group=0', ...excluded, '-C', dir, '-cf', file, ...readdirSync(dir).sort()]);
+  if (owned) run('tar', [...tarFormat(xattrs), `--owner=${owned.uid}`, `--group=${owned.uid}`, '--no-recursion', '-C', dir, '-rf', file, ...owned.paths]);
+}
 
 const index = [];
 for (const r of recipes) {
@@ -281,7 +378,7 @@ for (const r of recipes) {
     const archive = join(work, 'archive');
     mkdirSync(archive);
     const layer = join(work, 'layer.tar');
-    tar(root, layer);
+    tar(root, layer, r);
     const diffId = sha256(layer);
     mkdirSync(join(archive, diffId));
     copyFileSync(layer, join(archive, diffId, 'layer.tar'));

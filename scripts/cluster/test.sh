@@ -43,6 +43,8 @@ phase "helm (.tools/bin, for the Helm route)"
 bash scripts/validate-tools/install-helm.sh
 phase "CoreDNS (.tools/bin, the cluster DNS)"
 bash scripts/cluster/install-coredns.sh
+phase "BuildKit (.tools/bin, for the buildkit image stand-in)"
+bash scripts/e2e/install-buildkit.sh
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 phase "cluster up"

@@ -218,6 +218,11 @@ export function logsOfSuccess(env: ClusterEnv, job: string, args: string[] = [],
   return kubectlOk(env, ['logs', ...inNamespace(namespace), pods[0].metadata.name, ...args]);
 }
 
+/** The Jobs of a synthesized dir, by name. */
+export function jobNames(dir: string): string[] {
+  return objectsOf(dir).filter((o) => o.kind === 'Job').map((o) => o.metadata.name);
+}
+
 /** Until each Job is Complete or Failed (check which with jobCondition). */
 export async function waitJobsFinished(env: ClusterEnv, names: string[], timeoutMs = 240_000, namespace?: string): Promise<void> {
   for (const name of names) {
