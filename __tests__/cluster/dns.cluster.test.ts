@@ -86,7 +86,8 @@ describe('cluster DNS (CoreDNS on the node)', () => {
     expect(section('fqdn')).toMatch(new RegExp(`Address:\\s+${clusterIP.replace(/\./g, '\\.')}$`, 'm'));
   });
 
-  test('a Service that does not exist does not resolve', () => {
+  test('a Service that does not exist does not resolve: the cluster DNS answers NXDOMAIN', () => {
+    expect(section('missing')).toMatch(/NXDOMAIN/);
     expect(section('missing')).toMatch(/missing: not found/);
   });
 
