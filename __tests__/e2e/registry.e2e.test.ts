@@ -11,9 +11,9 @@
  *     a `registry` shim that runs Debian's docker-registry (the image's binary
  *     is named `registry`); space measured with du before and after.
  */
-import { spawn, spawnSync } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { docker, dockerOk, E2EEnv, RunningEnv, startEnv, stopEnv } from './support/env';
 import { httpRequest, RegistryClient } from './support/registry';
@@ -92,26 +92,45 @@ function runRetention(): { code: number | null; out: string } {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
+interface RunningGc {
+  readonly child: ChildProcess;
+  /** What it printed so far (stdout and stderr). */
+  readonly out: () => string;
+  readonly done: Promise<{ code: number | null; out: string }>;
+  /** SIGTERM to its process group: the script and the `sleep` of its daily loop, which holds its output open. */
+  readonly stop: () => Promise<void>;
+}
+
 /** Starts the synthesized garbage-collector script for one collection (GC_NOW=true). */
-function startGc(drainSeconds: number): { done: Promise<{ code: number | null; out: string }> } {
+function startGc(drainSeconds: number): RunningGc {
+  return startGcScript({ GC_NOW: 'true', GC_DRAIN_SECONDS: String(drainSeconds) });
+}
+
+/** Starts the synthesized garbage-collector script with the container's env, the e2e paths and `extra`. */
+function startGcScript(extra: Record<string, string>): RunningGc {
   const c = container('Deployment', 'registry', 'garbage-collector');
   expect(c.command[0]).toBe('sh');
   const child = spawn('sh', ['-c', c.command[2]], {
     env: {
       PATH: `${shimDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       ...plainEnv(c),
-      GC_NOW: 'true',
-      GC_DRAIN_SECONDS: String(drainSeconds),
+      ...extra,
       REGISTRY_CONFIG: env.registryConfig,
       REGISTRY_DATA: env.registryData,
       MAINTENANCE_DIR: env.maintenanceDir,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so stop() ends the whole script
   });
   let out = '';
   child.stdout!.setEncoding('utf-8').on('data', (s: string) => { out += s; });
   child.stderr!.setEncoding('utf-8').on('data', (s: string) => { out += s; });
-  return { done: new Promise((resolve) => child.on('close', (code) => resolve({ code, out }))) };
+  const done = new Promise<{ code: number | null; out: string }>((resolve) => child.on('close', (code) => resolve({ code, out })));
+  const stop = async () => {
+    try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* already gone */ }
+    await done;
+  };
+  return { child, out: () => out, done, stop };
 }
 
 const app = commits(5);
@@ -222,5 +241,33 @@ describe('garbage collection', () => {
     expect(await registry.tags('app')).not.toContain(short(app[1]));
     dockerOk(env, dockerConfig, ['push', `localhost:${env.registryPort}/app:${short(app[1])}`]);
     await expectPullable('app', short(app[1]));
+  });
+});
+
+describe('garbage collector start-up', () => {
+  test('a read-only flag left by a collector killed mid-window is removed at start-up: pushes work again', async () => {
+    // What a collector SIGKILLed inside its window leaves in the emptyDir, which outlives a container restart.
+    const flag = join(env.maintenanceDir, 'read-only');
+    writeFileSync(flag, '');
+    const auth = { Authorization: `Basic ${Buffer.from(`${env.registryUsername}:${env.registryPassword}`).toString('base64')}` };
+    const refused = await httpRequest('POST', `${env.registryUrl}/v2/app/blobs/uploads/`, auth);
+    expect(refused.status).toBe(503); // the proxy honours the stale flag until the collector starts
+    // The restarted container: the daily loop, with a GC_AT that is not now (no collection runs).
+    const now = new Date();
+    const notNow = `${String((now.getUTCHours() + 12) % 24).padStart(2, '0')}:00`;
+    const gc = startGcScript({ GC_AT: notNow });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (existsSync(flag) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      console.log(`garbage collector started with a stale flag:\n${gc.out().trim()}`);
+      expect(existsSync(flag)).toBe(false);
+      expect(gc.out()).toContain('removed a read-only flag left by a collector that did not finish');
+      expect(gc.child.exitCode).toBeNull(); // still running its daily loop
+      const accepted = await httpRequest('POST', `${env.registryUrl}/v2/app/blobs/uploads/`, auth);
+      expect(accepted.status).toBe(202);
+      expect(dockerOk(env, dockerConfig, ['push', `localhost:${env.registryPort}/app:${short(app[4])}`])).toMatch(/digest: sha256:/);
+    } finally {
+      await gc.stop();
+    }
   });
 });

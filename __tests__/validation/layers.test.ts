@@ -73,8 +73,8 @@ describe('manifest reader (one parse, one identity per object)', () => {
     const parsed = readManifestFile(DIST);
     expect(parsed.problems).toEqual([]);
     expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual([
-      'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@348', 'ConfigMap/image-builder-script@369',
-      'ConfigMap/registry-retention@473', 'CronJob/registry-retention@731', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@821$/),
+      'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@352', 'ConfigMap/image-builder-script@373',
+      'ConfigMap/registry-retention@477', 'CronJob/registry-retention@735', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@825$/),
     ]);
   });
 

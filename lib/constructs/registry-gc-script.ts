@@ -18,6 +18,13 @@
  * manifests go (untagged manifests are kept: no --delete-untagged), so an image
  * pulled by digest keeps working as long as retention keeps its tag.
  *
+ * At start-up it removes a flag left behind: the emptyDir outlives a container
+ * restart, and a collector killed inside a window by SIGKILL (out of memory,
+ * a runtime restart) never runs its EXIT trap: the flag would stay and every
+ * push get 503 until the next day's collection. Only this container creates
+ * the flag, and a new container has no collection running, so one found at
+ * start-up is stale.
+ *
  * `GC_NOW=true` runs one collection immediately and exits (tests, or by hand:
  * `kubectl exec deploy/registry -c garbage-collector -- env GC_NOW=true sh -c "$(...)"`).
  */
@@ -25,6 +32,10 @@ export const GC_SCRIPT = `set -eu
 flag="$MAINTENANCE_DIR/read-only"
 trap 'rm -f "$flag"' EXIT
 trap 'exit 143' TERM INT
+if [ -e "$flag" ]; then
+  rm -f "$flag"
+  echo "==> [gc] removed a read-only flag left by a collector that did not finish: the registry is writable"
+fi
 case "$GC_AT" in
   [0-2][0-9]:[0-5][0-9]) ;;
   *) echo "!! GC_AT must be HH:MM (UTC), got '$GC_AT'" >&2; exit 1 ;;

@@ -1042,6 +1042,10 @@ ${i}
 flag="$MAINTENANCE_DIR/read-only"
 trap 'rm -f "$flag"' EXIT
 trap 'exit 143' TERM INT
+if [ -e "$flag" ]; then
+  rm -f "$flag"
+  echo "==> [gc] removed a read-only flag left by a collector that did not finish: the registry is writable"
+fi
 case "$GC_AT" in
   [0-2][0-9]:[0-5][0-9]) ;;
   *) echo "!! GC_AT must be HH:MM (UTC), got '$GC_AT'" >&2; exit 1 ;;
