@@ -19,14 +19,15 @@
  * are the buildkit suite's too (support/ref-cases.ts, support/failure-cases.ts).
  */
 import { createHmac } from 'crypto';
-import { mkdtempSync, readFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { builderContainerOf, dockerEngine, dockerWorkspace, steps } from './support/builder';
 import { docker } from './support/env';
 import { describeFailureCases } from './support/failure-cases';
+import { CASE_BRANCHES } from './support/fixture';
 import { describeRefCases } from './support/ref-cases';
 import { httpRequest } from './support/registry';
-import { e2eSuite, expectSuccess, short } from './support/suite';
+import { e2eSuite, expectFailedAt, expectSuccess, short } from './support/suite';
 import { synthBuilds } from '../support/synth';
 import { parseBuildsFile } from '../../lib/config/builds-file';
 import { toImageBuilderProps } from '../../lib/config/to-props';
@@ -35,6 +36,15 @@ import { matchPush } from '../../trigger/match';
 import { readWebhook } from '../../trigger/providers';
 
 const suite = e2eSuite(dockerEngine());
+
+/** The files below `dir` (relative paths) whose content contains any of `needles`. */
+function filesContaining(dir: string, needles: string[]): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .filter((file) => { const text = readFileSync(file, 'latin1'); return needles.some((n) => text.includes(n)); })
+    .map((file) => file.slice(dir.length + 1));
+}
 
 describe('success', () => {
   const coldDigests = new Map<string, string>();
@@ -165,16 +175,30 @@ describe('push credentials: anonymous pulls, authenticated pushes', () => {
     expect(pull.code).toBe(0);
   });
 
-  test('the builder logs in inside the Pod: config.json in the workspace emptyDir, the node\'s Docker config untouched', async () => {
-    const { env } = suite;
+  test('the builder logs in inside the Pod and leaves no credentials behind: no config.json in the emptyDir after success or failure, the node\'s Docker config untouched', async () => {
+    const { env, registry, repo } = suite;
     const nodeConfig = join(env.dockerConfig, 'config.json');
     const before = readFileSync(nodeConfig, 'utf-8');
-    // A ref that does not exist: the run stops at clone, right after the login this test is about.
-    const { run, dir } = await suite.build('login-in-pod', { repo: suite.repo.url, ref: 'e2e/no-such-branch' });
-    expect(steps(run.stdout)).toEqual(['install-git', 'login', 'clone']);
-    expect(run.stdout).toContain(`logged in to localhost:${env.registryPort}`);
-    const inPod = JSON.parse(readFileSync(join(dockerWorkspace(dir), 'docker-config', 'config.json'), 'utf-8'));
-    expect(Object.keys(inPod.auths)).toEqual([`localhost:${env.registryPort}`]);
+    // Success: the push went through a registry that refuses anonymous pushes (the test above),
+    // so the login happened; its client config is gone from the workspace with the run.
+    const { run: ok, dir: okDir } = await suite.build('login-in-pod', { repo: repo.url, ref: CASE_BRANCHES.login, images: [{ context: 'services/hasher' }] });
+    expectSuccess(ok);
+    expect(ok.stdout).toContain(`logged in to localhost:${env.registryPort}`);
+    await suite.checkPushed(ok, { hasher: [short(repo.commits.login), 'e2e-login'] });
+    expect(await registry.tags('hasher')).toContain('e2e-login');
+    // A ref that does not exist: the run fails at clone, right after the login.
+    const { run: failed, dir: failedDir } = await suite.build('login-in-pod-failed', { repo: repo.url, ref: 'e2e/no-such-branch' });
+    expectFailedAt(failed, 'clone', []);
+    expect(steps(failed.stdout)).toEqual(['install-git', 'login', 'clone']);
+    expect(failed.stdout).toContain(`logged in to localhost:${env.registryPort}`);
+    for (const dir of [okDir, failedDir]) {
+      // The workspace emptyDir outlives the container (until ttlSecondsAfterFinished): the
+      // credentials (base64 user:pass in config.json) must not be in it, in any file.
+      const workspace = dockerWorkspace(dir);
+      expect(existsSync(workspace)).toBe(true);
+      expect(existsSync(join(workspace, 'docker-config'))).toBe(false);
+      expect(filesContaining(workspace, [env.registryPassword, Buffer.from(`${env.registryUsername}:${env.registryPassword}`).toString('base64')])).toEqual([]);
+    }
     expect(readFileSync(nodeConfig, 'utf-8')).toBe(before);
     expect(before).not.toContain('auths');
   });

@@ -21,14 +21,19 @@ export const WORKSPACE_PATH = '/workspace';
  * REGISTRY_PASSWORD (secretKeyRef env of the push Secret), pipes the password to
  * `docker login --password-stdin`, and keeps the resulting config.json in the
  * Pod's emptyDir (DOCKER_CONFIG=$WORKSPACE/docker-config), never in the node's
- * Docker configuration; nothing prints a credential.
+ * Docker configuration, and the EXIT trap removes that directory whether the
+ * build succeeded or failed (a finished Pod's emptyDir stays on the node until
+ * the Job's ttlSecondsAfterFinished); nothing prints a credential.
  * Every image is built before anything is pushed, so a broken context or
  * Dockerfile pushes nothing under the final tags; then the commit tags are
  * pushed before the moving ones (ref, latest).
  */
 export const BUILD_SCRIPT = `set -eu
-step=start
-trap 'status=$?; if [ "$status" -ne 0 ]; then echo "!! build failed at step '"'"'$step'"'"' (exit $status)" >&2; fi' EXIT
+step=start login_dir=''
+# On every exit, success or failure: the login's client configuration (the base64 credentials
+# in config.json) goes first, so it does not outlive the build in the emptyDir, which a finished
+# Pod keeps on the node until the Job's ttlSecondsAfterFinished.
+trap 'status=$?; if [ -n "$login_dir" ]; then rm -rf "$login_dir"; fi; if [ "$status" -ne 0 ]; then echo "!! build failed at step '"'"'$step'"'"' (exit $status)" >&2; fi' EXIT
 # dash and ash skip the EXIT trap on signals: turn the Job deadline's SIGTERM into an exit.
 trap 'exit 143' TERM INT
 announce() { step="$1"; shift; echo "==> [$step] $*"; }
@@ -52,11 +57,12 @@ apk add --no-cache git
 
 registry="localhost:$REGISTRY_PORT"
 announce login "$registry with the credentials of Secret $REGISTRY_PUSH_SECRET"
-# The client's config lives in the Pod's emptyDir, gone with the Pod; the node's is never touched.
-DOCKER_CONFIG="$WORKSPACE/docker-config"
+# The client's config lives in the Pod's emptyDir, removed by the EXIT trap; the node's is never touched.
+login_dir="$WORKSPACE/docker-config"
+DOCKER_CONFIG=$login_dir
 export DOCKER_CONFIG
-rm -rf "$DOCKER_CONFIG"
-mkdir -p "$DOCKER_CONFIG"
+rm -rf "$login_dir"
+(umask 077 && mkdir -p "$login_dir")
 if ! printf '%s' "$REGISTRY_PASSWORD" | docker login --username "$REGISTRY_USERNAME" --password-stdin "$registry" >"$WORKSPACE/login.log" 2>&1; then
   grep -v '^$' "$WORKSPACE/login.log" >&2 || true
   die "cannot log in to $registry: is the registry Service up on NodePort $REGISTRY_PORT, and is Secret $REGISTRY_PUSH_SECRET (keys username, password) an account of the registry's htpasswd Secret?"

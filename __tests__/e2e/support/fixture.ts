@@ -8,8 +8,9 @@ import { dirname, join } from 'path';
  *
  *   main            C1 ── C2                (C1 is tagged v1.0.0, annotated)
  *   feature/login          └── C3           (worker's queue changed)
- *   e2e/*                  └── one commit each, for the failure cases
- *                              (own SHA, so their short-SHA tags are unused too)
+ *   e2e/*                  └── one commit each, for the failure cases and the
+ *                              cases of CASE_BRANCHES (own SHA, so their
+ *                              short-SHA tags are unused too)
  */
 
 export const BASE_IMAGE = 'localhost/e2e-busybox:1';
@@ -50,12 +51,18 @@ export interface FixtureRepo {
     readonly v1: string;
     readonly main: string;
     readonly feature: string;
+    readonly login: string;
     readonly missingContext: string;
     readonly missingDockerfile: string;
     readonly registryDown: string;
     readonly badRun: string;
   };
 }
+
+/** Branches of cases that push (their tags: e2e-login, …): tags no other case pushes. */
+export const CASE_BRANCHES = {
+  login: 'e2e/login',
+} as const;
 
 /** Branches for the failure cases (their tags: e2e-missing-context, …). */
 export const FAILURE_BRANCHES = {
@@ -114,6 +121,7 @@ export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: str
     for (const [path, text] of Object.entries(files)) write(path, text);
     return commit(message);
   };
+  const login = branch(CASE_BRANCHES.login, 'e2e: for the login case');
   const missingContext = branch(FAILURE_BRANCHES.missingContext, 'e2e: for the missing-context case');
   const missingDockerfile = branch(FAILURE_BRANCHES.missingDockerfile, 'e2e: for the missing-Dockerfile case');
   const registryDown = branch(FAILURE_BRANCHES.registryDown, 'e2e: for the registry-down case');
@@ -122,6 +130,6 @@ export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: str
 
   execFileSync('git', ['init', '-q', '--bare', join(gitRoot, 'app.git')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const url = `${gitBase}app.git`;
-  git('push', '-q', url, 'main', 'feature/login', 'v1.0.0', ...Object.values(FAILURE_BRANCHES));
-  return { url, commits: { v1, main, feature, missingContext, missingDockerfile, registryDown, badRun } };
+  git('push', '-q', url, 'main', 'feature/login', 'v1.0.0', ...Object.values(CASE_BRANCHES), ...Object.values(FAILURE_BRANCHES));
+  return { url, commits: { v1, main, feature, login, missingContext, missingDockerfile, registryDown, badRun } };
 }
