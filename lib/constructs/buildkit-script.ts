@@ -19,6 +19,8 @@ import { imageEnvironment, SCRIPT_DIR } from './builder-script';
  *   resolve          `git ls-remote`: the ref → one commit SHA, once, for every
  *                    image (and its 7-character form for the commit tag)
  *   start-buildkitd  the daemon, until `buildctl debug workers` answers
+ *   login            the push credentials checked against the registry (GET /v2/
+ *                    with them must answer 200), then written for buildctl
  *   build <image>    every image, from the git context pinned to that commit
  *                    (`?checksum=`: BuildKit refuses a ref that moved meanwhile),
  *                    layer cache imported from the registry; nothing is pushed
@@ -107,16 +109,51 @@ until buildctl --addr "$addr" debug workers >/dev/null 2>&1; do
 done
 buildctl --addr "$addr" --version
 
+# ask <METHOD> [<Authorization value>]: one request to the registry's /v2/ (the auth proxy), its
+# answer in $tmp/answer and its status in $code (empty: no answer). busybox's nc sends it, and
+# printf, a shell builtin, writes the request into the pipe: a credential is on no command line
+# (ps) and in no file. nc's input stays open until the answer starts (10 s at most): busybox's
+# nc closes its sending side at the end of its input, which nginx takes for a client gone (499)
+# when the registry has not answered yet.
+ask() {
+  : >"$tmp/answer"
+  : >"$tmp/answer.err"
+  # The loop only watches the files nc writes (whether the answer has started), on purpose.
+  # shellcheck disable=SC2094
+  {
+    printf '%s /v2/ HTTP/1.0\\r\\nHost: %s\\r\\n' "$1" "$REGISTRY_HOST"
+    if [ -n "\${2:-}" ]; then printf 'Authorization: %s\\r\\n' "$2"; fi
+    printf 'Content-Length: 0\\r\\nConnection: close\\r\\n\\r\\n'
+    n=0
+    while [ ! -s "$tmp/answer" ] && [ ! -s "$tmp/answer.err" ] && [ "$n" -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+  } | nc -w 10 "\${REGISTRY_HOST%:*}" "\${REGISTRY_HOST##*:}" >"$tmp/answer" 2>"$tmp/answer.err" || true
+  code=$(sed -n '1s/^HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' "$tmp/answer")
+}
+
 announce login "$REGISTRY_HOST with the credentials of Secret $REGISTRY_PUSH_SECRET"
+command -v nc >/dev/null 2>&1 || die "this image has no nc (busybox): the login step needs it to check the credentials"
+auth=$(printf '%s:%s' "$REGISTRY_USERNAME" "$REGISTRY_PASSWORD" | base64 | tr -d '\n')
+unset REGISTRY_PASSWORD
+# Check them now, as docker login does, so that a wrong password fails here, not after every
+# image is built: GET /v2/ (the ping), which the auth proxy answers 200 only to an account of its
+# htpasswd Secret, 401 otherwise. buildctl has no login of its own, and the image has no curl.
+ask GET "Basic $auth"
+case "$code" in
+  200) ;;
+  401|403) die "the registry at $REGISTRY_HOST refused the credentials of Secret $REGISTRY_PUSH_SECRET (GET /v2/: HTTP $code): its username and password must be an account of the registry's htpasswd Secret (README: Registry credentials)" ;;
+  '')
+    cat "$tmp/answer.err" >&2
+    die "cannot reach the registry at $REGISTRY_HOST (no HTTP answer to GET /v2/): is the registry Service up? kubectl get pods,svc -l app.kubernetes.io/name=registry" ;;
+  *) die "the registry at $REGISTRY_HOST answered GET /v2/ with HTTP $code, not 200: kubectl logs deploy/registry -c auth-proxy" ;;
+esac
 # buildctl reads the push credentials from $DOCKER_CONFIG/config.json: written here, in the
-# container's own temp dir (gone with the Pod), readable by this user only; never printed.
+# container's own temp dir (removed by the EXIT trap), readable by this user only; never printed.
 DOCKER_CONFIG="$tmp/docker-config"
 export DOCKER_CONFIG
 mkdir -p "$DOCKER_CONFIG"
-auth=$(printf '%s:%s' "$REGISTRY_USERNAME" "$REGISTRY_PASSWORD" | base64 | tr -d '\n')
 (umask 077 && printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REGISTRY_HOST" "$auth" >"$DOCKER_CONFIG/config.json")
-unset REGISTRY_PASSWORD auth
-echo "credentials for $REGISTRY_HOST in the container's own temp dir (DOCKER_CONFIG)"
+unset auth
+echo "logged in to $REGISTRY_HOST (GET /v2/: HTTP 200); credentials in the container's own temp dir (DOCKER_CONFIG)"
 
 # bk <n> [buildctl args...]: build image <n> (pinned git context, its Dockerfile, provenance labels,
 # layer cache imported from the registry) with the extra arguments; output shown and kept in $tmp/log.

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { BuilderContainer, BuilderRun, materializeMounts, runTracked, Secrets, secretEnvValues, synthBuilder } from './builder';
 import { dockerOk, E2EEnv, ROOT } from './env';
@@ -60,6 +60,9 @@ export function checkBuildkitPrerequisites(): BuildkitUser {
   return { name: BUILDKIT_USER, uid: id('-u'), gid: id('-g') };
 }
 
+/** Commands of the image's busybox that the script runs and Debian does not install: the login step's `nc`. */
+export const BUSYBOX_APPLETS = ['nc'];
+
 /** The buildkit builder Job's container, as synthesized (command, env, the script's ConfigMap mount). */
 export type BuildkitContainer = BuilderContainer;
 
@@ -85,8 +88,9 @@ export interface BuildkitStandIns {
 /**
  * Runs the container's command as the Pod would, with the manifest's env plus
  * the image's own ENV (HOME, XDG_RUNTIME_DIR, TMPDIR, USER, PATH: here the
- * tools folder first, for rootlesskit, buildkitd and buildctl; git and runc
- * from Debian), as the unprivileged user, in a private mount namespace whose
+ * tools folder first, for rootlesskit, buildkitd and buildctl; then the busybox
+ * applets the image has and this machine lacks (BUSYBOX_APPLETS: links to the
+ * static /bin/busybox); git and runc from Debian), as the unprivileged user, in a private mount namespace whose
  * /etc/hosts maps REGISTRY_HOST's name to 127.0.0.1 (the cluster DNS's job).
  */
 export function runBuildkitBuilder(container: BuildkitContainer, node: BuildkitStandIns, timeoutMs = 600_000): Promise<BuilderRun> {
@@ -107,6 +111,11 @@ export function runBuildkitBuilder(container: BuildkitContainer, node: BuildkitS
     chmodSync(dir, 0o700);
   }
   chmodSync(node.runDir, 0o755);
+  // The image's userland is busybox (Alpine's); Debian has no `nc` command, its static busybox does.
+  const applets = join(node.runDir, 'applets');
+  mkdirSync(applets);
+  chmodSync(applets, 0o755);
+  for (const applet of BUSYBOX_APPLETS) symlinkSync('/bin/busybox', join(applets, applet));
   const hosts = join(node.runDir, 'hosts');
   writeFileSync(hosts, `127.0.0.1\tlocalhost ${serviceName}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
   chmodSync(hosts, 0o644);
@@ -119,7 +128,7 @@ export function runBuildkitBuilder(container: BuildkitContainer, node: BuildkitS
     USER: node.user.name,
     XDG_RUNTIME_DIR: xdg,
     TMPDIR: tmp,
-    PATH: `${TOOLS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    PATH: `${TOOLS_BIN}:${applets}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
   };
   // The kubelet's part: the script ConfigMap's files, readable by the builder user.
   const mounts = join(node.runDir, 'mounts');
