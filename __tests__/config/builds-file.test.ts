@@ -264,14 +264,25 @@ builds:
   });
 
   test('buildkit: an http(s) repository URL must end in .git (BuildKit downloads any other as a file)', () => {
+    const refused = (n: number, line: number, url: string, fix: string) => `builds.yaml:${line}:11: builds[${n}].repo: "${url}": the buildkit engine `
+      + 'needs an http(s) repository URL that ends in .git, with no trailing slash (BuildKit treats any other http(s) URL as a file to download); '
+      + fix;
     expect(problemsOf(`builders: {engine: buildkit}
 builds:
   - repo: https://github.com/jpetazzo/container.training
   - repo: https://github.com/jpetazzo/container.training.git
   - repo: git@github.com:jpetazzo/container.training
-`)).toBe('builds.yaml:3:11: builds[0].repo: "https://github.com/jpetazzo/container.training": the buildkit engine needs an http(s) '
-      + 'repository URL that ends in .git (BuildKit treats any other http(s) URL as a file to download); '
-      + 'write "https://github.com/jpetazzo/container.training.git"');
+  - repo: https://x.example/trailing.git/
+  - repo: HTTPS://x.example/upper
+  - repo: HTTPS://x.example/upper.git
+  - repo: https://x.example/shouting.GIT
+`)).toBe([
+      refused(0, 3, 'https://github.com/jpetazzo/container.training', 'end it in .git: write "https://github.com/jpetazzo/container.training.git"'),
+      // BuildKit's own test is on the path's end: a trailing slash is a file URL to it, so is any scheme case but a lower-case .git.
+      refused(3, 6, 'https://x.example/trailing.git/', 'drop the trailing slash: write "https://x.example/trailing.git"'),
+      refused(4, 7, 'HTTPS://x.example/upper', 'end it in .git: write "HTTPS://x.example/upper.git"'),
+      refused(6, 9, 'https://x.example/shouting.GIT', 'end it in .git: write "https://x.example/shouting.git"'),
+    ].join('\n'));
     // The docker engine clones with git, which takes both.
     expect(() => parseBuildsFile(SEED_BUILD)).not.toThrow();
     expect(() => parseBuildsFile(`builders: {engine: buildkit}\nbuilds: [{repo: "https://x.example/a", engine: docker}]`)).not.toThrow();

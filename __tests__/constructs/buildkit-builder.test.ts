@@ -2,6 +2,7 @@ import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Size, Testing } from 'cdk8s';
+import { checkRepoUrlForEngine } from '../../lib/config/source-rules';
 import { BuildJob } from '../../lib/constructs/build-job';
 import { BuilderPod } from '../../lib/constructs/builder-pod';
 import {
@@ -158,6 +159,25 @@ builds:
   test('the image tag is the BuildKit the e2e builds from the Go module proxy (scripts/e2e/buildkit.env)', () => {
     const pinned = readFileSync(join(ROOT, 'scripts', 'e2e', 'buildkit.env'), 'utf-8');
     expect(pinned).toMatch(new RegExp(`^BUILDKIT_VERSION=${BUILDKIT_VERSION.replace(/\./g, '\\.')}$`, 'm'));
+  });
+
+  test('the script refuses exactly the http(s) URLs synth refuses (one rule: scheme in any case, ends in .git)', () => {
+    // Accepted URLs go on to `git ls-remote` (nothing listens on port 1), refused ones stop before it.
+    const urls = [
+      'https://127.0.0.1:1/a.git', 'HTTPS://127.0.0.1:1/a.git', 'http://127.0.0.1:1/team/a.git', 'git://127.0.0.1:1/a',
+      'https://127.0.0.1:1/a.git/', 'HTTPS://127.0.0.1:1/a', 'Http://127.0.0.1:1/a.GIT', 'https://127.0.0.1:1/a.git.tar.gz',
+    ];
+    const verdicts = urls.map((url) => {
+      const run = spawnSync('sh', ['-c', BUILDKIT_SCRIPT], {
+        env: { PATH: process.env.PATH, REPO_URL: url, GIT_REF: 'main', GIT_TERMINAL_PROMPT: '0' }, encoding: 'utf-8', timeout: 30_000,
+      });
+      expect(run.status).toBe(1);
+      const refused = run.stderr.includes('!! BuildKit takes an http(s) URL for a git repository only when it ends in .git, with no trailing slash');
+      if (!refused) expect(run.stderr).toContain(`!! cannot list the refs of ${url}`);
+      return { url, synth: checkRepoUrlForEngine(url, 'buildkit') !== undefined, script: refused };
+    });
+    expect(verdicts.filter((v) => v.synth !== v.script)).toEqual([]);
+    expect(verdicts.filter((v) => v.script).map((v) => v.url)).toEqual(urls.slice(4));
   });
 
   test('the script is POSIX sh that shellcheck passes, and a constant: no builds.yaml value in it', () => {

@@ -219,14 +219,31 @@ export function normalizeRelativePath(path: string): string {
 }
 
 /**
+ * BuildKit's rule for an http(s) git context (v0.32 dfgitutil.ParseGitRef): the
+ * scheme in any case, and the URL's path ends in `.git` exactly — no trailing
+ * slash, lower case. Anything else BuildKit downloads as a file. POSIX EREs, the
+ * same text for JavaScript here and `grep -E` in the buildkit script
+ * (lib/constructs/buildkit-script.ts), so synth and the script refuse the same
+ * URLs. (A repository URL has no query or fragment: checkRepoUrl refuses them.)
+ */
+export const BUILDKIT_HTTP_URL_ERE = '^[Hh][Tt][Tt][Pp][Ss]?://';
+export const BUILDKIT_GIT_SUFFIX_ERE = '\\.git$';
+
+/** Whether BuildKit would take `repo` as an http(s) URL that is not a git repository (BUILDKIT_HTTP_URL_ERE, BUILDKIT_GIT_SUFFIX_ERE). */
+export function isHttpUrlBuildkitRefuses(repo: string): boolean {
+  return new RegExp(BUILDKIT_HTTP_URL_ERE).test(repo) && !new RegExp(BUILDKIT_GIT_SUFFIX_ERE).test(repo);
+}
+
+/**
  * What an engine adds to the URL rules. BuildKit (the buildkit engine fetches
  * the git context itself) takes an http(s) URL as a git repository only when
  * its path ends in `.git`; anything else it would download as a tarball.
  */
 export function checkRepoUrlForEngine(repo: string, engine: string): string | undefined {
-  if (engine === 'buildkit' && /^https?:\/\//i.test(repo) && !/\.git\/?$/.test(repo)) {
-    return `${JSON.stringify(repo)}: the buildkit engine needs an http(s) repository URL that ends in .git `
-      + `(BuildKit treats any other http(s) URL as a file to download); write ${JSON.stringify(`${repo.replace(/\/$/, '')}.git`)}`;
-  }
-  return undefined;
+  if (engine !== 'buildkit' || !isHttpUrlBuildkitRefuses(repo)) return undefined;
+  const base = repo.replace(/\/+$/, '');
+  const fixed = `${base.replace(/\.git$/i, '')}.git`;
+  const how = base !== repo && /\.git$/.test(base) ? 'drop the trailing slash' : 'end it in .git';
+  return `${JSON.stringify(repo)}: the buildkit engine needs an http(s) repository URL that ends in .git, with no trailing slash `
+    + `(BuildKit treats any other http(s) URL as a file to download); ${how}: write ${JSON.stringify(fixed)}`;
 }

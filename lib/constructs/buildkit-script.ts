@@ -1,3 +1,4 @@
+import { BUILDKIT_GIT_SUFFIX_ERE, BUILDKIT_HTTP_URL_ERE } from '../config/source-rules';
 import { PlannedBuild } from '../plan/build-plan';
 import { imageEnvironment, SCRIPT_DIR } from './builder-script';
 
@@ -52,10 +53,10 @@ die() { echo "!! $*" >&2; exit 1; }
 fragment() { printf '%s' "$1" | sed 's/%/%25/g'; }
 
 announce resolve "$REPO_URL at $GIT_REF"
-case "$REPO_URL" in
-  http://*.git|https://*.git) ;;
-  http://*|https://*) die "BuildKit takes an http(s) URL for a git repository only when it ends in .git: write $REPO_URL.git in builds.yaml" ;;
-esac
+# synth's rule (lib/config/source-rules.ts): an http(s) URL, scheme in any case, must end in .git.
+if printf '%s' "$REPO_URL" | grep -Eq '${BUILDKIT_HTTP_URL_ERE}' && ! printf '%s' "$REPO_URL" | grep -Eq '${BUILDKIT_GIT_SUFFIX_ERE}'; then
+  die "BuildKit takes an http(s) URL for a git repository only when it ends in .git, with no trailing slash: fix the repo $REPO_URL in builds.yaml"
+fi
 if printf '%s\\n' "$GIT_REF" | grep -Eqx '[0-9a-f]{40}|[0-9a-f]{64}'; then
   # A full commit SHA: nothing to resolve; BuildKit fetches it (or fails at the first build).
   checksum=$GIT_REF commit=$GIT_REF fetch_ref=$GIT_REF
