@@ -179,6 +179,61 @@ describe('round trip: kubectl apply -f dist/ for real, then read back', () => {
   });
 });
 
+describe('a buildkit builds.yaml: the API server takes what synth writes, and a second apply changes nothing', () => {
+  const dir = tmp();
+  const dist = join(dir, 'dist');
+  beforeAll(() => {
+    // Both engines, a buildkit default and a docker override, as a user switching over would have.
+    writeFileSync(join(dir, 'builds.yaml'), `registry:
+  nodePort: 30555
+builders:
+  engine: buildkit
+builds:
+  - repo: https://git.example.com/team/shop.git
+    ref: v2.1.0
+    images: [{context: services/api}, {context: services/worker, dockerfile: docker/Dockerfile}]
+  - repo: https://git.example.com/team/tools.git
+    engine: docker
+`);
+    const synth = spawnSync(process.execPath, ['scripts/synth.js'], {
+      cwd: ROOT, encoding: 'utf-8', env: { ...process.env, BUILDS_CONFIG: join(dir, 'builds.yaml'), CDK8S_OUTDIR: dist },
+    });
+    if (synth.status !== 0) throw new Error(`synth failed: ${synth.stderr}`);
+    // No namespace of its own: without a controller manager a deleted namespace stays Terminating, with its objects.
+    kubectl(['delete', '-f', DIST, '--ignore-not-found', '--wait=false']);
+  }, 300_000);
+  afterAll(() => {
+    kubectl(['delete', '-f', dist, '--ignore-not-found', '--wait=false']);
+  });
+
+  test('npm run validate -- --server: valid, policy included', () => {
+    const run = spawnSync(process.execPath, ['scripts/validate.js', '--server', dist], { cwd: ROOT, encoding: 'utf-8' });
+    expect(run.stdout).toBe('valid: 1 file(s), 9 object(s), 0 problem(s); layers: yaml, policy, kubeconform, apiserver\n');
+    expect(run.status).toBe(0);
+  });
+
+  test('kubectl apply, then again: every object unchanged, kubectl diff empty; the Job keeps its seccomp and AppArmor exceptions', () => {
+    const applied = kubectl(['apply', '-f', dist]);
+    expect(applied.stderr).toBe('');
+    expect(applied.status).toBe(0);
+    const again = kubectl(['apply', '-f', dist]);
+    expect(again.status).toBe(0);
+    const lines = again.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(5);
+    expect(lines.filter((line) => !line.endsWith(' unchanged'))).toEqual([]);
+    const diff = kubectl(['diff', '-f', dist]);
+    expect(diff.stdout).toBe('');
+    expect(diff.status).toBe(0);
+
+    const jobs = JSON.parse(kubectl(['get', 'jobs', '-l', 'app.kubernetes.io/component=builder', '-o', 'json']).stdout).items;
+    const buildkit = jobs.find((j: any) => j.spec.template.spec.containers[0].name === 'buildkit');
+    expect(buildkit.metadata.name).toMatch(/^build-shop-v2-1-0-[0-9a-f]{8}$/);
+    expect(buildkit.spec.template.metadata.annotations).toMatchObject({ 'container.apparmor.security.beta.kubernetes.io/buildkit': 'unconfined' });
+    expect(buildkit.spec.template.spec.containers[0].securityContext).toMatchObject({ seccompProfile: { type: 'Unconfined' } });
+    expect(jobs.map((j: any) => j.spec.template.spec.containers[0].name).sort()).toEqual(['buildkit', 'docker-build']);
+  });
+});
+
 describe('parseKubectlErrors', () => {
   test('the bracket form (many objects per run)', () => {
     expect(parseKubectlErrors('Error from server (Invalid): error when creating "STDIN": Pod "x" is invalid: [spec.a: Required value, spec.b[0].c: Invalid value: "d, e": bad]')).toEqual([
