@@ -53,7 +53,34 @@ const BUILDKIT_BREAKERS: Record<string, (ms: Manifest[]) => void> = {
   IB010: (ms) => { builder(ms).volumes.push({ name: 'node-run', hostPath: { path: '/var/run', type: 'Directory' } }); },
   IB012: (ms) => { builder(ms).containers[0].securityContext.runAsUser = 0; },
   IB013: (ms) => { env(ms, 'REGISTRY_HOST').value = 'localhost:30500'; },
+  IB018: (ms) => { env(ms, 'BUILDKITD_FLAGS').value = ''; },
 };
+
+/** Each check of the policy-hole rules on a buildkit builder: [rule, what is broken, the breaker, the path reported]. */
+const BUILDKIT_CHECKS: Array<[string, string, (ms: Manifest[]) => void, string]> = [
+  ['IB011', 'seccomp Unconfined for the whole Pod', (ms) => { builder(ms).securityContext.seccompProfile = { type: 'Unconfined' }; },
+    'spec.template.spec.securityContext.seccompProfile'],
+  // A second container like the buildkit one in all but its name (so the env rules stay quiet): its Unconfined is refused.
+  ['IB011', 'seccomp Unconfined on another container', (ms) => {
+    builder(ms).containers.push({ ...JSON.parse(JSON.stringify(builder(ms).containers[0])), name: 'helper' });
+  }, 'spec.template.spec.containers[1].securityContext.seccompProfile'],
+  ['IB011', 'AppArmor unconfined for another container', (ms) => {
+    job(ms).spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/prepare'] = 'unconfined';
+  }, 'spec.template.metadata.annotations.container.apparmor.security.beta.kubernetes.io/prepare'],
+  ['IB012', 'an added capability', (ms) => { builder(ms).containers[0].securityContext.capabilities = { add: ['SYS_ADMIN'] }; },
+    'spec.template.spec.containers[0].securityContext.capabilities.add'],
+  ['IB012', 'hostPID', (ms) => { builder(ms).hostPID = true; }, 'spec.template.spec.hostPID'],
+  ['IB012', 'hostNetwork', (ms) => { builder(ms).hostNetwork = true; }, 'spec.template.spec.hostNetwork'],
+  ['IB012', 'hostIPC', (ms) => { builder(ms).hostIPC = true; }, 'spec.template.spec.hostIPC'],
+  ['IB018', 'no seccomp Unconfined on the buildkit container', (ms) => { delete builder(ms).containers[0].securityContext.seccompProfile; },
+    'spec.template.spec.containers[0].securityContext.seccompProfile'],
+  ['IB018', 'no AppArmor annotation', (ms) => { delete job(ms).spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/buildkit']; },
+    'spec.template.metadata.annotations.container.apparmor.security.beta.kubernetes.io/buildkit'],
+  ['IB018', 'allowPrivilegeEscalation false', (ms) => { builder(ms).containers[0].securityContext.allowPrivilegeEscalation = false; },
+    'spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation'],
+  ['IB018', 'BUILDKITD_FLAGS without the no-process-sandbox flag', (ms) => { env(ms, 'BUILDKITD_FLAGS').value = '--debug'; },
+    'spec.template.spec.containers[0].env'],
+];
 
 /**
  * Rules about every builder, whatever its engine: their breakers must work on
@@ -84,6 +111,14 @@ describe('policy', () => {
     const violations = checkPolicy(manifests);
     expect(violations.map((v) => v.rule)).toEqual([id]);
     expect(violations[0].object).toMatch(/^(Job\/build-container-training-main-[0-9a-f]{8}|ConfigMap\/image-builder-buildkit-script)$/);
+  });
+
+  test.each(BUILDKIT_CHECKS)('%s on a buildkit builder: %s', (id, _what, breaker, path) => {
+    const manifests = clone(synthBuildkit());
+    breaker(manifests);
+    const violations = checkPolicy(manifests);
+    expect(violations.map((v) => [v.rule, v.path])).toEqual([[id, path]]);
+    expect(violations[0].object).toMatch(/^Job\/build-container-training-main-[0-9a-f]{8}$/);
   });
 
   test('IB011: the AppArmor annotation on the docker builder is refused too', () => {

@@ -2,7 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH, NODE_RUN_PATH } from '../constructs/builder-container';
 import { BUILD_SCRIPT, BUILDER_COMMAND, SCRIPT_DIR, SCRIPT_FILE, WORKSPACE_PATH } from '../constructs/builder-script';
 import { APPARMOR_ANNOTATION_PREFIX, BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH, BUILDKIT_USER } from '../constructs/buildkit-container';
-import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE } from '../constructs/buildkit-script';
+import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE, BUILDKITD_FLAGS } from '../constructs/buildkit-script';
 import { deriveImageName } from '../plan/naming';
 import { REGISTRY_DATA_PATH } from '../constructs/registry';
 import { parseManifestText } from '../validation/manifests';
@@ -83,7 +83,7 @@ function objectId(m: Manifest): string {
 
 /**
  * Each object's Pod spec, read once per object however many rules ask (1,000
- * builders, 16 rules): kept only while checkPolicy runs, so an object changed
+ * builders, 18 rules): kept only while checkPolicy runs, so an object changed
  * between two checks is read again.
  */
 let podSpecCache: WeakMap<Manifest, PodSpecAt[]> | undefined;
@@ -126,7 +126,7 @@ function containersOf(at: PodSpecAt): Array<{ container: any; path: string }> {
 const isBuilder = (at: PodSpecAt) => at.labels['app.kubernetes.io/component'] === 'builder';
 /** A buildkit engine builder: a builder whose Pod runs the buildkit container. */
 const isBuildkitBuilder = (at: PodSpecAt) => isBuilder(at) && entries(at.spec.containers).some(([c]) => c.name === BUILDKIT_CONTAINER_NAME);
-/** How IB010-IB013 recognise a buildkit builder, quoted in messages. */
+/** How IB010-IB013 and IB018 recognise a buildkit builder, quoted in messages. */
 const BUILDKIT_RECOGNISED_BY = `buildkit builders are builders with a container named "${BUILDKIT_CONTAINER_NAME}"`;
 const isRegistry = (m: Manifest) => objectOr(objectOr(m?.metadata).labels)['app.kubernetes.io/component'] === 'registry';
 /** How IB002/IB004-IB006/IB008 recognise a builder, quoted in messages. */
@@ -394,46 +394,72 @@ export const RULES: PolicyRule[] = [
   },
   {
     id: 'IB011',
-    description: 'seccomp Unconfined and AppArmor unconfined only on buildkit builders',
-    fix: 'only rootless BuildKit needs the runtime profiles off (it creates user namespaces); remove seccompProfile Unconfined and the AppArmor annotation from every other Pod',
-    check: (manifests) => podSpecs(manifests).filter((at) => !isBuildkitBuilder(at)).flatMap((at) => {
+    description: 'seccomp Unconfined and AppArmor unconfined only on the buildkit container of a buildkit builder, never for a whole Pod',
+    fix: `only rootless BuildKit needs the runtime profiles off (it creates user namespaces): keep seccompProfile Unconfined in the securityContext of the container named "${BUILDKIT_CONTAINER_NAME}" and the AppArmor annotation for that container only; remove them everywhere else, and from the Pod's own securityContext`,
+    check: (manifests) => podSpecs(manifests).flatMap((at) => {
       const base = { manifest: at.manifest, object: at.object };
+      const buildkit = isBuildkitBuilder(at);
       const problems = [];
       if (objectOr(objectOr(at.spec.securityContext).seccompProfile).type === 'Unconfined') {
-        problems.push({ ...base, path: `${at.path}.securityContext.seccompProfile`, message: `seccomp Unconfined on a Pod that is not a buildkit builder (${BUILDKIT_RECOGNISED_BY})` });
+        problems.push({
+          ...base, path: `${at.path}.securityContext.seccompProfile`,
+          message: buildkit
+            ? `seccomp Unconfined for the whole buildkit builder Pod: it reaches every container, not only "${BUILDKIT_CONTAINER_NAME}"`
+            : `seccomp Unconfined on a Pod that is not a buildkit builder (${BUILDKIT_RECOGNISED_BY})`,
+        });
       }
       for (const { container, path } of containersOf(at)) {
-        if (objectOr(objectOr(container.securityContext).seccompProfile).type === 'Unconfined') {
-          problems.push({ ...base, path: `${path}.securityContext.seccompProfile`, message: `seccomp Unconfined on container ${describeValue(container.name)}, not in a buildkit builder (${BUILDKIT_RECOGNISED_BY})` });
+        const exempt = buildkit && container.name === BUILDKIT_CONTAINER_NAME && path.startsWith(`${at.path}.containers[`);
+        if (!exempt && objectOr(objectOr(container.securityContext).seccompProfile).type === 'Unconfined') {
+          problems.push({
+            ...base, path: `${path}.securityContext.seccompProfile`,
+            message: buildkit
+              ? `seccomp Unconfined on container ${describeValue(container.name)} of a buildkit builder: only its "${BUILDKIT_CONTAINER_NAME}" container needs it`
+              : `seccomp Unconfined on container ${describeValue(container.name)}, not in a buildkit builder (${BUILDKIT_RECOGNISED_BY})`,
+          });
         }
       }
       for (const [key, value] of Object.entries(at.annotations)) {
-        if (key.startsWith(APPARMOR_ANNOTATION_PREFIX) && value === 'unconfined') {
-          problems.push({ ...base, path: `${at.annotationsPath}.${key}`, message: `AppArmor unconfined on a Pod that is not a buildkit builder (${BUILDKIT_RECOGNISED_BY})` });
-        }
+        if (!key.startsWith(APPARMOR_ANNOTATION_PREFIX) || value !== 'unconfined') continue;
+        if (buildkit && key === `${APPARMOR_ANNOTATION_PREFIX}${BUILDKIT_CONTAINER_NAME}`) continue;
+        problems.push({
+          ...base, path: `${at.annotationsPath}.${key}`,
+          message: buildkit
+            ? `AppArmor unconfined for container ${describeValue(key.slice(APPARMOR_ANNOTATION_PREFIX.length))} of a buildkit builder: only its "${BUILDKIT_CONTAINER_NAME}" container needs it`
+            : `AppArmor unconfined on a Pod that is not a buildkit builder (${BUILDKIT_RECOGNISED_BY})`,
+        });
       }
       return problems;
     }),
   },
   {
     id: 'IB012',
-    description: `buildkit builders never run as root: uid ${BUILDKIT_USER} (the rootless image's user), not privileged, with an emptyDir state dir`,
-    fix: `runAsUser ${BUILDKIT_USER}, runAsNonRoot true, privileged false, an emptyDir at ${BUILDKIT_STATE_PATH}; the rootless image runs as no other user`,
-    check: (manifests) => podSpecs(manifests).filter(isBuildkitBuilder).flatMap((at) => containersOf(at).flatMap(({ container, path }) => {
-      const sc = { ...objectOr(at.spec.securityContext), ...objectOr(container.securityContext) };
+    description: `buildkit builders never run as root: uid ${BUILDKIT_USER} (the rootless image's user), not privileged, no added capabilities, none of the node's namespaces (hostPID, hostNetwork, hostIPC), with an emptyDir state dir`,
+    fix: `runAsUser ${BUILDKIT_USER}, runAsNonRoot true, privileged false, no capabilities.add, hostPID/hostNetwork/hostIPC unset, an emptyDir at ${BUILDKIT_STATE_PATH}; rootless BuildKit needs none of the node's privileges`,
+    check: (manifests) => podSpecs(manifests).filter(isBuildkitBuilder).flatMap((at) => {
       const base = { manifest: at.manifest, object: at.object };
       const problems = [];
-      if (sc.runAsUser !== BUILDKIT_USER || sc.runAsNonRoot !== true) {
-        problems.push({ ...base, path: `${path}.securityContext`, message: `runs as user ${describeValue(sc.runAsUser)} (runAsNonRoot ${describeValue(sc.runAsNonRoot)}), not the non-root ${BUILDKIT_USER}` });
+      for (const field of ['hostPID', 'hostNetwork', 'hostIPC']) {
+        if (at.spec[field] === true) problems.push({ ...base, path: `${at.path}.${field}`, message: `${field} true: the builder would share the node's namespace` });
       }
-      if (sc.privileged === true) problems.push({ ...base, path: `${path}.securityContext.privileged`, message: 'a privileged container: rootless BuildKit needs no privilege' });
-      if (container.name === BUILDKIT_CONTAINER_NAME) {
-        const mount = entries(container.volumeMounts).map(([vm]) => vm).find((vm) => vm.mountPath === BUILDKIT_STATE_PATH);
-        const volume = mount && entries(at.spec.volumes).map(([v]) => v).find((v) => v.name === mount.name);
-        if (!volume?.emptyDir) problems.push({ ...base, path: `${path}.volumeMounts`, message: `no emptyDir mounted at ${BUILDKIT_STATE_PATH}` });
+      for (const { container, path } of containersOf(at)) {
+        const sc = { ...objectOr(at.spec.securityContext), ...objectOr(container.securityContext) };
+        if (sc.runAsUser !== BUILDKIT_USER || sc.runAsNonRoot !== true) {
+          problems.push({ ...base, path: `${path}.securityContext`, message: `runs as user ${describeValue(sc.runAsUser)} (runAsNonRoot ${describeValue(sc.runAsNonRoot)}), not the non-root ${BUILDKIT_USER}` });
+        }
+        if (sc.privileged === true) problems.push({ ...base, path: `${path}.securityContext.privileged`, message: 'a privileged container: rootless BuildKit needs no privilege' });
+        const added = objectOr(objectOr(container.securityContext).capabilities).add;
+        if (added !== undefined && added !== null && !(Array.isArray(added) && added.length === 0)) {
+          problems.push({ ...base, path: `${path}.securityContext.capabilities.add`, message: `adds capabilities (${Array.isArray(added) ? added.map(describeValue).join(', ') : describeValue(added)}): rootless BuildKit needs none` });
+        }
+        if (container.name === BUILDKIT_CONTAINER_NAME) {
+          const mount = entries(container.volumeMounts).map(([vm]) => vm).find((vm) => vm.mountPath === BUILDKIT_STATE_PATH);
+          const volume = mount && entries(at.spec.volumes).map(([v]) => v).find((v) => v.name === mount.name);
+          if (!volume?.emptyDir) problems.push({ ...base, path: `${path}.volumeMounts`, message: `no emptyDir mounted at ${BUILDKIT_STATE_PATH}` });
+        }
       }
       return problems;
-    })),
+    }),
   },
   {
     id: 'IB013',
@@ -522,6 +548,33 @@ export const RULES: PolicyRule[] = [
       if (objectOr(objectOr(config).storage).cache !== undefined) problems.push({ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: 'storage.cache is set: after garbage collection the cache still claims deleted blobs exist' });
       return problems;
     }),
+  },
+  {
+    id: 'IB018',
+    description: 'buildkit builders have what rootless BuildKit needs to start: seccomp Unconfined and the AppArmor annotation on the buildkit container, allowPrivilegeEscalation, and the no-process-sandbox flag',
+    fix: `add the builder through the constructs (addBuildkitContainer): container "${BUILDKIT_CONTAINER_NAME}" with securityContext.seccompProfile.type Unconfined and allowPrivilegeEscalation true (setuid newuidmap), the Pod annotation ${APPARMOR_ANNOTATION_PREFIX}${BUILDKIT_CONTAINER_NAME}: unconfined, and env BUILDKITD_FLAGS containing ${BUILDKITD_FLAGS}; without them buildkitd fails at run time, not here`,
+    check: (manifests) => podSpecs(manifests).filter(isBuildkitBuilder).flatMap((at) => containersOf(at)
+      .filter(({ container, path }) => container.name === BUILDKIT_CONTAINER_NAME && path.startsWith(`${at.path}.containers[`))
+      .flatMap(({ container, path }) => {
+        const base = { manifest: at.manifest, object: at.object };
+        const sc = objectOr(container.securityContext);
+        const problems = [];
+        if (objectOr(sc.seccompProfile).type !== 'Unconfined') {
+          problems.push({ ...base, path: `${path}.securityContext.seccompProfile`, message: `seccomp profile ${describeValue(objectOr(sc.seccompProfile).type)}, not Unconfined: rootlesskit cannot create its user namespace` });
+        }
+        const apparmor = `${APPARMOR_ANNOTATION_PREFIX}${BUILDKIT_CONTAINER_NAME}`;
+        if (at.annotations[apparmor] !== 'unconfined') {
+          problems.push({ ...base, path: `${at.annotationsPath}.${apparmor}`, message: `AppArmor annotation is ${describeValue(at.annotations[apparmor])}, not "unconfined": the runtime's profile forbids rootlesskit's mounts` });
+        }
+        if (sc.allowPrivilegeEscalation === false) {
+          problems.push({ ...base, path: `${path}.securityContext.allowPrivilegeEscalation`, message: 'allowPrivilegeEscalation false: no_new_privs disables the setuid newuidmap/newgidmap rootlesskit runs' });
+        }
+        const flags = envOf(container).BUILDKITD_FLAGS;
+        if (typeof flags !== 'string' || !flags.split(/\s+/).includes(BUILDKITD_FLAGS)) {
+          problems.push({ ...base, path: `${path}.env`, message: `BUILDKITD_FLAGS is ${describeValue(flags)}, without ${BUILDKITD_FLAGS}: a RUN step would need a PID namespace the Pod cannot create` });
+        }
+        return problems;
+      })),
   },
 ];
 
