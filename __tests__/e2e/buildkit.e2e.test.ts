@@ -19,13 +19,15 @@
  * ref and failure cases are the docker suite's too (support/ref-cases.ts,
  * support/failure-cases.ts).
  */
+import { execFileSync } from 'child_process';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { steps } from './support/builder';
 import { buildkitEngine, stateDirUsed } from './support/buildkit';
 import { describeFailureCases } from './support/failure-cases';
+import { MOVING_BRANCHES, MovingBranch } from './support/fixture';
 import { describeRefCases } from './support/ref-cases';
-import { e2eSuite, expectSuccess, short } from './support/suite';
+import { Built, e2eSuite, expectFailedAt, expectSuccess, short } from './support/suite';
 
 const suite = e2eSuite(buildkitEngine());
 
@@ -95,6 +97,62 @@ describe('success', () => {
     const digests = await suite.checkPushed(run, { hasher: ['v1.0.0', s], worker: ['v1.0.0', s] });
     for (const name of ['hasher', 'worker']) await suite.expectSameLayers(`${name}:v1.0.0`, coldDigests, digests);
     console.log(`cold ${suite.timings[COLD]} ms, cached ${run.ms} ms`);
+  });
+});
+
+describe('a branch that moves while its build runs (a push to it meanwhile)', () => {
+  const images = [{ context: 'services/hasher' }, { context: 'services/worker' }];
+  const literally = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+
+  /** Builds the moving branch `key`, pushing its next commit onto it at the first stdout line matching `when`. */
+  async function buildWhileMoving(key: MovingBranch, when: RegExp): Promise<Built> {
+    const { repo } = suite;
+    const built = await suite.build(`moves-${key}`, { repo: repo.url, ref: MOVING_BRANCHES[key], images }, {
+      atLine: { when, then: () => repo.moveBranch(key) },
+    });
+    // The server has the new commit on the branch now.
+    expect(execFileSync('git', ['ls-remote', repo.url, `refs/heads/${MOVING_BRANCHES[key]}`], { encoding: 'utf-8' })).toMatch(new RegExp(`^${repo.moving[key].to}\t`));
+    return built;
+  }
+
+  /** Both images built from the commit the branch was on when the build resolved it, under its tags. */
+  async function expectBuiltBeforeTheMove(key: MovingBranch, { job, run }: Built): Promise<void> {
+    expectSuccess(run);
+    const { from } = suite.repo.moving[key];
+    expect(run.stdout).toContain(`resolved ${MOVING_BRANCHES[key]} to ${from} (refs/heads/${MOVING_BRANCHES[key]})`);
+    const tags = [job.env.IMAGE_TAGS, short(from)];
+    await suite.checkPushed(run, { hasher: tags, worker: tags });
+    for (const name of ['hasher', 'worker']) {
+      for (const tag of tags) await suite.checkConfig(name, tag, from, { 'e2e.image': name }, [`E2E_IMAGE=${name}`]);
+    }
+    // The moved-to commit's worker (queue moved-jobs) is nowhere.
+    expect(await suite.layerFile('worker', job.env.IMAGE_TAGS, 'srv/worker-built.txt')).toBe('worker queue=jobs\n');
+    expect(await suite.registry.tags('worker')).not.toContain(short(suite.repo.moving[key].to));
+  }
+
+  test('moved when the pushes begin: every push still from the resolved commit (no git server asked again)', async () => {
+    await expectBuiltBeforeTheMove('duringPush', await buildWhileMoving('duringPush', /^==> \[push /));
+  });
+
+  test('moved after the first image built: the second image from the same commit as the first', async () => {
+    await expectBuiltBeforeTheMove('afterFirstImage', await buildWhileMoving('afterFirstImage', /^==> \[build worker\]/));
+  });
+
+  test('moved between resolve and the first build: fails at the first build, saying it moved; nothing pushed', async () => {
+    const { repo } = suite;
+    const catalog = await suite.registry.catalog();
+    const { job, run } = await buildWhileMoving('beforeBuild', /^==> \[start-buildkitd\]/);
+    const { from, to } = repo.moving.beforeBuild;
+    expectFailedAt(run, 'build hasher', [
+      /expected checksum to match/,
+      literally(`!! ${MOVING_BRANCHES.beforeBuild} moved on ${repo.url} during the build (it no longer points to ${from}); the next attempt builds the new commit`),
+    ]);
+    expect(steps(run.stdout)).toEqual(['resolve', 'start-buildkitd', 'login', 'build hasher']);
+    for (const name of ['hasher', 'worker']) {
+      const present = await suite.registry.tags(name);
+      for (const tag of [job.env.IMAGE_TAGS, short(from), short(to)]) expect(present).not.toContain(tag);
+    }
+    expect(await suite.registry.catalog()).toEqual(catalog);
   });
 });
 

@@ -934,27 +934,33 @@ bk() {
       --opt "label:org.opencontainers.image.revision=$commit" \\
       "$@" 2>&1; then echo 0 >"$tmp/rc"; else echo "$?" >"$tmp/rc"; fi
   } | tee "$tmp/log"
-  return "$(cat "$tmp/rc")"
+  rc=$(cat "$tmp/rc")
+  # BuildKit now holds the commit: every later solve names it, and BuildKit asks the git server
+  # nothing more (a branch name would be listed again on every solve, and could have moved).
+  if [ "$rc" -eq 0 ]; then checksum=$commit fetch_ref=$commit; fi
+  return "$rc"
 }
 seen() { grep -Eq -- "$1" "$tmp/log"; }
+# explain <message>: after a failed solve (BuildKit's own message is above), say which of the
+# usual causes it is, or <message>.
+explain() {
+  if seen 'expected checksum to match'; then
+    die "$GIT_REF moved on $REPO_URL during the build (it no longer points to $commit); the next attempt builds the new commit"
+  elif seen 'failed to (fetch|checkout) remote'; then
+    die "cannot fetch $GIT_REF ($commit) from $REPO_URL: check that the commit exists and that this node can reach the git server"
+  elif seen 'invalid subdir'; then
+    die "context directory '$context' does not exist in $REPO_URL at $GIT_REF"
+  elif seen 'failed to read dockerfile'; then
+    die "Dockerfile '$context/$dockerfile' does not exist in $REPO_URL at $GIT_REF"
+  fi
+  die "$1"
+}
 
 i=1
 while [ "$i" -le "$IMAGE_COUNT" ]; do
   eval "name=\\$IMAGE_\${i}_NAME context=\\$IMAGE_\${i}_CONTEXT dockerfile=\\$IMAGE_\${i}_DOCKERFILE"
   announce "build $name" "context $context, dockerfile $dockerfile"
-  if ! bk "$i"; then
-    # BuildKit's own message is above; say which of the usual causes it is.
-    if seen 'expected checksum to match'; then
-      die "$GIT_REF moved on $REPO_URL during the build (it no longer points to $commit); the next attempt builds the new commit"
-    elif seen 'failed to (fetch|checkout) remote'; then
-      die "cannot fetch $GIT_REF ($commit) from $REPO_URL: check that the commit exists and that this node can reach the git server"
-    elif seen 'invalid subdir'; then
-      die "context directory '$context' does not exist in $REPO_URL at $GIT_REF"
-    elif seen 'failed to read dockerfile'; then
-      die "Dockerfile '$context/$dockerfile' does not exist in $REPO_URL at $GIT_REF"
-    fi
-    die "the build of $name failed: see the BuildKit output above"
-  fi
+  bk "$i" || explain "the build of $name failed: see the BuildKit output above"
   i=$((i + 1))
 done
 
@@ -971,7 +977,7 @@ for tag in $short $IMAGE_TAGS; do
       set -- "$@" --export-cache "type=registry,ref=$REGISTRY_HOST/buildcache/$name:$export_tag,mode=max,registry.insecure=true"
     fi
     rm -f "$tmp/metadata.json"
-    bk "$i" "$@" || die "push to $REGISTRY_HOST failed: is the registry Service up? kubectl get pods,svc -l app.kubernetes.io/name=registry"
+    bk "$i" "$@" || explain "push to $REGISTRY_HOST failed: is the registry Service up? kubectl get pods,svc -l app.kubernetes.io/name=registry"
     digest=$(sed -n 's/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p' "$tmp/metadata.json" 2>/dev/null || true)
     [ -n "$digest" ] || die "buildctl reported no digest for $REGISTRY_HOST/$name:$tag"
     echo "pushed localhost:$REGISTRY_PORT/$name:$tag@$digest"

@@ -148,6 +148,19 @@ export interface NodeStandIns {
   readonly mountRoot: string;
   /** The Secrets of the namespace; the kubelet resolves secretKeyRef env from them. */
   readonly secrets?: Secrets;
+  /** Something to do at a point of the run. */
+  readonly atLine?: AtLine;
+}
+
+/**
+ * Something to do while a builder runs: at the first line of its stdout matching `when`, its
+ * processes are stopped (SIGSTOP to its process group), `then` runs, and they go on (SIGCONT).
+ * The stop comes within milliseconds of the line: `then` is done before the builder's next step
+ * gets far (a buildctl solve takes longer than that to reach the git server).
+ */
+export interface AtLine {
+  readonly when: RegExp;
+  then(): void;
 }
 
 export interface BuilderRun {
@@ -207,7 +220,7 @@ export function runBuilder(container: BuilderContainer, node: NodeStandIns, time
     DOCKER_BUILDKIT: '0',
   };
   const [cmd, ...args] = materializeMounts(container, node.mountRoot);
-  return runTracked(cmd, args, { env, cwd: node.workspace }, `builder ${container.jobName}`, timeoutMs);
+  return runTracked(cmd, args, { env, cwd: node.workspace }, `builder ${container.jobName}`, timeoutMs, node.atLine);
 }
 
 /**
@@ -215,7 +228,9 @@ export function runBuilder(container: BuilderContainer, node: NodeStandIns, time
  * buildkitd children too), collecting stdout, stderr and both interleaved as `kubectl logs`
  * shows them; killRunningBuilders() stops whatever is still running.
  */
-export function runTracked(cmd: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string }, what: string, timeoutMs: number): Promise<BuilderRun> {
+export function runTracked(
+  cmd: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string }, what: string, timeoutMs: number, atLine?: AtLine,
+): Promise<BuilderRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -223,7 +238,27 @@ export function runTracked(cmd: string, args: string[], options: { env: NodeJS.P
     let stdout = '';
     let stderr = '';
     let output = '';
-    child.stdout!.setEncoding('utf-8').on('data', (s: string) => { stdout += s; output += s; });
+    let partial = '';
+    let atLineDone = atLine === undefined;
+    let atLineError: unknown;
+    child.stdout!.setEncoding('utf-8').on('data', (s: string) => {
+      stdout += s;
+      output += s;
+      if (atLineDone) return;
+      const lines = (partial + s).split('\n');
+      partial = lines.pop()!;
+      if (!lines.some((line) => atLine!.when.test(line))) return;
+      atLineDone = true;
+      // The builder (its shell, buildctl, daemons: one process group) halts while `then` runs.
+      process.kill(-child.pid!, 'SIGSTOP');
+      try {
+        atLine!.then();
+      } catch (e) {
+        atLineError = e;
+      } finally {
+        process.kill(-child.pid!, 'SIGCONT');
+      }
+    });
     child.stderr!.setEncoding('utf-8').on('data', (s: string) => { stderr += s; output += s; });
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -236,6 +271,14 @@ export function runTracked(cmd: string, args: string[], options: { env: NodeJS.P
       running.delete(child);
       if (timedOut) {
         reject(new Error(`${what} timed out after ${timeoutMs} ms; output so far:\n${output}`));
+        return;
+      }
+      if (atLineError !== undefined) {
+        reject(new Error(`${what}: at the line matching ${atLine!.when}: ${String(atLineError)}; output:\n${output}`));
+        return;
+      }
+      if (atLine && !atLineDone) {
+        reject(new Error(`${what}: no line matched ${atLine.when}; output:\n${output}`));
         return;
       }
       resolve({ code, signal, stdout, stderr, output, ms: Date.now() - started });
@@ -292,6 +335,7 @@ export function dockerEngine(): Engine {
       mountRoot: join(site.dir, 'mounts'),
       shimDir,
       secrets: site.secrets,
+      atLine: site.atLine,
     }),
   };
 }

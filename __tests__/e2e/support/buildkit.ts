@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { BuilderContainer, BuilderRun, materializeMounts, runTracked, Secrets, secretEnvValues, synthBuilder } from './builder';
+import { AtLine, BuilderContainer, BuilderRun, materializeMounts, runTracked, Secrets, secretEnvValues, synthBuilder } from './builder';
 import { dockerOk, E2EEnv, ROOT } from './env';
 import { IMAGE_MANIFESTS } from './registry';
 import type { Engine } from './suite';
@@ -83,6 +83,8 @@ export interface BuildkitStandIns {
   readonly registryPort: number;
   /** The Secrets of the namespace; the kubelet resolves secretKeyRef env from them. */
   readonly secrets?: Secrets;
+  /** Something to do at a point of the run. */
+  readonly atLine?: AtLine;
 }
 
 /**
@@ -140,7 +142,7 @@ export function runBuildkitBuilder(container: BuildkitContainer, node: BuildkitS
   const shellArgs = ['--mount', '--propagation', 'private', 'sh', '-c',
     'hosts=$1 uid=$2 gid=$3; shift 3; mount --bind "$hosts" /etc/hosts && exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$@"',
     'e2e-buildkit-pod', hosts, String(node.user.uid), String(node.user.gid), cmd, ...args];
-  return runTracked('unshare', shellArgs, { env, cwd: node.runDir }, `builder ${container.jobName}`, timeoutMs);
+  return runTracked('unshare', shellArgs, { env, cwd: node.runDir }, `builder ${container.jobName}`, timeoutMs, node.atLine);
 }
 
 /** True when the state dir of a run holds BuildKit state (it ran there, as in the Pod's emptyDir). */
@@ -192,7 +194,7 @@ export function buildkitEngine(): Engine {
     synth: synthBuildkitBuilder,
     run: (_suite, job, site) => {
       if (!user) throw new Error('buildkitEngine().prepare() has not run');
-      return runBuildkitBuilder(job, { user, runDir: site.dir, registryPort: site.registryAt, secrets: site.secrets });
+      return runBuildkitBuilder(job, { user, runDir: site.dir, registryPort: site.registryAt, secrets: site.secrets, atLine: site.atLine });
     },
   };
 }

@@ -11,6 +11,9 @@ import { dirname, join } from 'path';
  *   e2e/*                  └── one commit each, for the failure cases and the
  *                              cases of CASE_BRANCHES (own SHA, so their
  *                              short-SHA tags are unused too)
+ *   e2e/moves-*            └── A ── B     one commit each (A) on the server; B (worker's queue
+ *                                         changed) is pushed onto the branch by moveBranch()
+ *                                         while a build of it runs
  */
 
 export const BASE_IMAGE = 'localhost/e2e-busybox:1';
@@ -43,9 +46,21 @@ LABEL e2e.image="broken"
 RUN echo "e2e: broken RUN step is about to fail" >&2; exit 3
 `;
 
+/** Branches a test moves while a build of them runs (moveBranch). */
+export const MOVING_BRANCHES = {
+  duringPush: 'e2e/moves-during-push',
+  afterFirstImage: 'e2e/moves-after-first-image',
+  beforeBuild: 'e2e/moves-before-build',
+} as const;
+export type MovingBranch = keyof typeof MOVING_BRANCHES;
+
 export interface FixtureRepo {
   /** git://127.0.0.1:<port>/app.git */
   readonly url: string;
+  /** Each MOVING_BRANCHES branch: the commit it is on (`from`), the one moveBranch pushes onto it (`to`, a child of `from`). */
+  readonly moving: Record<MovingBranch, { readonly from: string; readonly to: string }>;
+  /** `git push` of the branch's `to` commit onto it, as a developer pushing to the branch would; returns when the server has it. */
+  moveBranch(branch: MovingBranch): void;
   /** Full commit SHAs. */
   readonly commits: {
     readonly v1: string;
@@ -126,10 +141,23 @@ export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: str
   const missingDockerfile = branch(FAILURE_BRANCHES.missingDockerfile, 'e2e: for the missing-Dockerfile case');
   const registryDown = branch(FAILURE_BRANCHES.registryDown, 'e2e: for the registry-down case');
   const badRun = branch(FAILURE_BRANCHES.badRun, 'e2e: a Dockerfile whose RUN fails', { 'services/broken/Dockerfile': broken(baseImage) });
+  const moving = Object.fromEntries(Object.entries(MOVING_BRANCHES).map(([key, name]) => {
+    const from = branch(name, `e2e: ${name}, before it moves`);
+    write('services/worker/Dockerfile', worker(baseImage, 'moved-jobs'));
+    const to = commit(`e2e: ${name}, after it moved`);
+    return [key, { from, to }];
+  })) as FixtureRepo['moving'];
   git('checkout', '-q', 'main');
 
   execFileSync('git', ['init', '-q', '--bare', join(gitRoot, 'app.git')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const url = `${gitBase}app.git`;
   git('push', '-q', url, 'main', 'feature/login', 'v1.0.0', ...Object.values(CASE_BRANCHES), ...Object.values(FAILURE_BRANCHES));
-  return { url, commits: { v1, main, feature, login, missingContext, missingDockerfile, registryDown, badRun } };
+  // The moving branches' first commits only (their local branches are at `to`).
+  git('push', '-q', url, ...Object.entries(MOVING_BRANCHES).map(([key, name]) => `${moving[key as MovingBranch].from}:refs/heads/${name}`));
+  return {
+    url,
+    commits: { v1, main, feature, login, missingContext, missingDockerfile, registryDown, badRun },
+    moving,
+    moveBranch: (key) => { git('push', '-q', url, `${moving[key].to}:refs/heads/${MOVING_BRANCHES[key]}`); },
+  };
 }

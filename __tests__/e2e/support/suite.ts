@@ -1,5 +1,5 @@
 import { join } from 'path';
-import { BuilderContainer, BuilderRun, killRunningBuilders, pushedLines, Secrets, steps } from './builder';
+import { AtLine, BuilderContainer, BuilderRun, killRunningBuilders, pushedLines, Secrets, steps } from './builder';
 import { E2EEnv, RunningEnv, startEnv, stopEnv } from './env';
 import { createFixtureRepo, FixtureRepo } from './fixture';
 import { RegistryClient } from './registry';
@@ -46,6 +46,8 @@ export interface RunSite {
   readonly dir: string;
   readonly registryAt: number;
   readonly secrets: Secrets;
+  /** Something to do at a point of the run. */
+  readonly atLine?: AtLine;
 }
 
 /** One builder engine's part of the suite: its real runner and the stand-ins for the node. */
@@ -79,6 +81,8 @@ export interface BuildOptions {
   readonly registryAt?: number;
   /** The Secrets of the namespace. @default the push Secret with the registry's account */
   readonly secrets?: Secrets;
+  /** Something to do at a point of the run (move the branch it builds, ...). */
+  readonly atLine?: AtLine;
 }
 
 /** One engine's suite: `e2eSuite(engine)` at the top of its test file. */
@@ -137,7 +141,7 @@ export class E2ESuite {
     this.runs += 1;
     const dir = join(this.tmp, 'runs', `${this.runs}-${label}`);
     const secrets = options.secrets ?? this.pushSecret();
-    const run = await this.engine.run(this, job, { dir, registryAt: options.registryAt ?? this.env.registryPort, secrets });
+    const run = await this.engine.run(this, job, { dir, registryAt: options.registryAt ?? this.env.registryPort, secrets, atLine: options.atLine });
     for (const { username, password } of Object.values(secrets)) {
       if (password === undefined) continue;
       expect(run.output).not.toContain(password);
