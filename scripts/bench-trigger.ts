@@ -5,6 +5,7 @@ import * as k8s from '@kubernetes/client-node';
 import { KUBECONFIG, kubectl, startApiServer } from '../lib/validation/apiserver';
 import { KubeCluster } from '../trigger/cluster';
 import { BuildController } from '../trigger/controller';
+import { triggerableBuilds } from '../trigger/match';
 import { createTriggerServer } from '../trigger/server';
 
 /**
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     kc.loadFromFile(KUBECONFIG);
     const cluster = new KubeCluster(kc, namespace);
     const controller = new BuildController(cluster, {
-      builds: [{ repo: 'https://github.com/jpetazzo/container.training', ref: 'main', defaultBranch: 'main', images: [{ context: 'dockercoins/worker', dockerfile: 'Dockerfile' }], trigger: { branches: ['feature/*'], tags: [] }, source: 'builds[0]' }],
+      builds: triggerableBuilds([{ repo: 'https://github.com/jpetazzo/container.training', ref: 'main', defaultBranch: 'main', images: [{ context: 'dockercoins/worker', dockerfile: 'Dockerfile' }], trigger: { branches: ['feature/*'], tags: [] } }]),
       job: { registryPort: 30500 },
       maxConcurrentBuilds: 2,
     });

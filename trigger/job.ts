@@ -4,8 +4,7 @@ import { BuilderOptions } from '../lib/constructs/builder-container';
 import { BuildJob, BuildJobOptions } from '../lib/constructs/build-job';
 import { BUILDKIT_SCRIPT_CONFIG_MAP, BuilderScriptConfigMap } from '../lib/constructs/builder-script-config-map';
 import { BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE } from '../lib/constructs/buildkit-script';
-import { planBuilds, PlannedBuild } from '../lib/plan/build-plan';
-import { objectName, refToTag, repositoryName } from '../lib/plan/naming';
+import { commitWorkloadName, planBuilds, PlannedBuild } from '../lib/plan/build-plan';
 import { repositoryKey } from '../lib/plan/repository-key';
 import { MatchedBuild } from './match';
 import { Push } from './providers';
@@ -53,13 +52,14 @@ export interface TriggeredJobSettings {
  * The build of one pushed commit: the builds.yaml entry planned as synth plans
  * it (same image names; tags from the pushed ref, `latest` on the default
  * branch), except that the builder fetches the exact commit pushed, and the
- * Job's name carries the short SHA.
+ * Job is named after the entry's planned builder, the pushed ref and the short SHA
+ * (commitWorkloadName).
  */
 export function planTriggeredBuild(match: MatchedBuild, commit: string): PlannedBuild {
   const [plan] = planBuilds([{ ...match.build, ref: match.refName }]);
   return {
     ...plan,
-    name: objectName('build', repositoryName(match.build.repo), refToTag(match.refName), commit.slice(0, 7)),
+    name: commitWorkloadName(match.build, match.refName, commit),
     source: match.build.source,
     ref: commit,
   };

@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import { BuildEntry } from '../lib/config/builds-file';
+import { planBuilds } from '../lib/plan/build-plan';
 import { repositoryKey } from '../lib/plan/repository-key';
 import { Push } from './providers';
 
@@ -7,6 +8,17 @@ import { Push } from './providers';
 export interface TriggerableBuild extends BuildEntry {
   /** Where it came from, for answers: `builds[0]`. */
   readonly source: string;
+  /** Its builder's name as planBuilds gives it (dist/'s Job of this entry); its triggered Jobs are named after it. */
+  readonly name: string;
+}
+
+/**
+ * builds.yaml's entries, planned together once (at start-up) as synth plans them: each keeps the
+ * name planBuilds gives it, unique across entries. Throws PlanError as synth would.
+ */
+export function triggerableBuilds(entries: BuildEntry[]): TriggerableBuild[] {
+  const plans = planBuilds(entries);
+  return entries.map((entry, i) => ({ ...entry, source: plans[i].source, name: plans[i].name }));
 }
 
 /** A build a push starts: the builds.yaml entry, the pushed ref's short name and its kind. */

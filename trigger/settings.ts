@@ -4,6 +4,7 @@ import { toImageBuilderProps } from '../lib/config/to-props';
 import { Registry } from '../lib/constructs/registry';
 import { App, Chart } from 'cdk8s';
 import { ControllerOptions } from './controller';
+import { triggerableBuilds } from './match';
 
 /** The trigger's configuration: environment variables, the same locally and in the Deployment. */
 export interface TriggerSettings {
@@ -61,7 +62,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): TriggerSetti
     webhookSecret,
     apiToken,
     controller: {
-      builds: file.builds.map((b, i) => ({ ...b, source: `builds[${i}]` })),
+      builds: triggerableBuilds(file.builds),
       job: { registryPort, registryHost, builders: props.builders, jobs: props.jobs },
       maxConcurrentBuilds: integer(env, 'MAX_CONCURRENT_BUILDS', 2, 1, 100),
     },

@@ -32,7 +32,7 @@ import { synthBuilds } from '../support/synth';
 import { parseBuildsFile } from '../../lib/config/builds-file';
 import { toImageBuilderProps } from '../../lib/config/to-props';
 import { triggeredJob } from '../../trigger/job';
-import { matchPush } from '../../trigger/match';
+import { matchPush, triggerableBuilds } from '../../trigger/match';
 import { readWebhook } from '../../trigger/providers';
 
 const suite = e2eSuite(dockerEngine());
@@ -121,7 +121,7 @@ describe('success', () => {
     const headers = { 'x-github-event': 'push', 'x-github-delivery': 'e2e-1', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` };
     const push = await readWebhook('github', headers, body, secret);
     if ('ignored' in push) throw new Error(push.ignored);
-    const match = matchPush(push, file.builds.map((b, i) => ({ ...b, source: `builds[${i}]` })));
+    const match = matchPush(push, triggerableBuilds(file.builds));
     if ('ignored' in match) throw new Error(match.ignored);
     const { manifest } = triggeredJob(match.builds[0], push, { registryPort: env.registryPort, builders: props.builders, jobs: props.jobs }, new Date());
     // The script ConfigMap is the one dist/ deploys: the synthesized output of the same builds.yaml holds it.

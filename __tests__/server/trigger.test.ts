@@ -5,7 +5,8 @@ import { KUBECONFIG, kubectl, startApiServer } from '../../lib/validation/apiser
 import { KubeCluster } from '../../trigger/cluster';
 import { BuildController } from '../../trigger/controller';
 import { createTriggerServer } from '../../trigger/server';
-import { build, COMMIT, COMMIT2, githubPush, gitlabPush, SECRET, signedHeaders, TOKEN } from '../trigger/fixtures';
+import { triggerableBuilds } from '../../trigger/match';
+import { build, COMMIT, COMMIT2, entry, githubPush, gitlabPush, SECRET, signedHeaders, TOKEN } from '../trigger/fixtures';
 
 /**
  * The build trigger against a real kube-apiserver (no controller-manager:
@@ -34,7 +35,7 @@ async function serve(c: BuildController): Promise<void> {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function hook(o: { ref?: string; after?: string; delivery: string }) {
+async function hook(o: { ref?: string; after?: string; before?: string; repo?: string; delivery: string }) {
   const body = JSON.stringify(githubPush(o));
   const res = await fetch(`${base}/hooks/github`, { method: 'POST', headers: signedHeaders('github', body, o.delivery), body });
   return { status: res.status, body: await res.json() as any };
@@ -91,7 +92,7 @@ test('a newer push to the branch cancels its older unfinished build; other branc
   await hook({ delivery: 'b', ref: 'refs/heads/feature/x', after: COMMIT });
   const newer = await hook({ delivery: 'c', after: COMMIT2 });
   expect(newer.body).toMatchObject({ outcome: 'queued', jobs: ['build-container-training-main-fedcba9'], cancelled: ['build-container-training-main-0123456'] });
-  expect((await jobs()).map((j) => j.name)).toEqual(['build-container-training-feature-x-0123456', 'build-container-training-main-fedcba9']);
+  expect((await jobs()).map((j) => j.name)).toEqual(['build-container-training-main-feature-x-0123456', 'build-container-training-main-fedcba9']);
 });
 
 test('at most N builds at once: the rest wait suspended, and start as running ones end; a restart keeps the queue', async () => {
@@ -100,21 +101,36 @@ test('at most N builds at once: the rest wait suspended, and start as running on
   await hook({ delivery: '2', ref: 'refs/heads/feature/a' });
   await hook({ delivery: '3', ref: 'refs/tags/v1.0.0' });
   expect(await jobs()).toEqual([
-    { name: 'build-container-training-feature-a-0123456', suspended: true },
     { name: 'build-container-training-main-0123456', suspended: false },
-    { name: 'build-container-training-v1-0-0-0123456', suspended: true },
+    { name: 'build-container-training-main-feature-a-0123456', suspended: true },
+    { name: 'build-container-training-main-v1-0-0-0123456', suspended: true },
   ]);
   // a restarted trigger with the same limit starts nothing more while one runs
   expect(await controller(1).reconcile()).toEqual([]);
   // the running build ends; the oldest queued starts
   markFailed('build-container-training-main-0123456');
-  expect(await controller(1).reconcile()).toEqual(['build-container-training-feature-a-0123456']);
+  expect(await controller(1).reconcile()).toEqual(['build-container-training-main-feature-a-0123456']);
   const listed = await fetch(`${base}/builds`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json()) as any;
   expect(listed.builds.map((b: any) => [b.id, b.state, b.ref, b.commit])).toEqual(expect.arrayContaining([
-    ['build-container-training-feature-a-0123456', 'running', 'refs/heads/feature/a', COMMIT],
-    ['build-container-training-v1-0-0-0123456', 'queued', 'refs/tags/v1.0.0', COMMIT],
+    ['build-container-training-main-feature-a-0123456', 'running', 'refs/heads/feature/a', COMMIT],
+    ['build-container-training-main-v1-0-0-0123456', 'queued', 'refs/tags/v1.0.0', COMMIT],
     ['build-container-training-main-0123456', 'failed', 'refs/heads/main', COMMIT],
   ]));
+});
+
+test('a monorepo: two builds.yaml entries of one repository allowing the pushed branch both get their Job', async () => {
+  const mono = triggerableBuilds([
+    entry({ repo: 'https://github.com/team/mono', ref: 'main', images: [{ context: 'services/api', dockerfile: 'Dockerfile' }], trigger: { branches: ['main', 'feature/*'], tags: [] } }),
+    entry({ repo: 'https://github.com/team/mono', ref: 'release', images: [{ context: 'services/web', dockerfile: 'Dockerfile' }], trigger: { branches: ['release', 'feature/*'], tags: [] } }),
+  ]);
+  await serve(new BuildController(cluster, { builds: mono, job: { registryPort: 30500 }, maxConcurrentBuilds: 2 }));
+  const answer = await hook({ delivery: 'mono-1', repo: 'team/mono', ref: 'refs/heads/feature/x' });
+  expect(answer).toEqual({ status: 201, body: expect.objectContaining({ outcome: 'queued', jobs: ['build-mono-main-feature-x-0123456', 'build-mono-release-feature-x-0123456'] }) });
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(KUBECONFIG);
+  const created = (await kc.makeApiClient(k8s.BatchV1Api).listNamespacedJob({ namespace })).items
+    .map((j) => [j.metadata!.name, j.spec!.template.spec!.containers[0].env!.find((e) => e.name === 'IMAGE_1_NAME')!.value]);
+  expect(created.sort()).toEqual([['build-mono-main-feature-x-0123456', 'api'], ['build-mono-release-feature-x-0123456', 'web']]);
 });
 
 test('GitLab: a push of a listed repository (ssh form in builds.yaml) becomes a Job', async () => {
@@ -129,7 +145,7 @@ test('logs: a queued build and one whose Pod is gone answer clearly, not with an
   await hook({ delivery: '1' });
   await hook({ delivery: '2', ref: 'refs/heads/feature/a' });
   const get = (id: string) => fetch(`${base}/builds/${id}/logs`, { headers: { authorization: `Bearer ${TOKEN}` } }).then(async (r) => [r.status, (await r.json() as any).error]);
-  expect(await get('build-container-training-feature-a-0123456')).toEqual([409, expect.stringMatching(/queued: it has no Pod/)]);
+  expect(await get('build-container-training-main-feature-a-0123456')).toEqual([409, expect.stringMatching(/queued: it has no Pod/)]);
   expect(await get('build-container-training-main-0123456')).toEqual([409, expect.stringMatching(/has no Pod yet/)]);
   markFailed('build-container-training-main-0123456');
   expect(await get('build-container-training-main-0123456')).toEqual([410, expect.stringMatching(/is failed but its Pod is gone/)]);

@@ -1,30 +1,36 @@
 import { createHmac } from 'crypto';
 import { BuildEntry } from '../../lib/config/builds-file';
-import { TriggerableBuild } from '../../trigger/match';
+import { TriggerableBuild, triggerableBuilds } from '../../trigger/match';
 
 export const SECRET = 'a-webhook-secret-of-some-length';
 export const TOKEN = 'an-api-token-of-some-length-0123';
 export const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 export const COMMIT2 = 'fedcba9876543210fedcba9876543210fedcba98';
+/** The `before` of the fixtures' pushes unless a test says otherwise: older than both commits above. */
+export const PARENT = 'abcdef0123456789abcdef0123456789abcdef01';
 
-export function build(entry: Partial<BuildEntry> & { repo: string }, source = 'builds[0]'): TriggerableBuild {
-  const ref = entry.ref ?? 'main';
+export function entry(e: Partial<BuildEntry> & { repo: string }): BuildEntry {
+  const ref = e.ref ?? 'main';
   return {
     ref,
     defaultBranch: 'main',
     images: [{ context: 'dockercoins/worker', dockerfile: 'Dockerfile' }],
     trigger: { branches: [ref], tags: [ref] },
-    source,
-    ...entry,
+    ...e,
   };
 }
 
+/** One builds.yaml entry, planned alone (its name is planBuilds' for it); several planned together: `triggerableBuilds`. */
+export function build(e: Partial<BuildEntry> & { repo: string }, source = 'builds[0]'): TriggerableBuild {
+  return { ...triggerableBuilds([entry(e)])[0], source };
+}
+
 /** GitHub's push payload shape (docs.github.com "push" event), trimmed to the fields a receiver may read. */
-export function githubPush(o: { ref?: string; after?: string; deleted?: boolean; repo?: string } = {}): any {
+export function githubPush(o: { ref?: string; after?: string; before?: string; deleted?: boolean; repo?: string } = {}): any {
   const full = o.repo ?? 'jpetazzo/container.training';
   return {
     ref: o.ref ?? 'refs/heads/main',
-    before: COMMIT2,
+    before: o.before ?? PARENT,
     after: o.after ?? COMMIT,
     created: false,
     deleted: o.deleted ?? false,
@@ -46,13 +52,13 @@ export function githubPush(o: { ref?: string; after?: string; deleted?: boolean;
 }
 
 /** GitLab's "Push Hook" payload shape (docs.gitlab.com webhook events). */
-export function gitlabPush(o: { ref?: string; after?: string; repo?: string; kind?: 'push' | 'tag_push' } = {}): any {
+export function gitlabPush(o: { ref?: string; after?: string; before?: string; repo?: string; kind?: 'push' | 'tag_push' } = {}): any {
   const path = o.repo ?? 'team/app';
   const after = o.after ?? COMMIT;
   return {
     object_kind: o.kind ?? 'push',
     event_name: o.kind ?? 'push',
-    before: COMMIT2,
+    before: o.before ?? PARENT,
     after,
     ref: o.ref ?? 'refs/heads/main',
     ref_protected: true,
@@ -72,11 +78,11 @@ export function gitlabPush(o: { ref?: string; after?: string; repo?: string; kin
 }
 
 /** Gitea/Forgejo's push payload shape (GitHub-like). */
-export function giteaPush(o: { ref?: string; after?: string; repo?: string } = {}): any {
+export function giteaPush(o: { ref?: string; after?: string; before?: string; repo?: string } = {}): any {
   const full = o.repo ?? 'team/app';
   return {
     ref: o.ref ?? 'refs/heads/main',
-    before: COMMIT2,
+    before: o.before ?? PARENT,
     after: o.after ?? COMMIT,
     compare_url: '',
     commits: [{ id: o.after ?? COMMIT, message: 'x' }],

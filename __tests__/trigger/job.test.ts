@@ -1,6 +1,7 @@
-import { BuilderEngine } from '../../lib/plan/build-plan';
+import { BuilderEngine, repoHash } from '../../lib/plan/build-plan';
 import { triggeredJob } from '../../trigger/job';
-import { build, COMMIT } from './fixtures';
+import { matchPush, TriggerableBuild, triggerableBuilds } from '../../trigger/match';
+import { build, COMMIT, entry } from './fixtures';
 
 const push = (ref: string) => ({ provider: 'github' as const, delivery: 'd-1', repoUrls: ['https://evil.example.com/x.git'], ref, commit: COMMIT });
 const env = (manifest: any) => Object.fromEntries(manifest.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
@@ -35,5 +36,40 @@ describe('the Job of a pushed commit', () => {
     expect(container.name).toBe('buildkit');
     expect(env(manifest)).toMatchObject({ GIT_REF: COMMIT, REGISTRY_HOST: 'registry:5000', REGISTRY_PORT: '30500', IMAGE_TAGS: 'main latest' });
     expect(JSON.stringify(manifest)).not.toContain('hostPath');
+  });
+});
+
+describe('Job names: one per builds.yaml entry, as planBuilds names the entries', () => {
+  const jobsFor = (builds: TriggerableBuild[], ref: string) => {
+    const match = matchPush({ ...push(ref), repoUrls: builds.map((b) => b.repo) }, builds);
+    if (!('builds' in match)) throw new Error(match.ignored);
+    return match.builds.map((m) => triggeredJob(m, push(ref), { registryPort: 30500 }, new Date(0)));
+  };
+
+  test('a monorepo: two entries (two contexts) both allowing feature/* get two Jobs for one push, each building its own image', () => {
+    const builds = triggerableBuilds([
+      entry({ repo: 'https://github.com/team/mono', ref: 'main', images: [{ context: 'services/api', dockerfile: 'Dockerfile' }], trigger: { branches: ['main', 'feature/*'], tags: [] } }),
+      entry({ repo: 'https://github.com/team/mono', ref: 'release', images: [{ context: 'services/web', dockerfile: 'Dockerfile' }], trigger: { branches: ['release', 'feature/*'], tags: [] } }),
+    ]);
+    const jobs = jobsFor(builds, 'refs/heads/feature/x');
+    expect(jobs.map((j) => j.name)).toEqual(['build-mono-main-feature-x-0123456', 'build-mono-release-feature-x-0123456']);
+    expect(jobs.map((j) => env(j.manifest).IMAGE_1_NAME)).toEqual(['api', 'web']);
+    // a push of an entry's own ref keeps the short name
+    expect(jobsFor(builds, 'refs/heads/main').map((j) => j.name)).toEqual(['build-mono-main-0123456']);
+  });
+
+  test('two forks with the same repository name at the same commit: the repoHash planBuilds gives them tells their Jobs apart', () => {
+    const builds = triggerableBuilds([
+      entry({ repo: 'https://github.com/a/app', images: [{ context: 'a', dockerfile: 'Dockerfile' }] }),
+      entry({ repo: 'https://github.com/b/app', images: [{ context: 'b', dockerfile: 'Dockerfile' }] }),
+    ]);
+    const names = builds.map((b) => jobsFor([b], 'refs/heads/main')[0].name);
+    expect(names).toEqual([`build-app-${repoHash('https://github.com/a/app')}-main-0123456`, `build-app-${repoHash('https://github.com/b/app')}-main-0123456`]);
+  });
+
+  test('two branches pushed at one commit: two Jobs (each pushes its own ref tag)', () => {
+    const builds = [entry({ repo: 'https://github.com/team/mono', trigger: { branches: ['feature/*'], tags: [] } })];
+    const names = ['refs/heads/feature/x', 'refs/heads/feature/y'].map((ref) => jobsFor(triggerableBuilds(builds), ref)[0].name);
+    expect(new Set(names).size).toBe(2);
   });
 });

@@ -143,6 +143,17 @@ export function defaultWorkloadName(build: BuildSource): string {
 }
 
 /**
+ * The builder of one pushed commit of a planned build (the build trigger's Jobs): the build's
+ * name as planBuilds gave it (repository, its URL's hash when another repository has the same
+ * name, the build's ref), the pushed ref when it is not the build's own, and the short SHA. So
+ * two builds of one repository (a monorepo's contexts) and two forks pushed at the same commit
+ * never share a Job, and two branches pushed at one commit (different tags) neither.
+ */
+export function commitWorkloadName(build: Pick<PlannedBuild, 'name' | 'ref'>, pushedRef: string, commit: string): string {
+  return objectName(build.name, ...(pushedRef === build.ref ? [] : [refToTag(pushedRef)]), commit.slice(0, 7));
+}
+
+/**
  * Resolves builds into what will be synthesized, and refuses conflicts: two
  * images that would push the same `name:tag` (within a build or across
  * builds), and two builds whose workloads would share a name.
