@@ -1,5 +1,5 @@
 import { Cluster, JobRecord } from './cluster';
-import { ANNOTATIONS, BRANCH_LABEL, branchKey, DELIVERY_LABEL, deliveryKey, planTriggeredBuild, triggeredJob, TriggeredJobSettings } from './job';
+import { ANNOTATIONS, BRANCH_LABEL, branchKey, DELIVERY_LABEL, deliveryKey, olderCommits, planTriggeredBuild, triggeredJob, TriggeredJobSettings } from './job';
 import { matchPush, TriggerableBuild } from './match';
 import { Push } from './providers';
 
@@ -81,7 +81,8 @@ function active(job: JobRecord): boolean {
  * cluster (their labels and suspend flag), one at a time, so a restarted
  * trigger continues where the last one stopped:
  * - a delivery already seen (same source, same id) creates nothing;
- * - a push to a branch deletes that branch's older unfinished builds;
+ * - a push to a branch deletes that branch's older unfinished builds, unless a build of the
+ *   branch is newer than it (its commit is that build's `before`, or older): then it does nothing;
  * - Jobs are created suspended, and resumed oldest first while fewer than
  *   `maxConcurrentBuilds` run.
  */
@@ -139,15 +140,27 @@ export class BuildController {
       const created: JobRecord[] = [];
       const cancelled: string[] = [];
       const existing: string[] = [];
-      for (const m of match.builds) {
-        const { name, manifest } = triggeredJob(m, push, this.options.job, queuedAt);
-        if (m.refKind === 'branch') {
-          const branch = branchKey(m.build.repo, push.ref);
-          for (const older of jobs.filter((j) => j.labels[BRANCH_LABEL] === branch && j.name !== name && active(j))) {
-            await this.cluster.deleteJob(older.name);
-            cancelled.push(older.name);
-          }
+      let older = push.before ? [push.before] : [];
+      if (match.builds[0].refKind === 'branch') {
+        // One branch label for every entry of the repository (branchKey is the repository's key and the ref).
+        const branch = jobs.filter((j) => j.labels[BRANCH_LABEL] === branchKey(match.builds[0].build.repo, push.ref));
+        // Arrival order is not push order: a push whose commit a build of the branch already supersedes
+        // (a late delivery, or a redelivery after that build cancelled its Job) changes nothing.
+        const newer = branch.find((j) => olderCommits(j.annotations).includes(push.commit));
+        if (newer) {
+          this.remembered(key, `superseded by ${newer.name}`);
+          return { outcome: 'ignored', reason: `${push.ref} at ${push.commit.slice(0, 7)} is superseded by ${newer.name}, which builds a later push of it`, jobs: [], cancelled: [] };
         }
+        for (const job of branch.filter((j) => !planned.includes(j.name) && active(j))) {
+          await this.cluster.deleteJob(job.name);
+          cancelled.push(job.name);
+          // the cancelled build's commit and what it superseded are older than this push's, and its Job is gone
+          older = [...older, job.annotations[ANNOTATIONS.commit] ?? '', ...olderCommits(job.annotations)];
+        }
+        older = [...new Set(older.filter((c) => c && c !== push.commit))];
+      }
+      for (const m of match.builds) {
+        const { name, manifest } = triggeredJob(m, push, this.options.job, queuedAt, older);
         if (await this.cluster.createJob(manifest)) {
           created.push(queuedRecord(manifest, queuedAt));
         } else {

@@ -25,7 +25,21 @@ export const ANNOTATIONS = {
   provider: `${PREFIX}/provider`,
   delivery: `${PREFIX}/delivery`,
   queuedAt: `${PREFIX}/queued-at`,
+  /**
+   * Commits of the branch older than this build, space-separated: the push's `before`, and the
+   * commits (and older commits) of the builds it cancelled. A later push of one of them is a
+   * late or redelivered older push: it is ignored, so it cannot cancel this build.
+   */
+  before: `${PREFIX}/before`,
 } as const;
+
+/** At most this many older commits are kept per Job (the annotation stays under 1 KiB). */
+export const MAX_BEFORE = 20;
+
+/** The commits a Job's build is newer than (ANNOTATIONS.before). */
+export function olderCommits(annotations: Record<string, string>): string[] {
+  return (annotations[ANNOTATIONS.before] ?? '').split(' ').filter((s) => s);
+}
 
 function labelHash(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 40);
@@ -70,7 +84,7 @@ export function planTriggeredBuild(match: MatchedBuild, commit: string): Planned
  * writes dist/, created suspended (queued): the controller resumes it when a
  * slot is free.
  */
-export function triggeredJob(match: MatchedBuild, push: Push, settings: TriggeredJobSettings, queuedAt: Date): { name: string; manifest: any; plan: PlannedBuild } {
+export function triggeredJob(match: MatchedBuild, push: Push, settings: TriggeredJobSettings, queuedAt: Date, older: string[] = push.before ? [push.before] : []): { name: string; manifest: any; plan: PlannedBuild } {
   const plan = planTriggeredBuild(match, push.commit);
   const app = new App();
   const chart = new Chart(app, 'trigger', { disableResourceNameHashes: true });
@@ -103,6 +117,7 @@ export function triggeredJob(match: MatchedBuild, push: Push, settings: Triggere
     [ANNOTATIONS.provider]: push.provider,
     [ANNOTATIONS.delivery]: push.delivery,
     [ANNOTATIONS.queuedAt]: queuedAt.toISOString(),
+    ...(older.length > 0 ? { [ANNOTATIONS.before]: older.slice(0, MAX_BEFORE).join(' ') } : {}),
   };
   for (const [k, v] of Object.entries(annotations)) object.metadata.addAnnotation(k, v);
   object.addJsonPatch(JsonPatch.add('/spec/suspend', true));

@@ -18,6 +18,8 @@ export interface Push {
   readonly ref: string;
   /** The commit the ref now points at (40 or 64 hex digits). */
   readonly commit: string;
+  /** The commit the ref pointed at before the push (`before`); absent for a new ref or when the payload has none. */
+  readonly before?: string;
 }
 
 /** A request refused before anything is looked at further; `status` is the HTTP answer. */
@@ -93,7 +95,8 @@ function pushFields(payload: any, provider: Provider, delivery: string, repoUrls
   if (urls.length === 0) {
     throw new WebhookRefusal(400, 'push payload names no repository URL');
   }
-  return { provider, delivery, repoUrls: urls, ref, commit: sha };
+  const before = str(payload.before);
+  return { provider, delivery, repoUrls: urls, ref, commit: sha, ...(before && SHA.test(before) && !ZERO_SHA.test(before) ? { before } : {}) };
 }
 
 function deliveryId(headers: IncomingHttpHeaders, names: string[], body: Buffer): string {

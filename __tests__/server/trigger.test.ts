@@ -6,7 +6,7 @@ import { KubeCluster } from '../../trigger/cluster';
 import { BuildController } from '../../trigger/controller';
 import { createTriggerServer } from '../../trigger/server';
 import { triggerableBuilds } from '../../trigger/match';
-import { build, COMMIT, COMMIT2, entry, githubPush, gitlabPush, SECRET, signedHeaders, TOKEN } from '../trigger/fixtures';
+import { build, COMMIT, COMMIT2, entry, githubPush, gitlabPush, PARENT, SECRET, signedHeaders, TOKEN } from '../trigger/fixtures';
 
 /**
  * The build trigger against a real kube-apiserver (no controller-manager:
@@ -90,9 +90,29 @@ test('a newer push to the branch cancels its older unfinished build; other branc
   await serve(controller());
   await hook({ delivery: 'a', after: COMMIT });
   await hook({ delivery: 'b', ref: 'refs/heads/feature/x', after: COMMIT });
-  const newer = await hook({ delivery: 'c', after: COMMIT2 });
+  const newer = await hook({ delivery: 'c', before: COMMIT, after: COMMIT2 });
   expect(newer.body).toMatchObject({ outcome: 'queued', jobs: ['build-container-training-main-fedcba9'], cancelled: ['build-container-training-main-0123456'] });
   expect((await jobs()).map((j) => j.name)).toEqual(['build-container-training-main-feature-x-0123456', 'build-container-training-main-fedcba9']);
+});
+
+test('an older push delivered after a newer one is ignored as superseded: it creates nothing and cancels nothing, also after the newer build was cancelled and the trigger restarted', async () => {
+  const COMMIT3 = '3333333333333333333333333333333333333333';
+  // main's history: PARENT → COMMIT (push a), COMMIT → COMMIT2 (push b), COMMIT2 → COMMIT3 (push c)
+  await serve(controller());
+  expect((await hook({ delivery: 'b', before: COMMIT, after: COMMIT2 })).body).toMatchObject({ outcome: 'queued', jobs: ['build-container-training-main-fedcba9'] });
+  const late = await hook({ delivery: 'a', before: PARENT, after: COMMIT });
+  expect(late).toEqual({ status: 200, body: { outcome: 'ignored', reason: expect.stringContaining('superseded by build-container-training-main-fedcba9'), jobs: [], cancelled: [] } });
+  expect(await jobs()).toEqual([{ name: 'build-container-training-main-fedcba9', suspended: false }]);
+  const job = (await cluster.listJobs())[0];
+  expect(job.annotations['trigger.cdk8s-image-builder/before']).toBe(COMMIT);
+
+  // c cancels b (b's Job, its delivery label and its before are gone); the record moves to c's Job
+  expect((await hook({ delivery: 'c', before: COMMIT2, after: COMMIT3 })).body).toMatchObject({ outcome: 'queued', cancelled: ['build-container-training-main-fedcba9'] });
+  await serve(controller()); // a restarted trigger: nothing in memory
+  for (const [delivery, after] of [['b', COMMIT2], ['a-retry', COMMIT]]) {
+    expect((await hook({ delivery, after })).body).toMatchObject({ outcome: 'ignored', reason: expect.stringContaining('superseded by build-container-training-main-3333333'), cancelled: [] });
+  }
+  expect(await jobs()).toEqual([{ name: 'build-container-training-main-3333333', suspended: false }]);
 });
 
 test('at most N builds at once: the rest wait suspended, and start as running ones end; a restart keeps the queue', async () => {

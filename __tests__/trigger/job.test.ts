@@ -1,7 +1,7 @@
 import { BuilderEngine, repoHash } from '../../lib/plan/build-plan';
-import { triggeredJob } from '../../trigger/job';
+import { ANNOTATIONS, MAX_BEFORE, olderCommits, triggeredJob } from '../../trigger/job';
 import { matchPush, TriggerableBuild, triggerableBuilds } from '../../trigger/match';
-import { build, COMMIT, entry } from './fixtures';
+import { build, COMMIT, entry, PARENT } from './fixtures';
 
 const push = (ref: string) => ({ provider: 'github' as const, delivery: 'd-1', repoUrls: ['https://evil.example.com/x.git'], ref, commit: COMMIT });
 const env = (manifest: any) => Object.fromEntries(manifest.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
@@ -71,5 +71,19 @@ describe('Job names: one per builds.yaml entry, as planBuilds names the entries'
     const builds = [entry({ repo: 'https://github.com/team/mono', trigger: { branches: ['feature/*'], tags: [] } })];
     const names = ['refs/heads/feature/x', 'refs/heads/feature/y'].map((ref) => jobsFor(triggerableBuilds(builds), ref)[0].name);
     expect(new Set(names).size).toBe(2);
+  });
+});
+
+describe('the older commits a Job records (its push is newer than them)', () => {
+  const entry1 = build({ repo: 'https://github.com/jpetazzo/container.training' });
+  const annotations = (j: { manifest: any }) => j.manifest.metadata.annotations;
+
+  test('the push\'s before, and those passed by the controller (what it cancelled), at most MAX_BEFORE', () => {
+    const p = { ...push('refs/heads/main'), before: PARENT };
+    const m = { build: entry1, refName: 'main', refKind: 'branch' as const };
+    expect(olderCommits(annotations(triggeredJob(m, p, { registryPort: 30500 }, new Date(0))))).toEqual([PARENT]);
+    const many = Array.from({ length: 30 }, (_, i) => i.toString(16).padStart(40, '0'));
+    expect(olderCommits(annotations(triggeredJob(m, p, { registryPort: 30500 }, new Date(0), many)))).toEqual(many.slice(0, MAX_BEFORE));
+    expect(annotations(triggeredJob(m, push('refs/heads/main'), { registryPort: 30500 }, new Date(0)))).not.toHaveProperty([ANNOTATIONS.before]);
   });
 });

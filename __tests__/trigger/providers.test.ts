@@ -1,5 +1,5 @@
 import { readWebhook, WebhookRefusal } from '../../trigger/providers';
-import { COMMIT, githubPush, gitlabPush, giteaPush, hmac, SECRET, signedHeaders } from './fixtures';
+import { COMMIT, githubPush, gitlabPush, giteaPush, hmac, PARENT, SECRET, signedHeaders } from './fixtures';
 
 const read = (provider: 'github' | 'gitlab' | 'gitea', headers: Record<string, string>, body: string | Buffer) =>
   readWebhook(provider, headers, Buffer.isBuffer(body) ? body : Buffer.from(body), SECRET);
@@ -27,9 +27,16 @@ describe('GitHub', () => {
   test('a push: ref, exact commit, every repository URL, delivery id', async () => {
     const body = JSON.stringify(githubPush());
     expect(await read('github', signedHeaders('github', body, 'guid-1'), body)).toEqual({
-      provider: 'github', delivery: 'guid-1', ref: 'refs/heads/main', commit: COMMIT,
+      provider: 'github', delivery: 'guid-1', ref: 'refs/heads/main', commit: COMMIT, before: PARENT,
       repoUrls: ['https://github.com/jpetazzo/container.training.git', 'git@github.com:jpetazzo/container.training.git', 'git://github.com/jpetazzo/container.training.git', 'https://github.com/jpetazzo/container.training'],
     });
+  });
+
+  test('a new branch (before is all zeros) has no before', async () => {
+    const body = JSON.stringify(githubPush({ before: '0'.repeat(40) }));
+    const push = await read('github', signedHeaders('github', body, 'guid-1'), body);
+    expect(push).toMatchObject({ commit: COMMIT });
+    expect('before' in push).toBe(false);
   });
 
   test.each([
@@ -67,7 +74,7 @@ describe('GitLab', () => {
   test('Push Hook with the token: the checkout SHA and both clone URLs; Idempotency-Key is the delivery', async () => {
     const body = JSON.stringify(gitlabPush());
     expect(await read('gitlab', signedHeaders('gitlab', body, 'idem-1'), body)).toMatchObject({
-      provider: 'gitlab', delivery: 'idem-1', ref: 'refs/heads/main', commit: COMMIT,
+      provider: 'gitlab', delivery: 'idem-1', ref: 'refs/heads/main', commit: COMMIT, before: PARENT,
       repoUrls: expect.arrayContaining(['https://gitlab.example.com/team/app.git', 'git@gitlab.example.com:team/app.git']),
     });
   });
@@ -91,7 +98,7 @@ describe('Gitea and Forgejo', () => {
   test.each(['gitea', 'forgejo'] as const)('%s: hex HMAC without prefix, its own delivery header', async (dialect) => {
     const body = JSON.stringify(giteaPush());
     expect(await read('gitea', signedHeaders(dialect, body, `${dialect}-1`), body)).toMatchObject({
-      provider: 'gitea', delivery: `${dialect}-1`, commit: COMMIT,
+      provider: 'gitea', delivery: `${dialect}-1`, commit: COMMIT, before: PARENT,
       repoUrls: expect.arrayContaining(['https://gitea.example.com/team/app.git']),
     });
   });
