@@ -68,6 +68,9 @@ export class KubeCluster implements Cluster {
     return list.items.map((job) => {
       const conditions = job.status?.conditions ?? [];
       const has = (type: string) => conditions.some((c) => c.type === type && c.status === 'True');
+      // completionTime is set only on success; a failed build ended when its Failed condition became true
+      const failedAt = conditions.find((c) => c.type === 'Failed' && c.status === 'True')?.lastTransitionTime;
+      const end = job.status?.completionTime ?? failedAt;
       return {
         name: job.metadata?.name ?? '',
         labels: job.metadata?.labels ?? {},
@@ -75,7 +78,7 @@ export class KubeCluster implements Cluster {
         suspended: job.spec?.suspend === true,
         created: job.metadata?.creationTimestamp ? new Date(job.metadata.creationTimestamp) : new Date(0),
         started: job.status?.startTime ? new Date(job.status.startTime) : undefined,
-        finished: job.status?.completionTime ? new Date(job.status.completionTime) : undefined,
+        finished: end ? new Date(end) : undefined,
         succeeded: has('Complete') || (job.status?.succeeded ?? 0) > 0,
         failed: has('Failed'),
       };

@@ -136,6 +136,8 @@ test('at most N builds at once: the rest wait suspended, and start as running on
     ['build-container-training-main-v1-0-0-0123456', 'queued', 'refs/tags/v1.0.0', COMMIT],
     ['build-container-training-main-0123456', 'failed', 'refs/heads/main', COMMIT],
   ]));
+  // a failed build has no completionTime: it ended when it failed
+  expect(listed.builds.find((b: any) => b.id === 'build-container-training-main-0123456')).toMatchObject({ start: '2026-11-29T03:00:00.000Z', end: '2026-11-29T03:01:00.000Z' });
 });
 
 test('a monorepo: two builds.yaml entries of one repository allowing the pushed branch both get their Job', async () => {
