@@ -21,6 +21,8 @@ export interface PodRecord {
   readonly name: string;
   /** Pending, Running, Succeeded, Failed, Unknown. */
   readonly phase: string;
+  /** creationTimestamp: a Job's retries are Pods of their own, the newest is the last attempt. */
+  readonly created: Date;
 }
 
 /**
@@ -36,8 +38,12 @@ export interface Cluster {
   /** Deletes the Job and, in the background, its Pods. */
   deleteJob(name: string): Promise<void>;
   jobPods(jobName: string): Promise<PodRecord[]>;
-  /** Copies the builder container's log into `out`, following while it runs; resolves when the log ends. */
-  streamLog(podName: string, out: Writable, follow: boolean): Promise<void>;
+  /**
+   * Copies the builder container's log into `out`, following while it runs; resolves when the log
+   * ends. `opened` is called once the cluster has answered with the log (before it rejects, nothing
+   * has been written to `out`).
+   */
+  streamLog(podName: string, out: Writable, follow: boolean, opened?: () => void): Promise<void>;
 }
 
 function status(e: unknown): number | undefined {
@@ -112,15 +118,22 @@ export class KubeCluster implements Cluster {
 
   async jobPods(jobName: string): Promise<PodRecord[]> {
     const list = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${jobName}` });
-    return list.items.map((pod) => ({ name: pod.metadata?.name ?? '', phase: pod.status?.phase ?? 'Unknown' }));
+    return list.items.map((pod) => ({
+      name: pod.metadata?.name ?? '',
+      phase: pod.status?.phase ?? 'Unknown',
+      created: pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp) : new Date(0),
+    }));
   }
 
-  async streamLog(podName: string, out: Writable, follow: boolean): Promise<void> {
+  async streamLog(podName: string, out: Writable, follow: boolean, opened?: () => void): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       out.once('finish', resolve);
       out.once('close', resolve);
       this.logs.log(this.namespace, podName, BUILDER_CONTAINER_NAME, out, { follow, pretty: false, timestamps: false })
-        .then((abort) => out.once('close', () => abort.abort()))
+        .then((abort) => {
+          opened?.();
+          out.once('close', () => abort.abort());
+        })
         .catch(reject);
     });
   }

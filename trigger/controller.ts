@@ -232,8 +232,8 @@ export class BuildController {
     return this.cluster.jobPods(id);
   }
 
-  streamLog(pod: string, out: NodeJS.WritableStream & import('stream').Writable, follow: boolean): Promise<void> {
-    return this.cluster.streamLog(pod, out, follow);
+  streamLog(pod: string, out: NodeJS.WritableStream & import('stream').Writable, follow: boolean, opened?: () => void): Promise<void> {
+    return this.cluster.streamLog(pod, out, follow, opened);
   }
 
   view(job: JobRecord): BuildView {

@@ -118,8 +118,9 @@ export function createTriggerServer(options: ServerOptions): Server {
       send(res, 409, { error: `build ${id} is queued: it has no Pod and no log yet`, state: view.state });
       return;
     }
-    const pods = await controller.pods(id);
-    const pod = pods.find((p) => p.phase === 'Running') ?? pods[pods.length - 1];
+    // Newest first: the list comes in name order, and a Job's retries leave older failed Pods behind.
+    const pods = (await controller.pods(id)).sort((a, b) => b.created.getTime() - a.created.getTime());
+    const pod = pods.find((p) => p.phase === 'Running') ?? pods[0];
     if (!pod && view.state === 'running') {
       send(res, 409, { error: `build ${id} has no Pod yet (the Job controller has not created it, or it is being scheduled); retry in a few seconds`, state: view.state });
       return;
@@ -132,8 +133,20 @@ export function createTriggerServer(options: ServerOptions): Server {
       send(res, 409, { error: `build ${id}: Pod ${pod.name} is Pending (image pull or scheduling); retry in a few seconds`, state: view.state });
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-build-state': view.state, 'x-build-pod': pod.name });
-    await controller.streamLog(pod.name, res, pod.phase === 'Running');
+    // Sent with the log's first bytes, or when the cluster has opened a followed log that is still
+    // silent; a log the cluster will not give gets an answer naming the Pod, not a reset connection.
+    res.statusCode = 200;
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    res.setHeader('x-build-state', view.state);
+    res.setHeader('x-build-pod', pod.name);
+    try {
+      await controller.streamLog(pod.name, res, pod.phase === 'Running', () => res.flushHeaders());
+    } catch (e) {
+      if (res.headersSent) throw e;
+      log(`GET /builds/${id}/logs: 502 ${(e as Error).message}`);
+      send(res, 502, { error: `the cluster did not give the log of build ${id}'s Pod ${pod.name} (${pod.phase}); see the trigger log`, state: view.state });
+      return;
+    }
     if (!res.writableEnded) res.end();
   }
 

@@ -173,3 +173,26 @@ test('logs: a queued build and one whose Pod is gone answer clearly, not with an
   expect(await get('build-container-training-main-0123456')).toEqual([410, expect.stringMatching(/is failed but its Pod is gone/)]);
   expect(await get('build-nothing')).toEqual([404, expect.stringMatching(/no build build-nothing/)]);
 });
+
+test('logs of a build whose attempts all failed: the newest Pod\'s, whatever order the API lists them in', async () => {
+  await serve(controller());
+  await hook({ delivery: '1' });
+  const job = 'build-container-training-main-0123456';
+  markFailed(job);
+  // Two attempts (the Job controller's Pods, made by hand: no controller-manager here). The API lists
+  // Pods by name: the older attempt is named to come last, where the list's last element is.
+  const attempt = (name: string) => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: { 'job-name': job } }, spec: { restartPolicy: 'Never', containers: [{ name: 'builder', image: 'docker:cli' }] } };
+    expect(kubectl(['create', '-f', '-'], JSON.stringify(pod)).stderr).toBe('');
+    expect(kubectl(['patch', 'pod', name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Failed' } })]).stderr).toBe('');
+  };
+  attempt(`${job}-zzzzz`);
+  await new Promise((r) => setTimeout(r, 1100)); // creationTimestamp has whole seconds
+  attempt(`${job}-aaaaa`);
+  // kubectl blocked the event loop for seconds: let the server's keep-alive timer close the idle
+  // connection of the webhook before fetch would reuse it (a reset, not an answer)
+  await new Promise((r) => setTimeout(r, 100));
+  const res = await fetch(`${base}/builds/${job}/logs`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  // no kubelet here serves the log itself: the answer says so, naming the Pod it chose
+  expect([res.status, res.headers.get('x-build-pod'), ((await res.json()) as any).error]).toEqual([502, `${job}-aaaaa`, expect.stringContaining(`Pod ${job}-aaaaa (Failed)`)]);
+});
