@@ -23,10 +23,10 @@ async function main(): Promise<void> {
   await controller.reconcile();
   const reconcile = setInterval(() => {
     controller.reconcile().catch((e) => console.error(`reconcile: ${(e as Error).message}`));
-  }, Number(process.env.RECONCILE_SECONDS ?? 5) * 1000);
+  }, settings.reconcileSeconds * 1000);
   const server = createTriggerServer({ controller, webhookSecret: settings.webhookSecret, apiToken: settings.apiToken });
-  server.listen(settings.port, process.env.LISTEN_HOST ?? '0.0.0.0', () => {
-    console.log(`build-trigger listening on ${process.env.LISTEN_HOST ?? '0.0.0.0'}:${settings.port}, namespace ${settings.namespace}, `
+  server.listen(settings.port, settings.listenHost, () => {
+    console.log(`build-trigger listening on ${settings.listenHost}:${settings.port}, namespace ${settings.namespace}, `
       + `${settings.controller.builds.length} build(s), at most ${settings.controller.maxConcurrentBuilds} at once`);
   });
   const stop = () => {

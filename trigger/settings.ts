@@ -1,4 +1,5 @@
 import { readFileSync } from 'fs';
+import { isIP } from 'net';
 import { loadBuildsFile } from '../lib/config/builds-file';
 import { toImageBuilderProps } from '../lib/config/to-props';
 import { Registry } from '../lib/constructs/registry';
@@ -9,6 +10,10 @@ import { triggerableBuilds } from './match';
 /** The trigger's configuration: environment variables, the same locally and in the Deployment. */
 export interface TriggerSettings {
   readonly port: number;
+  /** The address to listen on (LISTEN_HOST). */
+  readonly listenHost: string;
+  /** Seconds between re-reads of the cluster that start queued builds as others finish (RECONCILE_SECONDS). */
+  readonly reconcileSeconds: number;
   readonly namespace: string;
   readonly webhookSecret: string;
   readonly apiToken: string;
@@ -40,8 +45,19 @@ function integer(env: NodeJS.ProcessEnv, variable: string, fallback: number, min
   return n;
 }
 
+/** An IP address or a host name (RFC 1123), as `server.listen` takes it. */
+function host(env: NodeJS.ProcessEnv, variable: string, fallback: string): string {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  if (isIP(raw) === 0 && !/^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i.test(raw)) {
+    throw new SettingsError(`${variable}=${raw} is not an address to listen on: use an IP address (0.0.0.0: every IPv4 address, :: every address, 127.0.0.1: this machine only) or a host name`);
+  }
+  return raw;
+}
+
 /**
- * Reads BUILDS_CONFIG (builds.yaml, default ./builds.yaml), PORT (8080),
+ * Reads BUILDS_CONFIG (builds.yaml, default ./builds.yaml), PORT (8080), LISTEN_HOST (0.0.0.0),
+ * RECONCILE_SECONDS (5),
  * NAMESPACE (default), WEBHOOK_SECRET_FILE and API_TOKEN_FILE (required),
  * MAX_CONCURRENT_BUILDS (2). Refuses to start without both secrets.
  */
@@ -58,6 +74,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): TriggerSetti
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new SettingsError(`NAMESPACE=${namespace} is not a namespace name`);
   return {
     port: integer(env, 'PORT', 8080, 1, 65535),
+    listenHost: host(env, 'LISTEN_HOST', '0.0.0.0'),
+    reconcileSeconds: integer(env, 'RECONCILE_SECONDS', 5, 1, 3600),
     namespace,
     webhookSecret,
     apiToken,

@@ -67,3 +67,14 @@ current-context: c
   expect(bad.stderr).toMatch(/^build-trigger cannot start: .*builds\.yaml:4/s);
   expect(bad.status).toBe(1);
 });
+
+test('RECONCILE_SECONDS and LISTEN_HOST that make no sense stop it before it starts, naming the variable', () => {
+  writeFileSync(join(dir, 'webhook-secret'), SECRET);
+  writeFileSync(join(dir, 'api-token'), TOKEN);
+  writeFileSync(join(dir, 'builds.yaml'), 'builds:\n  - repo: https://github.com/jpetazzo/container.training\n    ref: main\n');
+  const env = { WEBHOOK_SECRET_FILE: join(dir, 'webhook-secret'), API_TOKEN_FILE: join(dir, 'api-token'), BUILDS_CONFIG: join(dir, 'builds.yaml') };
+  const reconcile = run({ ...env, RECONCILE_SECONDS: 'abc' });
+  expect([reconcile.status, reconcile.stderr]).toEqual([1, 'build-trigger cannot start: RECONCILE_SECONDS=abc must be a whole number in 1-3600\n']);
+  const host = run({ ...env, LISTEN_HOST: 'http://0.0.0.0' });
+  expect([host.status, host.stderr]).toEqual([1, expect.stringMatching(/^build-trigger cannot start: LISTEN_HOST=http:\/\/0\.0\.0\.0 is not an address to listen on: [^\n]*\n$/)]);
+});
