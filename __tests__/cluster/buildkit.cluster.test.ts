@@ -171,6 +171,8 @@ describe('buildkit engine on a real kubelet (no Docker socket, rootless)', () =>
     expect(runStepResults(log)[0]).toBe('DONE');
     for (const [tag, digest] of pushedLines(log)) pushed.set(tag, digest);
     expect([...pushed.keys()].sort()).toEqual([short, 'latest', 'main'].sort());
+    // one image: every tag's push re-solved to the same manifest
+    expect(new Set(pushed.values()).size).toBe(1);
     for (const [tag, digest] of pushed) {
       const manifest = await registryGet(NODE_PORT, `/v2/bk-app/manifests/${tag}`, MANIFEST_TYPES);
       expect(manifest.status).toBe(200);
@@ -209,5 +211,6 @@ describe('buildkit engine on a real kubelet (no Docker socket, rootless)', () =>
     const again = pushedLines(log);
     expect([...again.keys()].sort()).toEqual([...pushed.keys()].sort());
     for (const [tag, digest] of again) console.log(`bk-app:${tag} cold ${pushed.get(tag)} -> cached ${digest}`);
+    expect(new Set(again.values()).size).toBe(1);
   });
 });
