@@ -185,7 +185,9 @@ describe('build on push on a real kubelet: the trigger bootstrapped by the proje
 
   test('a GitHub-signed push of a new commit: the trigger creates the Job, which completes, and a Pod runs that commit\'s image', async () => {
     await waitForRegistryNodePort(NODE_PORT);
-    // dist/'s own Job of the application built the first commit; wait for it (it is in the queue's count)
+    // dist/'s own Job of the application builds the first commit; wait for it. The trigger does not count
+    // it (its limit counts only managed-by=build-trigger Jobs): both would build at once on the node's
+    // engine, and it would push :main and :latest of the first commit whenever it finished.
     const appJob = objectsOf(dist).find((o) => o.kind === 'Job' && o.metadata.labels['images.cdk8s-image-builder/trigger-app'])!.metadata.name;
     await waitJob(appJob, 240_000);
     pushed = gitCommit(env, 'trigger-app', { 'version.txt': 'v2\n' });

@@ -41,8 +41,9 @@ export interface BuildTriggerProps {
  * webhooks into builder Jobs, its ClusterIP Service, and a ServiceAccount
  * whose Role allows exactly what it does in its namespace: Jobs (create,
  * get, list, watch, delete, and patch to resume a queued Job) and reading
- * Pods and their logs. No Secrets, no Pod creation. Its secrets come from a
- * Secret created out of band, mounted as files.
+ * Pods and their logs. No Secrets and no `pods` create, but Jobs make Pods:
+ * the token is as strong as Pod creation in the namespace (README "In the
+ * cluster"). Its secrets come from a Secret created out of band, mounted as files.
  */
 export class BuildTrigger extends Construct {
   public readonly deployment: kplus.Deployment;
