@@ -16,7 +16,7 @@ export interface Push {
   readonly repoUrls: string[];
   /** Full ref: `refs/heads/main`, `refs/tags/v1.2.0`. */
   readonly ref: string;
-  /** The commit the ref now points at (40 or 64 hex digits). */
+  /** The commit to build: what the ref now points at, peeled to its commit for an annotated tag (40 or 64 hex digits). */
   readonly commit: string;
   /** The commit the ref pointed at before the push (`before`); absent for a new ref or when the payload has none. */
   readonly before?: string;
@@ -99,6 +99,20 @@ function pushFields(payload: any, provider: Provider, delivery: string, repoUrls
   return { provider, delivery, repoUrls: urls, ref, commit: sha, ...(before && SHA.test(before) && !ZERO_SHA.test(before) ? { before } : {}) };
 }
 
+/**
+ * The commit a GitHub or Gitea push builds. `after` is what the ref names after the push: for an
+ * annotated tag that is the tag object, not a commit. The builder checks out what it fetches
+ * (the tagged commit) and tags images with that commit's short SHA, so a Job named after the
+ * tag object would name, list and annotate a SHA no image carries. For tags the payload's
+ * head_commit is the tagged commit (GitHub sends it on every tag push); a lightweight tag's
+ * after is that commit already.
+ */
+function pushedCommit(payload: any): unknown {
+  const head = str(payload.head_commit?.id);
+  if (typeof payload.ref === 'string' && payload.ref.startsWith('refs/tags/') && head && SHA.test(head)) return head;
+  return payload.after;
+}
+
 function deliveryId(headers: IncomingHttpHeaders, names: string[], body: Buffer): string {
   for (const name of names) {
     const value = header(headers, name);
@@ -116,7 +130,7 @@ async function github(headers: IncomingHttpHeaders, body: Buffer, secret: string
   if (event === 'ping') return { ignored: 'ping: the webhook reaches the trigger' };
   if (event !== 'push') return { ignored: `event "${event ?? '(none)'}" is not a push` };
   const repo = payload.repository ?? {};
-  return pushFields(payload, 'github', deliveryId(headers, ['x-github-delivery'], body), [repo.clone_url, repo.ssh_url, repo.git_url, repo.html_url], payload.after);
+  return pushFields(payload, 'github', deliveryId(headers, ['x-github-delivery'], body), [repo.clone_url, repo.ssh_url, repo.git_url, repo.html_url], pushedCommit(payload));
 }
 
 async function gitlab(headers: IncomingHttpHeaders, body: Buffer, secret: string): Promise<Push | Ignored> {
@@ -144,7 +158,7 @@ async function gitea(headers: IncomingHttpHeaders, body: Buffer, secret: string)
   const event = header(headers, 'x-forgejo-event') ?? header(headers, 'x-gitea-event');
   if (event !== 'push') return { ignored: `event "${event ?? '(none)'}" is not a push` };
   const repo = payload.repository ?? {};
-  return pushFields(payload, 'gitea', deliveryId(headers, ['x-forgejo-delivery', 'x-gitea-delivery'], body), [repo.clone_url, repo.ssh_url, repo.html_url], payload.after);
+  return pushFields(payload, 'gitea', deliveryId(headers, ['x-forgejo-delivery', 'x-gitea-delivery'], body), [repo.clone_url, repo.ssh_url, repo.html_url], pushedCommit(payload));
 }
 
 /**
