@@ -1,6 +1,7 @@
 import { Writable } from 'stream';
 import * as k8s from '@kubernetes/client-node';
 import { BUILDER_CONTAINER_NAME } from '../lib/constructs/builder-container';
+import { httpStatus } from './cluster-errors';
 import { MANAGED_BY } from './job';
 
 /** A builder Job as the trigger sees it: the cluster holds all of its state. */
@@ -44,10 +45,6 @@ export interface Cluster {
    * has been written to `out`).
    */
   streamLog(podName: string, out: Writable, follow: boolean, opened?: () => void): Promise<void>;
-}
-
-function status(e: unknown): number | undefined {
-  return (e as { code?: number })?.code;
 }
 
 /** Cluster over the official client, @kubernetes/client-node, from a kubeconfig or the in-cluster ServiceAccount. */
@@ -96,7 +93,7 @@ export class KubeCluster implements Cluster {
       await this.batch.createNamespacedJob({ namespace: this.namespace, body: manifest });
       return true;
     } catch (e) {
-      if (status(e) === 409) return false;
+      if (httpStatus(e) === 409) return false;
       throw e;
     }
   }
@@ -112,7 +109,7 @@ export class KubeCluster implements Cluster {
     try {
       await this.batch.deleteNamespacedJob({ name, namespace: this.namespace, propagationPolicy: 'Background' });
     } catch (e) {
-      if (status(e) !== 404) throw e;
+      if (httpStatus(e) !== 404) throw e;
     }
   }
 

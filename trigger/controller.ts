@@ -1,4 +1,5 @@
 import { Cluster, JobRecord } from './cluster';
+import { clusterErrorText, transientClusterError } from './cluster-errors';
 import { ANNOTATIONS, BRANCH_LABEL, branchKey, DELIVERY_LABEL, deliveryKey, olderCommits, planTriggeredBuild, triggeredJob, TriggeredJobSettings } from './job';
 import { matchPush, TriggerableBuild } from './match';
 import { Push } from './providers';
@@ -50,7 +51,28 @@ export interface ControllerOptions {
   readonly maxConcurrentBuilds: number;
   /** Deliveries remembered in memory (the cluster's labels cover the rest). @default 10000 */
   readonly rememberDeliveries?: number;
+  /**
+   * How a decision the cluster failed transiently (connection refused or reset, 5xx, 429) is
+   * tried again: the webhook was answered 202, so the git server will not redeliver it.
+   * @default DEFAULT_RETRY
+   */
+  readonly retry?: RetryPolicy;
+  /** Where retries are logged. @default console.log */
+  readonly log?: (line: string) => void;
 }
+
+/** Bounded exponential backoff: `attempts` tries in all, waiting `firstDelayMs`, twice that, ... at most `maxDelayMs`. */
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly firstDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+/** 8 tries over ~35 s (0.5, 1, 2, 4, 8, 10, 10 s between them): an API server restart or a rollout of it. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, firstDelayMs: 500, maxDelayMs: 10_000 };
+
+/** A decision that did not reach the cluster: the push is lost unless the git server redelivers it. */
+export class DecisionError extends Error {}
 
 export function stateOf(job: JobRecord): BuildState {
   if (job.succeeded) return 'succeeded';
@@ -90,9 +112,60 @@ export class BuildController {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly seen = new Map<string, string>();
   private readonly remember: number;
+  private readonly retry: RetryPolicy;
+  private readonly log: (line: string) => void;
+  /** Decisions submitted and not finished: what each was to create. */
+  private readonly undecided = new Map<string, string>();
 
   constructor(private readonly cluster: Cluster, private readonly options: ControllerOptions) {
     this.remember = options.rememberDeliveries ?? 10_000;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.log = options.log ?? ((line: string) => console.log(line));
+  }
+
+  /**
+   * Runs `work` again while it fails transiently, with bounded exponential backoff. `attempt`
+   * starts at 1. Errors the API server means (4xx: the object is invalid or forbidden) are not
+   * retried.
+   */
+  private async retried<T>(what: string, work: (attempt: number) => Promise<T>): Promise<T> {
+    const { attempts, firstDelayMs, maxDelayMs } = this.retry;
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work(attempt);
+      } catch (e) {
+        const text = clusterErrorText(e);
+        if (!transientClusterError(e)) {
+          throw new DecisionError(`the API server refused it (${text}); not retried: the same request would be refused again`);
+        }
+        if (attempt >= attempts) {
+          throw new DecisionError(`gave up after ${attempt} attempts over ${((Date.now() - started) / 1000).toFixed(1)} s (last: ${text})`);
+        }
+        const delay = Math.min(maxDelayMs, firstDelayMs * 2 ** (attempt - 1));
+        this.log(`${what}: attempt ${attempt} of ${attempts} failed (${text}); retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /**
+   * Waits until every decision submitted so far (and any submitted meanwhile) has finished, or
+   * `timeoutMs` has passed; returns what is still undecided (empty when all finished).
+   */
+  async drain(timeoutMs: number): Promise<string[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), timeoutMs); });
+    try {
+      for (;;) {
+        const chain = this.chain;
+        if (await Promise.race([chain.then(() => 'done' as const), deadline]) === 'late') break;
+        if (chain === this.chain) break;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    return [...this.undecided.values()];
   }
 
   /** Runs `work` after every earlier decision has finished. */
@@ -129,10 +202,14 @@ export class BuildController {
     // Claimed before the cluster is asked, so a redelivery arriving meanwhile is answered at once;
     // released again if the decision fails, so the provider's retry is not lost.
     this.remembered(key, 'being decided');
-    const decided = this.serialized(async (): Promise<SubmitResult> => {
+    const what = `${push.provider} ${push.delivery} ${push.ref} ${push.commit.slice(0, 7)}`;
+    this.undecided.set(key, `${what} (${planned.join(', ')})`);
+    const decided = this.serialized(() => this.retried(what, async (attempt): Promise<SubmitResult> => {
       const jobs = await this.cluster.listJobs();
       const known = jobs.filter((j) => j.labels[DELIVERY_LABEL] === key).map((j) => j.name);
-      if (known.length > 0) {
+      // A retry finds the Jobs its own earlier attempt created before failing: they are this push's.
+      const ours = attempt > 1 ? known : [];
+      if (known.length > 0 && attempt === 1) {
         this.remembered(key, known.join(', '));
         return { outcome: 'duplicate', reason: `delivery ${push.delivery} from ${push.provider} already built by ${known.join(', ')}`, jobs: [], cancelled: [] };
       }
@@ -163,13 +240,13 @@ export class BuildController {
         const { name, manifest } = triggeredJob(m, push, this.options.job, queuedAt, older);
         if (await this.cluster.createJob(manifest)) {
           created.push(queuedRecord(manifest, queuedAt));
-        } else {
+        } else if (!ours.includes(name)) {
           existing.push(name);
         }
       }
-      const names = created.map((j) => j.name);
+      const names = [...created.map((j) => j.name), ...ours.filter((n) => !created.some((c) => c.name === n))];
       this.remembered(key, [...names, ...existing].join(', '));
-      if (created.length === 0) {
+      if (names.length === 0) {
         return { outcome: 'duplicate', reason: `commit ${push.commit} of ${push.ref} is already built by ${existing.join(', ')}`, jobs: [], cancelled };
       }
       // The cluster's Jobs now: what was listed, less what this decision deleted, plus what it created
@@ -177,8 +254,9 @@ export class BuildController {
       // which the next reconcile sees).
       await this.startQueued([...jobs.filter((j) => !cancelled.includes(j.name)), ...created]);
       return { outcome: 'queued', reason: `${push.ref} at ${push.commit.slice(0, 7)}: ${names.join(', ')}`, jobs: names, cancelled };
-    });
-    decided.catch(() => this.seen.delete(key));
+    }));
+    // Kept as seen while retried; released when the decision gave up, so a redelivery is not refused.
+    decided.catch(() => this.seen.delete(key)).finally(() => this.undecided.delete(key));
     return {
       answer: { outcome: 'accepted', reason: `${push.ref} at ${push.commit.slice(0, 7)}: creating ${planned.join(', ')}; see GET /builds`, jobs: planned, cancelled: [] },
       decided,

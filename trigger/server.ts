@@ -84,7 +84,8 @@ export function createTriggerServer(options: ServerOptions): Server {
     pending++;
     decided.finally(() => { pending--; }).then(
       (r) => log(`${provider} ${event.delivery} ${event.ref} ${event.commit.slice(0, 7)}: ${r.outcome}: ${r.reason}${r.cancelled.length ? `; cancelled ${r.cancelled.join(', ')}` : ''}`),
-      (e) => log(`${provider} ${event.delivery}: cluster error: ${(e as Error).message}`),
+      (e) => log(`${provider} ${event.delivery} ${event.ref} ${event.commit.slice(0, 7)}: NOT BUILT: ${(e as Error).message}; `
+        + 'the push is lost unless the git server delivers it again (GitHub: the webhook\'s Recent Deliveries → Redeliver)'),
     );
     if (answerWithin <= 0) {
       send(res, 202, answer);
