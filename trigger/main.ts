@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const reconcile = setInterval(() => {
     controller.reconcile().catch((e) => console.error(`reconcile: ${(e as Error).message}`));
   }, settings.reconcileSeconds * 1000);
-  const server = createTriggerServer({ controller, webhookSecret: settings.webhookSecret, apiToken: settings.apiToken });
+  const server = createTriggerServer({ controller, webhookSecret: settings.webhookSecret, apiToken: settings.apiToken, maxBodyBytes: settings.maxBodyBytes });
   server.listen(settings.port, settings.listenHost, () => {
     console.log(`build-trigger listening on ${settings.listenHost}:${settings.port}, namespace ${settings.namespace}, `
       + `${settings.controller.builds.length} build(s), at most ${settings.controller.maxConcurrentBuilds} at once`);

@@ -1,4 +1,5 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
+import { BODY_BYTES_IN_FLIGHT } from '../lib/constructs/build-trigger';
 import { BuildController, SubmitResult } from './controller';
 import { Provider, PROVIDERS, readWebhook, secretsEqual, WebhookRefusal } from './providers';
 
@@ -6,8 +7,15 @@ export interface ServerOptions {
   readonly controller: BuildController;
   readonly webhookSecret: string;
   readonly apiToken: string;
-  /** Largest webhook body accepted; bigger ones get 413 without being read. @default 1 MiB */
+  /** Largest webhook body accepted; bigger ones get 413 without being read. @default DEFAULT_MAX_BODY_BYTES */
   readonly maxBodyBytes?: number;
+  /**
+   * Webhook body bytes held at once, over all requests (read before the signature can be checked,
+   * so anyone can send them): a webhook that would go over gets 503 with Retry-After, unread.
+   * Bounds the memory unsigned traffic can take. At least `maxBodyBytes`.
+   * @default BODY_BYTES_IN_FLIGHT (lib/constructs/build-trigger.ts: the Pod's memory limit is made from it)
+   */
+  readonly maxBodyBytesInFlight?: number;
   /**
    * How long a webhook's answer may wait for the cluster's decision: 201 (or 200) with what was
    * created when it came in time, else 202 with the Jobs being created. The answer needs nothing
@@ -22,19 +30,53 @@ export interface ServerOptions {
   readonly log?: (line: string) => void;
 }
 
+/** What a 503 asks the git server to wait (GitLab and Gitea retry; GitHub's redelivery is by hand). */
+const RETRY_AFTER_SECONDS = 5;
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body)}\n`;
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-/** Reads the body up to `limit` bytes; refuses 413 on Content-Length alone when it says more. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** GitHub's payloads are capped at 25 MB; pushes are far smaller. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** The body bytes all requests hold at once; `take` refuses what would go over. */
+class BodyBudget {
+  private used = 0;
+  constructor(readonly limit: number) {}
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+  give(bytes: number): void {
+    this.used -= bytes;
+  }
+}
+
+/**
+ * Reads the body up to `limit` bytes; refuses 413 on Content-Length alone when it says more.
+ * Its bytes are taken from `budget` (all of Content-Length at once, else chunk by chunk) and given
+ * back when the answer is sent; 503 when the budget has no room.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number, budget: BodyBudget): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
       reject(new WebhookRefusal(413, `body of ${declared} bytes is over the ${limit}-byte limit`));
       return;
+    }
+    let held = 0;
+    res.once('close', () => budget.give(held));
+    const full = () => new WebhookRefusal(503, `webhook bodies being read take the whole ${budget.limit}-byte budget; retry later`);
+    if (declared > 0) {
+      if (!budget.take(declared)) {
+        reject(full());
+        return;
+      }
+      held = declared;
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -45,6 +87,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         req.resume();
         reject(new WebhookRefusal(413, `body is over the ${limit}-byte limit`));
         return;
+      }
+      if (size > held) {
+        if (!budget.take(size - held)) {
+          req.removeAllListeners('data');
+          reject(full());
+          return;
+        }
+        held = size;
       }
       chunks.push(chunk);
     });
@@ -59,7 +109,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  * (`GET /builds`) and their logs (`GET /builds/<id>/logs`).
  */
 export function createTriggerServer(options: ServerOptions): Server {
-  const limit = options.maxBodyBytes ?? 1024 * 1024;
+  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const budget = new BodyBudget(options.maxBodyBytesInFlight ?? BODY_BYTES_IN_FLIGHT);
+  if (budget.limit < limit) throw new Error(`maxBodyBytesInFlight (${budget.limit}) is below maxBodyBytes (${limit}): no webhook of the largest size could be read`);
   const answerWithin = options.answerWithinMs ?? 0;
   const maxPending = options.maxPending ?? 1000;
   const log = options.log ?? ((line: string) => console.log(line));
@@ -67,7 +119,7 @@ export function createTriggerServer(options: ServerOptions): Server {
   let pending = 0;
 
   async function hook(provider: Provider, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, limit);
+    const body = await readBody(req, res, limit, budget);
     const event = await readWebhook(provider, req.headers, body, options.webhookSecret);
     if ('ignored' in event) {
       send(res, 200, { outcome: 'ignored', reason: event.ignored });
@@ -192,7 +244,9 @@ export function createTriggerServer(options: ServerOptions): Server {
     route(req, res).catch((e) => {
       if (e instanceof WebhookRefusal) {
         log(`${req.method} ${req.url}: ${e.status} ${e.message}`);
-        if (e.status === 413) res.setHeader('connection', 'close');
+        // unread bodies (413, and 503 for want of room) are not read: the connection goes with them
+        if (e.status === 413 || e.status === 503) res.setHeader('connection', 'close');
+        if (e.status === 503) res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
         send(res, e.status, { error: e.message });
         return;
       }

@@ -6,6 +6,7 @@ import { Registry } from '../lib/constructs/registry';
 import { App, Chart } from 'cdk8s';
 import { ControllerOptions } from './controller';
 import { triggerableBuilds } from './match';
+import { DEFAULT_MAX_BODY_BYTES } from './server';
 
 /** The trigger's configuration: environment variables, the same locally and in the Deployment. */
 export interface TriggerSettings {
@@ -17,6 +18,8 @@ export interface TriggerSettings {
   readonly namespace: string;
   readonly webhookSecret: string;
   readonly apiToken: string;
+  /** Largest webhook body accepted (413 above). */
+  readonly maxBodyBytes: number;
   readonly controller: ControllerOptions;
 }
 
@@ -59,7 +62,7 @@ function host(env: NodeJS.ProcessEnv, variable: string, fallback: string): strin
  * Reads BUILDS_CONFIG (builds.yaml, default ./builds.yaml), PORT (8080), LISTEN_HOST (0.0.0.0),
  * RECONCILE_SECONDS (5),
  * NAMESPACE (default), WEBHOOK_SECRET_FILE and API_TOKEN_FILE (required),
- * MAX_CONCURRENT_BUILDS (2). Refuses to start without both secrets.
+ * MAX_CONCURRENT_BUILDS (2), MAX_BODY_BYTES (1 MiB; GitHub sends up to 25 MB). Refuses to start without both secrets.
  */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): TriggerSettings {
   const webhookSecret = secretFile(env, 'WEBHOOK_SECRET_FILE', 'webhook secret');
@@ -79,6 +82,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): TriggerSetti
     namespace,
     webhookSecret,
     apiToken,
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1024, 25 * 1024 * 1024),
     controller: {
       builds: triggerableBuilds(file.builds),
       job: { registryPort, registryHost, builders: props.builders, jobs: props.jobs },

@@ -46,3 +46,12 @@ test.each([['abc'], ['0'], ['-5'], ['1.5'], ['5s'], ['1e9']])('RECONCILE_SECONDS
 test.each([['not a host'], ['http://0.0.0.0'], ['0.0.0.0:8080'], ['-x']])('LISTEN_HOST=%s is refused with what to use', (value) => {
   expect(refusal({ LISTEN_HOST: value })).toMatch(new RegExp(`^LISTEN_HOST=${value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not an address to listen on: use an IP address \\(0\\.0\\.0\\.0`));
 });
+
+test('MAX_BODY_BYTES: 1 MiB by default, up to 25 MiB (GitHub sends up to 25 MB)', () => {
+  expect(loadSettings(base).maxBodyBytes).toBe(1024 * 1024);
+  expect(loadSettings({ ...base, MAX_BODY_BYTES: '26214400' }).maxBodyBytes).toBe(25 * 1024 * 1024);
+});
+
+test.each([['1mb'], ['26214401'], ['0'], ['1.5']])('MAX_BODY_BYTES=%s is refused, naming the variable and the range', (value) => {
+  expect(refusal({ MAX_BODY_BYTES: value })).toBe(`MAX_BODY_BYTES=${value} must be a whole number in 1024-26214400`);
+});
