@@ -28,6 +28,7 @@ import { CASE_BRANCHES } from './support/fixture';
 import { describeRefCases } from './support/ref-cases';
 import { httpRequest } from './support/registry';
 import { e2eSuite, expectFailedAt, expectSuccess, short } from './support/suite';
+import { describeReadOnlyWindowCase } from './support/window-case';
 import { synthBuilds } from '../support/synth';
 import { parseBuildsFile } from '../../lib/config/builds-file';
 import { toImageBuilderProps } from '../../lib/config/to-props';
@@ -138,6 +139,8 @@ describe('success', () => {
 
 describeRefCases(suite);
 describeFailureCases(suite);
+// podman's Docker API does not retry a refused push (dockerd gives up after about 50 s).
+describeReadOnlyWindowCase(suite, 20);
 
 describe('push credentials: anonymous pulls, authenticated pushes', () => {
   /** The docker CLI against the e2e Docker API, with a fresh, empty client config (no login). */

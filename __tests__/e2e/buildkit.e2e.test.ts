@@ -28,6 +28,7 @@ import { describeFailureCases } from './support/failure-cases';
 import { MOVING_BRANCHES, MovingBranch } from './support/fixture';
 import { describeRefCases } from './support/ref-cases';
 import { Built, e2eSuite, expectFailedAt, expectSuccess, short } from './support/suite';
+import { describeReadOnlyWindowCase } from './support/window-case';
 
 const suite = e2eSuite(buildkitEngine());
 
@@ -162,3 +163,4 @@ describe('a branch that moves while its build runs (a push to it meanwhile)', ()
 
 describeRefCases(suite);
 describeFailureCases(suite);
+describeReadOnlyWindowCase(suite, 20);

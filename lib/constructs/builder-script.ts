@@ -104,16 +104,33 @@ done
 
 # Push the commit tags of every image first, the moving tags (ref, latest) last, so a
 # failure part-way leaves no image under its final tags while another still is not.
-log="$WORKSPACE/push.log"
+# A push refused with 503 is the registry's read-only window (garbage collection): dockerd gives
+# up after its own retries (about 50 s), and a failed attempt would cost a Job retry, a whole new
+# build; so wait 15 s and push again, up to PUSH_RETRY_SECONDS of waiting in
+# all (dockerd does not pass on the proxy's Retry-After).
+: "\${PUSH_RETRY_SECONDS:=600}"
+case "$PUSH_RETRY_SECONDS" in
+  ''|*[!0-9]*) die "PUSH_RETRY_SECONDS must be whole seconds, got '$PUSH_RETRY_SECONDS'" ;;
+esac
+log="$WORKSPACE/push.log" push_waited=0
 for tag in $short $IMAGE_TAGS; do
   i=1
   while [ "$i" -le "$IMAGE_COUNT" ]; do
     eval "name=\\$IMAGE_\${i}_NAME"
     announce "push $name:$tag" "$registry/$name:$tag"
-    if ! docker push "$registry/$name:$tag" >"$log" 2>&1; then
+    until docker push "$registry/$name:$tag" >"$log" 2>&1; do
       cat "$log" >&2
-      die "push to $registry failed: is the registry Service up on NodePort $REGISTRY_PORT? (503: its garbage-collection window, the Job retries)"
-    fi
+      grep -Eqi '503|unavailable|read-only' "$log" \\
+        || die "push to $registry failed: is the registry Service up on NodePort $REGISTRY_PORT?"
+      left=$((PUSH_RETRY_SECONDS - push_waited))
+      [ "$left" -gt 0 ] \\
+        || die "push to $registry still refused with 503 after \${push_waited}s of waiting (PUSH_RETRY_SECONDS) at step '$step': the registry's read-only window (garbage collection) lasts too long; the Job retries the build"
+      pause=15
+      [ "$pause" -le "$left" ] || pause=$left
+      echo "registry read-only (garbage-collection window, HTTP 503): step '$step' waits \${pause}s and pushes again (\${push_waited}s of \${PUSH_RETRY_SECONDS}s waited)"
+      sleep "$pause"
+      push_waited=$((push_waited + pause))
+    done
     cat "$log"
     digest=$(sed -n 's/.*digest: \\(sha256:[0-9a-f]*\\).*/\\1/p' "$log")
     [ -n "$digest" ] || die "the registry reported no digest for $registry/$name:$tag"

@@ -779,16 +779,33 @@ done
 
 # Push the commit tags of every image first, the moving tags (ref, latest) last, so a
 # failure part-way leaves no image under its final tags while another still is not.
-log="$WORKSPACE/push.log"
+# A push refused with 503 is the registry's read-only window (garbage collection): dockerd gives
+# up after its own retries (about 50 s), and a failed attempt would cost a Job retry, a whole new
+# build; so wait 15 s and push again, up to PUSH_RETRY_SECONDS of waiting in
+# all (dockerd does not pass on the proxy's Retry-After).
+: "\${PUSH_RETRY_SECONDS:=600}"
+case "$PUSH_RETRY_SECONDS" in
+  ''|*[!0-9]*) die "PUSH_RETRY_SECONDS must be whole seconds, got '$PUSH_RETRY_SECONDS'" ;;
+esac
+log="$WORKSPACE/push.log" push_waited=0
 for tag in $short $IMAGE_TAGS; do
   i=1
   while [ "$i" -le "$IMAGE_COUNT" ]; do
     eval "name=\\$IMAGE_\${i}_NAME"
     announce "push $name:$tag" "$registry/$name:$tag"
-    if ! docker push "$registry/$name:$tag" >"$log" 2>&1; then
+    until docker push "$registry/$name:$tag" >"$log" 2>&1; do
       cat "$log" >&2
-      die "push to $registry failed: is the registry Service up on NodePort $REGISTRY_PORT? (503: its garbage-collection window, the Job retries)"
-    fi
+      grep -Eqi '503|unavailable|read-only' "$log" \\
+        || die "push to $registry failed: is the registry Service up on NodePort $REGISTRY_PORT?"
+      left=$((PUSH_RETRY_SECONDS - push_waited))
+      [ "$left" -gt 0 ] \\
+        || die "push to $registry still refused with 503 after \${push_waited}s of waiting (PUSH_RETRY_SECONDS) at step '$step': the registry's read-only window (garbage collection) lasts too long; the Job retries the build"
+      pause=15
+      [ "$pause" -le "$left" ] || pause=$left
+      echo "registry read-only (garbage-collection window, HTTP 503): step '$step' waits \${pause}s and pushes again (\${push_waited}s of \${PUSH_RETRY_SECONDS}s waited)"
+      sleep "$pause"
+      push_waited=$((push_waited + pause))
+    done
     cat "$log"
     digest=$(sed -n 's/.*digest: \\(sha256:[0-9a-f]*\\).*/\\1/p' "$log")
     [ -n "$digest" ] || die "the registry reported no digest for $registry/$name:$tag"
@@ -964,8 +981,45 @@ while [ "$i" -le "$IMAGE_COUNT" ]; do
   i=$((i + 1))
 done
 
+# wait_window: a push was refused with 503, as the registry's read-only window (its garbage
+# collection) answers every write, with Retry-After. BuildKit's own retries last about a second;
+# rather than fail the attempt (a Job retry builds everything again), wait, then the caller pushes
+# again. While an anonymous write still gets 503 the window is open: wait as Retry-After says, at
+# most 10 s at a time so the push follows soon after it closes; if it has closed, 2 s, once. Every
+# wait counts against PUSH_RETRY_SECONDS.
+wait_window() {
+  left=$((PUSH_RETRY_SECONDS - push_waited))
+  [ "$left" -gt 0 ] \\
+    || die "push to $REGISTRY_HOST still refused with 503 after \${push_waited}s of waiting (PUSH_RETRY_SECONDS) at step '$step': the registry's read-only window (garbage collection) lasts too long; the Job retries the build"
+  ask POST
+  if [ "$code" = 503 ]; then
+    pause=$(tr -d '\r' <"$tmp/answer" | sed -n 's/^[Rr][Ee][Tt][Rr][Yy]-[Aa][Ff][Tt][Ee][Rr]: *\\([0-9][0-9]*\\)$/\\1/p' | head -n 1)
+    why="HTTP 503, Retry-After \${pause:-none}"
+    [ -n "$pause" ] || pause=10
+    [ "$pause" -le 10 ] || pause=10
+    [ "$pause" -ge 1 ] || pause=1
+    outside=0
+  else
+    # Not (or no longer) the window: one more push, in case it just closed; then it is no window.
+    [ "$outside" = 0 ] \\
+      || die "push to $REGISTRY_HOST failed with 503 at step '$step', but the registry is not in its read-only window (an anonymous write gets \${code:-no answer}): kubectl logs deploy/registry -c registry"
+    outside=1
+    why="HTTP 503; an anonymous write now gets \${code:-no answer}"
+    pause=2
+  fi
+  [ "$pause" -le "$left" ] || pause=$left
+  echo "registry read-only (garbage-collection window, $why): step '$step' waits \${pause}s and pushes again (\${push_waited}s of \${PUSH_RETRY_SECONDS}s waited)"
+  sleep "$pause"
+  push_waited=$((push_waited + pause))
+}
+
 # Push the commit tags of every image first, the moving tags (ref, latest) last. Each push
 # re-solves from the local cache; the first push of an image also exports its layer cache.
+: "\${PUSH_RETRY_SECONDS:=600}"
+case "$PUSH_RETRY_SECONDS" in
+  ''|*[!0-9]*) die "PUSH_RETRY_SECONDS must be whole seconds, got '$PUSH_RETRY_SECONDS'" ;;
+esac
+push_waited=0
 export_tag=\${CACHE_TAGS%% *}
 for tag in $short $IMAGE_TAGS; do
   i=1
@@ -977,7 +1031,12 @@ for tag in $short $IMAGE_TAGS; do
       set -- "$@" --export-cache "type=registry,ref=$REGISTRY_HOST/buildcache/$name:$export_tag,mode=max,registry.insecure=true"
     fi
     rm -f "$tmp/metadata.json"
-    bk "$i" "$@" || explain "push to $REGISTRY_HOST failed: is the registry Service up? kubectl get pods,svc -l app.kubernetes.io/name=registry"
+    outside=0
+    until bk "$i" "$@"; do
+      seen '(^error|ERROR).*(503|[Uu]navailable|read-only)' \\
+        || explain "push to $REGISTRY_HOST failed: is the registry Service up? kubectl get pods,svc -l app.kubernetes.io/name=registry"
+      wait_window
+    done
     digest=$(sed -n 's/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p' "$tmp/metadata.json" 2>/dev/null || true)
     [ -n "$digest" ] || die "buildctl reported no digest for $REGISTRY_HOST/$name:$tag"
     echo "pushed localhost:$REGISTRY_PORT/$name:$tag@$digest"

@@ -67,6 +67,7 @@ export interface FixtureRepo {
     readonly main: string;
     readonly feature: string;
     readonly login: string;
+    readonly gcWindow: string;
     readonly missingContext: string;
     readonly missingDockerfile: string;
     readonly registryDown: string;
@@ -77,6 +78,7 @@ export interface FixtureRepo {
 /** Branches of cases that push (their tags: e2e-login, …): tags no other case pushes. */
 export const CASE_BRANCHES = {
   login: 'e2e/login',
+  gcWindow: 'e2e/gc-window',
 } as const;
 
 /** Branches for the failure cases (their tags: e2e-missing-context, …). */
@@ -137,6 +139,7 @@ export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: str
     return commit(message);
   };
   const login = branch(CASE_BRANCHES.login, 'e2e: for the login case');
+  const gcWindow = branch(CASE_BRANCHES.gcWindow, 'e2e: for the read-only window case');
   const missingContext = branch(FAILURE_BRANCHES.missingContext, 'e2e: for the missing-context case');
   const missingDockerfile = branch(FAILURE_BRANCHES.missingDockerfile, 'e2e: for the missing-Dockerfile case');
   const registryDown = branch(FAILURE_BRANCHES.registryDown, 'e2e: for the registry-down case');
@@ -156,7 +159,7 @@ export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: str
   git('push', '-q', url, ...Object.entries(MOVING_BRANCHES).map(([key, name]) => `${moving[key as MovingBranch].from}:refs/heads/${name}`));
   return {
     url,
-    commits: { v1, main, feature, login, missingContext, missingDockerfile, registryDown, badRun },
+    commits: { v1, main, feature, login, gcWindow, missingContext, missingDockerfile, registryDown, badRun },
     moving,
     moveBranch: (key) => { git('push', '-q', url, `${moving[key].to}:refs/heads/${MOVING_BRANCHES[key]}`); },
   };
