@@ -20,15 +20,18 @@
  * support/failure-cases.ts).
  */
 import { execFileSync } from 'child_process';
-import { readFileSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { steps } from './support/builder';
 import { buildkitEngine, stateDirUsed } from './support/buildkit';
 import { describeFailureCases } from './support/failure-cases';
 import { MOVING_BRANCHES, MovingBranch } from './support/fixture';
+import { collectNow, gcContainer, registryShim } from './support/garbage-collector';
 import { describeRefCases } from './support/ref-cases';
+import { httpGet } from './support/registry';
 import { Built, e2eSuite, expectFailedAt, expectSuccess, short } from './support/suite';
 import { describeReadOnlyWindowCase } from './support/window-case';
+import { synthBuilds } from '../support/synth';
 
 const suite = e2eSuite(buildkitEngine());
 
@@ -164,3 +167,97 @@ describe('a branch that moves while its build runs (a push to it meanwhile)', ()
 describeRefCases(suite);
 describeFailureCases(suite);
 describeReadOnlyWindowCase(suite, 20);
+
+/** What a layer-cache export is in the registry: the manifest a cache tag points at and what it references. */
+interface CacheExport {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly children: Array<{ digest: string; mediaType: string }>;
+}
+
+const INDEX_OR_MANIFEST = [
+  'application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.docker.distribution.manifest.v2+json',
+];
+
+async function cacheExport(name: string, tag: string): Promise<CacheExport> {
+  const res = await httpGet(`${suite.env.registryUrl}/v2/${name}/manifests/${tag}`, { Accept: INDEX_OR_MANIFEST.join(', ') });
+  if (res.status !== 200) throw new Error(`GET /v2/${name}/manifests/${tag}: HTTP ${res.status} ${res.body.toString()}`);
+  const manifest = JSON.parse(res.body.toString());
+  const children = manifest.manifests ?? [...(manifest.config ? [manifest.config] : []), ...(manifest.layers ?? [])];
+  return {
+    digest: String(res.headers['docker-content-digest']),
+    mediaType: manifest.mediaType ?? String(res.headers['content-type']),
+    children: children.map((c: any) => ({ digest: c.digest, mediaType: c.mediaType })),
+  };
+}
+
+const status = async (path: string, accept?: string) =>
+  (await httpGet(`${suite.env.registryUrl}${path}`, accept ? { Accept: accept } : {})).status;
+
+describe('layer cache and garbage collection', () => {
+  test('a moved cache tag: the previous export is collected with its blobs, the current cache still imports (CACHED)', async () => {
+    const { env, repo } = suite;
+    const branch = 'cache-gc';
+    const hashSh = (n: string) => `#!/bin/sh\n# cache export ${n}\nsha256sum "$@"\n`;
+    const build = { repo: repo.url, ref: branch, images: [{ context: 'services/hasher' }] };
+
+    const first = repo.commit(branch, { 'services/hasher/hash.sh': hashSh('one') }, 'cache-gc: first content');
+    expectSuccess((await suite.build('cache-one', build)).run);
+    const one = await cacheExport('buildcache/hasher', branch);
+    const revisions = join(env.registryData, 'docker/registry/v2/repositories/buildcache/hasher/_manifests/revisions');
+    // What the collector relies on: a real cache export (mode=max; BuildKit 0.32 writes an OCI
+    // image manifest, image-manifest=true) references blobs only (the cache config, the layers).
+    console.log(`cache export ${one.digest}: ${one.mediaType}\n  ${one.children.map((c) => `${c.mediaType} ${c.digest}`).join('\n  ')}`);
+    expect(one.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(one.children.some((c) => c.mediaType === 'application/vnd.buildkit.cacheconfig.v0')).toBe(true);
+    for (const c of one.children) {
+      expect(INDEX_OR_MANIFEST).not.toContain(c.mediaType);
+      expect(await status(`/v2/buildcache/hasher/blobs/${c.digest}`)).toBe(200);
+      // Not a manifest revision of the repository: the only kind of child the collector must keep.
+      expect(existsSync(join(revisions, c.digest.replace(':', '/')))).toBe(false);
+    }
+    expect(existsSync(join(revisions, one.digest.replace(':', '/')))).toBe(true);
+
+    const second = repo.commit(branch, { 'services/hasher/hash.sh': hashSh('two') }, 'cache-gc: second content');
+    expectSuccess((await suite.build('cache-two', build)).run);
+    const two = await cacheExport('buildcache/hasher', branch);
+    expect(two.digest).not.toBe(one.digest); // the tag moved: the first export is untagged now
+    // What only the first export referenced: its cache config, and the layers of the changed COPY and
+    // RUN steps, except that those are also the layers of the first commit's image, which keeps them.
+    const image = (await suite.registry.manifest('hasher', short(first))).manifest;
+    const imageBlobs = [image.config.digest, ...image.layers.map((l: any) => l.digest)];
+    const notInTwo = one.children.filter((c) => !two.children.some((t) => t.digest === c.digest));
+    const onlyInOne = notInTwo.filter((c) => !imageBlobs.includes(c.digest)).map((c) => c.digest);
+    const sharedWithImage = notInTwo.filter((c) => imageBlobs.includes(c.digest)).map((c) => c.digest);
+    expect(notInTwo.filter((c) => c.mediaType.includes('layer')).length).toBeGreaterThan(0); // the content changed
+    expect(onlyInOne).toContain(one.children.find((c) => c.mediaType === 'application/vnd.buildkit.cacheconfig.v0')!.digest);
+    expect(await status(`/v2/buildcache/hasher/manifests/${one.digest}`, INDEX_OR_MANIFEST.join(', '))).toBe(200);
+
+    const cacheTags = await suite.registry.tags('buildcache/hasher');
+    const manifests = synthBuilds(suite.yaml(build), 'buildkit e2e builds.yaml');
+    const result = await collectNow(gcContainer(manifests), env, registryShim(join(suite.tmp, 'gc-shim')));
+    console.log(result.out.trim());
+    expect(result.code).toBe(0);
+
+    // The first export and the blobs only it referenced are gone; the current cache is whole.
+    expect(await status(`/v2/buildcache/hasher/manifests/${one.digest}`, INDEX_OR_MANIFEST.join(', '))).toBe(404);
+    for (const d of onlyInOne) expect(await status(`/v2/buildcache/hasher/blobs/${d}`)).toBe(404);
+    for (const d of sharedWithImage) expect(await status(`/v2/hasher/blobs/${d}`)).toBe(200);
+    console.log(`first export: ${onlyInOne.length} blob(s) only it referenced, now 404; ${sharedWithImage.length} layer(s) the first commit's image shares, kept`);
+    expect(result.out).toContain('==> [gc] buildcache/hasher: 1 untagged layer-cache manifest(s) to collect');
+    for (const c of two.children) expect(await status(`/v2/buildcache/hasher/blobs/${c.digest}`)).toBe(200);
+    // Every cache tag (v1.0.0, main, ... of the earlier tests) still resolves, every blob of it there.
+    for (const tag of cacheTags) {
+      for (const c of (await cacheExport('buildcache/hasher', tag)).children) expect(await status(`/v2/buildcache/hasher/blobs/${c.digest}`)).toBe(200);
+    }
+
+    // A new, empty builder of the same commit imports the remaining cache: no step runs again.
+    const again = await suite.build('cache-after-gc', build);
+    expectSuccess(again.run);
+    expect(again.run.output).toMatch(/importing cache manifest from .*buildcache\/hasher:cache-gc/);
+    expect(again.run.output).not.toMatch(/^#\d+ [\d.]+ e2e: hasher RUN step ran$/m);
+    expect(again.run.output.split('\n').filter((l) => /^#\d+ CACHED$/.test(l)).length).toBeGreaterThanOrEqual(2);
+    await suite.checkConfig('hasher', branch, second, { 'e2e.image': 'hasher' }, ['HASHER_ALGO=sha256']);
+  });
+});

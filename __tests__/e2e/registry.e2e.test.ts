@@ -11,11 +11,12 @@
  *     a `registry` shim that runs Debian's docker-registry (the image's binary
  *     is named `registry`); space measured with du before and after.
  */
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { docker, dockerOk, E2EEnv, RunningEnv, startEnv, stopEnv } from './support/env';
+import { gcContainer, registryShim, RunningGc, startGcScript } from './support/garbage-collector';
 import { httpRequest, RegistryClient } from './support/registry';
 import { short } from './support/suite';
 import { synthBuilds } from '../support/synth';
@@ -92,45 +93,9 @@ function runRetention(): { code: number | null; out: string } {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-interface RunningGc {
-  readonly child: ChildProcess;
-  /** What it printed so far (stdout and stderr). */
-  readonly out: () => string;
-  readonly done: Promise<{ code: number | null; out: string }>;
-  /** SIGTERM to its process group: the script and the `sleep` of its daily loop, which holds its output open. */
-  readonly stop: () => Promise<void>;
-}
-
 /** Starts the synthesized garbage-collector script for one collection (GC_NOW=true). */
 function startGc(drainSeconds: number): RunningGc {
-  return startGcScript({ GC_NOW: 'true', GC_DRAIN_SECONDS: String(drainSeconds) });
-}
-
-/** Starts the synthesized garbage-collector script with the container's env, the e2e paths and `extra`. */
-function startGcScript(extra: Record<string, string>): RunningGc {
-  const c = container('Deployment', 'registry', 'garbage-collector');
-  expect(c.command[0]).toBe('sh');
-  const child = spawn('sh', ['-c', c.command[2]], {
-    env: {
-      PATH: `${shimDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-      ...plainEnv(c),
-      ...extra,
-      REGISTRY_CONFIG: env.registryConfig,
-      REGISTRY_DATA: env.registryData,
-      MAINTENANCE_DIR: env.maintenanceDir,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group, so stop() ends the whole script
-  });
-  let out = '';
-  child.stdout!.setEncoding('utf-8').on('data', (s: string) => { out += s; });
-  child.stderr!.setEncoding('utf-8').on('data', (s: string) => { out += s; });
-  const done = new Promise<{ code: number | null; out: string }>((resolve) => child.on('close', (code) => resolve({ code, out })));
-  const stop = async () => {
-    try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* already gone */ }
-    await done;
-  };
-  return { child, out: () => out, done, stop };
+  return startGcScript(gcContainer(manifests), env, shimDir, { GC_NOW: 'true', GC_DRAIN_SECONDS: String(drainSeconds) });
 }
 
 const app = commits(5);
@@ -141,11 +106,7 @@ beforeAll(async () => {
   ({ tmp, env } = running);
   registry = new RegistryClient(env.registryUrl);
   dockerConfig = mkdtempSync(join(tmp, 'docker-config-'));
-  shimDir = join(tmp, 'shim');
-  mkdirSync(shimDir);
-  // Stand-in: the registry image's binary is `registry`; Debian names it docker-registry.
-  writeFileSync(join(shimDir, 'registry'), '#!/bin/sh\nexec docker-registry "$@"\n');
-  chmodSync(join(shimDir, 'registry'), 0o755);
+  shimDir = registryShim(join(tmp, 'shim'));
 
   manifests = synthBuilds(`registry:
   nodePort: ${env.registryPort}
@@ -255,7 +216,7 @@ describe('garbage collector start-up', () => {
     // The restarted container: the daily loop, with a GC_AT that is not now (no collection runs).
     const now = new Date();
     const notNow = `${String((now.getUTCHours() + 12) % 24).padStart(2, '0')}:00`;
-    const gc = startGcScript({ GC_AT: notNow });
+    const gc = startGcScript(gcContainer(manifests), env, shimDir, { GC_AT: notNow });
     try {
       const deadline = Date.now() + 15_000;
       while (existsSync(flag) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

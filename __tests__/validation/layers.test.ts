@@ -73,8 +73,9 @@ describe('manifest reader (one parse, one identity per object)', () => {
     const parsed = readManifestFile(DIST);
     expect(parsed.problems).toEqual([]);
     expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual([
-      'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@352', 'ConfigMap/image-builder-script@373',
-      'ConfigMap/registry-retention@498', 'CronJob/registry-retention@756', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@846$/),
+      'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@397', 'ConfigMap/image-builder-script@418',
+      'ConfigMap/registry-retention@543', 'CronJob/registry-retention@801',
+      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@891$/),
     ]);
   });
 

@@ -1155,6 +1155,50 @@ case "$GC_AT" in
   *) echo "!! GC_AT must be HH:MM (UTC), got '$GC_AT'" >&2; exit 1 ;;
 esac
 size() { du -sk "$REGISTRY_DATA" | cut -f1; }
+# Untagged layer-cache manifests (see above): revisions of buildcache/ repositories that no tag
+# points at and no kept manifest references. The registry keeps no cache (registry-config.ts), so
+# it sees the storage as this leaves it.
+prune_cache() {
+  v2="$REGISTRY_DATA/docker/registry/v2"
+  # buildcache/<image>, image names have no slash; an image named buildcache itself is not matched.
+  for m in "$v2"/repositories/buildcache/*/_manifests; do
+    if [ ! -d "$m" ]; then continue; fi
+    repo=\${m#"$v2/repositories/"}
+    repo=\${repo%/_manifests}
+    keep=" "
+    for link in "$m"/tags/*/current/link; do
+      if [ -f "$link" ]; then keep="$keep$(cat "$link") "; fi
+    done
+    readable=true
+    changed=true
+    while [ "$changed" = true ]; do
+      changed=false
+      for rev in "$m"/revisions/sha256/*/; do
+        if [ ! -d "$rev" ]; then continue; fi
+        d=sha256:$(basename "$rev")
+        case "$keep" in *" $d "*) continue ;; esac
+        for k in $keep; do
+          h=\${k#sha256:}
+          data="$v2/blobs/sha256/\${h%"\${h#??}"}/$h/data"
+          if [ ! -r "$data" ]; then readable=false; continue; fi
+          if grep -qF "$d" "$data"; then keep="$keep$d "; changed=true; break; fi
+        done
+      done
+    done
+    if [ "$readable" != true ]; then
+      echo "!! [gc] $repo: a tagged cache manifest is missing from the storage; its untagged ones are kept" >&2
+      continue
+    fi
+    n=0
+    for rev in "$m"/revisions/sha256/*/; do
+      if [ ! -d "$rev" ]; then continue; fi
+      case "$keep" in *" sha256:$(basename "$rev") "*) continue ;; esac
+      rm -rf "$rev"
+      n=$((n + 1))
+    done
+    echo "==> [gc] $repo: $n untagged layer-cache manifest(s) to collect"
+  done
+}
 collect() {
   started=$(date -u +%s)
   echo "==> [gc] $(date -u +%Y-%m-%dT%H:%M:%SZ) read-only window opens: writes get 503, pulls go on"
@@ -1162,6 +1206,7 @@ collect() {
   sleep "$GC_DRAIN_SECONDS"
   before=$(size)
   status=0
+  prune_cache || status=$?
   registry garbage-collect "$REGISTRY_CONFIG" || status=$?
   after=$(size)
   rm -f "$flag"

@@ -73,6 +73,11 @@ export interface FixtureRepo {
     readonly registryDown: string;
     readonly badRun: string;
   };
+  /**
+   * Commits `files` on `branch` (created from main when new) and pushes it: a branch that moves
+   * during a test. Returns the new commit's full SHA.
+   */
+  commit(branch: string, files: Record<string, string>, message: string): string;
 }
 
 /** Branches of cases that push (their tags: e2e-login, …): tags no other case pushes. */
@@ -157,10 +162,20 @@ export function createFixtureRepo(gitBase: string, gitRoot: string, workDir: str
   git('push', '-q', url, 'main', 'feature/login', 'v1.0.0', ...Object.values(CASE_BRANCHES), ...Object.values(FAILURE_BRANCHES));
   // The moving branches' first commits only (their local branches are at `to`).
   git('push', '-q', url, ...Object.entries(MOVING_BRANCHES).map(([key, name]) => `${moving[key as MovingBranch].from}:refs/heads/${name}`));
+  const commitOn = (name: string, files: Record<string, string>, message: string) => {
+    const exists = git('branch', '--list', name) !== '';
+    git('checkout', '-q', ...(exists ? [name] : ['-b', name, 'main']));
+    for (const [path, text] of Object.entries(files)) write(path, text);
+    const sha = commit(message);
+    git('push', '-q', url, name);
+    git('checkout', '-q', 'main');
+    return sha;
+  };
   return {
     url,
     commits: { v1, main, feature, login, gcWindow, missingContext, missingDockerfile, registryDown, badRun },
     moving,
     moveBranch: (key) => { git('push', '-q', url, `${moving[key].to}:refs/heads/${MOVING_BRANCHES[key]}`); },
+    commit: commitOn,
   };
 }
