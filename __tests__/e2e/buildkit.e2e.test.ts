@@ -245,7 +245,8 @@ describe('layer cache and garbage collection', () => {
     for (const d of onlyInOne) expect(await status(`/v2/buildcache/hasher/blobs/${d}`)).toBe(404);
     for (const d of sharedWithImage) expect(await status(`/v2/hasher/blobs/${d}`)).toBe(200);
     console.log(`first export: ${onlyInOne.length} blob(s) only it referenced, now 404; ${sharedWithImage.length} layer(s) the first commit's image shares, kept`);
-    expect(result.out).toContain('==> [gc] buildcache/hasher: 1 untagged layer-cache manifest(s) to collect');
+    // At least the first export (earlier tests of this suite may have left more untagged caches).
+    expect(result.out).toMatch(/==> \[gc\] buildcache\/hasher: [1-9]\d* untagged layer-cache manifest\(s\) to collect/);
     for (const c of two.children) expect(await status(`/v2/buildcache/hasher/blobs/${c.digest}`)).toBe(200);
     // Every cache tag (v1.0.0, main, ... of the earlier tests) still resolves, every blob of it there.
     for (const tag of cacheTags) {
