@@ -3,6 +3,7 @@ import { isIP } from 'net';
 import { loadBuildsFile } from '../lib/config/builds-file';
 import { toImageBuilderProps } from '../lib/config/to-props';
 import { Registry } from '../lib/constructs/registry';
+import { DNS_LABEL_PATTERN } from '../lib/plan/naming';
 import { App, Chart } from 'cdk8s';
 import { ControllerOptions } from './controller';
 import { triggerableBuilds } from './match';
@@ -74,7 +75,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): TriggerSetti
   const registryPort = registry.nodePort;
   const registryHost = registry.clusterEndpoint;
   const namespace = env.NAMESPACE || 'default';
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new SettingsError(`NAMESPACE=${namespace} is not a namespace name`);
+  if (!DNS_LABEL_PATTERN.test(namespace)) throw new SettingsError(`NAMESPACE=${namespace} is not a namespace name`);
   return {
     port: integer(env, 'PORT', 8080, 1, 65535),
     listenHost: host(env, 'LISTEN_HOST', '0.0.0.0'),

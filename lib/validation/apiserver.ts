@@ -3,6 +3,7 @@ import { dirname, join } from 'path';
 import { exitText, runTool, ToolRun, toolText } from './kubeconform';
 import { ManifestDoc, ManifestFile } from './manifests';
 import { objectProblem, Problem } from './problems';
+import { DNS_LABEL_PATTERN } from '../plan/naming';
 import { projectPath } from '../project-root';
 
 const TOOLS = projectPath('scripts/validate-tools');
@@ -229,7 +230,7 @@ const joinDocs = (docs: ManifestDoc[]) => docs.map((d) => d.text.replace(/^---[^
 /** Creates every namespace the objects name (for real: the server is private), so their objects can be checked. */
 async function ensureNamespaces(files: ManifestFile[], kubectlBin: string, kubeconfig: string): Promise<void> {
   const names = new Set<string>();
-  for (const f of files) for (const d of f.docs) if (d.ref.namespace && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(d.ref.namespace)) names.add(d.ref.namespace);
+  for (const f of files) for (const d of f.docs) if (d.ref.namespace && DNS_LABEL_PATTERN.test(d.ref.namespace)) names.add(d.ref.namespace);
   names.delete('default');
   if (names.size === 0) return;
   const text = [...names].sort().map((n) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${n}\n`).join('---\n');
