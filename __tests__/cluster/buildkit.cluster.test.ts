@@ -110,6 +110,8 @@ beforeAll(() => {
 afterAll(() => {
   kubectl(env, ['delete', 'namespace', NS, '--wait=false']);
   kubectl(env, ['delete', 'pv', PV, '--wait=false']);
+  // Cluster-scoped, so not gone with the namespace; helm.cluster.test installs the same names.
+  kubectl(env, ['delete', 'clusterrolebinding,clusterrole', 'registry-retention', '--ignore-not-found']);
 });
 
 describe('buildkit engine on a real kubelet (no Docker socket, rootless)', () => {

@@ -1,22 +1,26 @@
 /**
  * `npm run test:cluster`, retention and garbage collection on a real kubelet,
- * the way the README runs them: a builds.yaml with `retention.keepCommitTags: 2`,
- * synthesized and applied with `kubectl apply` into a namespace of its own.
+ * the way the README runs them: a builds.yaml with `retention.keepCommitTags: 1`
+ * (and `retention.namespace`, where its ServiceAccount is bound), synthesized and
+ * applied with `kubectl apply` into a namespace of its own.
  *
  *  1. Three commits of `main`, built one after another by the builder Job (as
  *     the build trigger would): three commit tags, `main` and `latest` moving.
  *  2. Retention: the CronJob's own Job (`kubectl create job --from=cronjob/...`)
  *     deletes exactly the commit tags past the policy, through the registry
- *     Service (cluster DNS) with the push Secret; checked through the registry
- *     API. Nothing is freed on disk yet.
+ *     Service (cluster DNS) with the push Secret, except commit 1's, which a
+ *     running Pod uses (read through the API server with the CronJob's
+ *     ServiceAccount); checked through the registry API. Nothing is freed on
+ *     disk yet.
  *  3. Garbage collection at its daily time (`garbageCollection.at`, set to the
  *     current minute and applied, as an operator would move it): the registry
  *     Pod's garbage-collector opens the read-only window, a builder Job started
  *     inside it still completes, no write is accepted while collecting (the
  *     auth proxy's access log), and the deleted images' blobs leave the
  *     registry's PersistentVolume (bytes measured on the node's disk).
- *  4. Images in use: Pods already running keep running, new Pods pull every
- *     kept image completely, and a deleted tag no longer pulls.
+ *  4. Images in use: the Pod of commit 1 keeps running and a second Pod of that
+ *     tag pulls it, new Pods pull every kept image completely, and the deleted
+ *     tag (commit 2, in use by nothing) no longer pulls.
  */
 import { execFileSync } from 'child_process';
 import { rmSync } from 'fs';
@@ -34,7 +38,7 @@ const PV = 'cluster-test-retention-registry';
 const pvPath = `${env.pvDir}-retention`;
 const REGISTRY_LABEL = 'app.kubernetes.io/name=registry';
 const IMAGE = 'webshop';
-const KEEP = 2;
+const KEEP = 1;
 /** The read-only window's drain: long enough for a builder Job started when it opens to reach its push. */
 const DRAIN_SECONDS = 15;
 /** Each commit's image has 2 MiB of random bytes of its own: what garbage collection has to give back. */
@@ -55,6 +59,7 @@ const buildsYaml = (gcAt: string) => `registry:
     persistentVolumeClaim: {size: 1Gi, storageClassName: ${STORAGE_CLASS}}
   retention:
     keepCommitTags: ${KEEP}
+    namespace: ${NS}
   garbageCollection:
     at: "${gcAt}"
     drainSeconds: ${DRAIN_SECONDS}
@@ -164,6 +169,7 @@ afterAll(() => {
   kubectl(env, ['delete', 'namespace', NS, '--ignore-not-found', '--wait=false']);
   kubectl(env, ['delete', 'pv', PV, '--ignore-not-found', '--wait=true', '--timeout=60s']);
   kubectl(env, ['delete', 'storageclass', STORAGE_CLASS, '--ignore-not-found']);
+  kubectl(env, ['delete', 'clusterrolebinding,clusterrole', 'registry-retention', '--ignore-not-found']);
   rmSync(pvPath, { recursive: true, force: true });
 });
 
@@ -192,15 +198,12 @@ describe('retention and garbage collection on a real kubelet', () => {
     console.log(`built ${IMAGE} at 3 commits of main: ${built.map((b) => b.tag).join(' ')} (${times.join(' s, ')} s); main and latest on ${built[2].tag}`);
   });
 
-  test('Pods run an image retention will delete (commit 1) and one it keeps (commit 2)', async () => {
-    await Promise.all([
-      runPod('uses-commit-1', built[0].tag, `${IMAGE} commit 1`),
-      runPod('uses-commit-2', built[1].tag, `${IMAGE} commit 2`),
-    ]);
+  test('a Pod runs commit 1, past keepCommitTags: retention must keep it', async () => {
+    await runPod('uses-commit-1', built[0].tag, `${IMAGE} commit 1`);
   });
 
   let afterRetention = 0;
-  test(`retention: the CronJob's own Job deletes exactly the commit tags past keepCommitTags (${KEEP}), checked through the registry API`, async () => {
+  test(`retention: the CronJob's own Job deletes exactly the commit tags past keepCommitTags (${KEEP}) that no Pod uses, checked through the registry API`, async () => {
     const beforeRetention = pvKiB();
     // As the README runs it by hand: a Job from the CronJob's own template.
     k(['create', 'job', 'now', '--from=cronjob/registry-retention']);
@@ -212,15 +215,18 @@ describe('retention and garbage collection on a real kubelet', () => {
     // Through the Service's name (cluster DNS), with the push Secret: deleting is a write.
     expect(log).toMatch(/^==> \[retention\] http:\/\/registry:5000: 1 repositories; keep the commit tags of the newest 2 builds/m);
 
+    // It read the cluster with its ServiceAccount (kubernetes.default): the Pod of commit 1 is found.
+    expect(log).toMatch(new RegExp(`^==> \\[in use\\] \\d+ Pods and workloads read; images of localhost:${NODE_PORT}, .* they use: .*${IMAGE}:${built[0].tag}`, 'm'));
     const [c1, c2, c3] = built;
-    expect(await tags()).toEqual([c2.tag, c3.tag, 'latest', 'main'].sort());
+    expect(log).toContain(`kept ${IMAGE}:${c1.tag}: in use by Pod ${NS}/uses-commit-1`);
+    expect(await tags()).toEqual([c1.tag, c3.tag, 'latest', 'main'].sort());
     const deleted = log.split('\n').filter((l) => l.startsWith('deleted ')).map((l) => l.split(' ').slice(1, 3).join(' '));
-    expect(deleted).toEqual([`${IMAGE}:${c1.tag} ${c1.digest}`]);
-    expect((await manifestOf(c1.digest)).status).toBe(404);
+    expect(deleted).toEqual([`${IMAGE}:${c2.tag} ${c2.digest}`]);
+    expect((await manifestOf(c2.digest)).status).toBe(404);
 
     // Deleting a manifest frees nothing yet: its blobs stay on the volume until garbage collection.
     afterRetention = pvKiB();
-    for (const blob of c1.blobs) expect(`${blob} ${await blobStatus(blob)}`).toBe(`${blob} 200`);
+    for (const blob of c2.blobs) expect(`${blob} ${await blobStatus(blob)}`).toBe(`${blob} 200`);
     console.log(`registry volume on the node: ${kib(beforeRetention)} before retention, ${kib(afterRetention)} after (the manifest is gone, its blobs are not)`);
     expect(beforeRetention - afterRetention).toBeLessThan(PAYLOAD_KIB / 2);
   });
@@ -294,13 +300,13 @@ describe('retention and garbage collection on a real kubelet', () => {
     expect(builders.length).toBeGreaterThanOrEqual(1); // the build did push while collecting
     // The collector measured the node's volume: it started from what retention left.
     expect(Math.abs(before - afterRetention)).toBeLessThan(64);
-    // Commit 1's image had a 2 MiB layer of its own.
+    // Commit 2's image had a 2 MiB layer of its own.
     expect(before - after).toBeGreaterThanOrEqual(PAYLOAD_KIB - 64);
   });
 
-  test('after the collection: every kept tag pulls blob by blob, running Pods keep running, new Pods pull kept images, a deleted tag no longer pulls', async () => {
+  test('after the collection: every kept tag pulls blob by blob, the image in use still runs and pulls, new Pods pull kept images, the deleted tag no longer pulls', async () => {
     const [c1, c2, c3] = built;
-    expect(await tags()).toEqual([c2.tag, c3.tag, c4.tag, 'latest', 'main'].sort());
+    expect(await tags()).toEqual([c1.tag, c3.tag, c4.tag, 'latest', 'main'].sort());
     const kept = new Set<string>();
     for (const tag of await tags()) {
       const m = await manifestOf(tag);
@@ -311,30 +317,31 @@ describe('retention and garbage collection on a real kubelet', () => {
       }
     }
     // What only the deleted image had is gone: its config, COPY and RUN layers.
-    const onlyDeleted = c1.blobs.filter((b) => !kept.has(b));
+    const onlyDeleted = c2.blobs.filter((b) => !kept.has(b));
     expect(onlyDeleted).toHaveLength(3);
     for (const blob of onlyDeleted) expect(`${blob} ${await blobStatus(blob)}`).toBe(`${blob} 404`);
 
-    // Pods already running keep their image (the node has it), whatever retention did.
-    for (const name of ['uses-commit-1', 'uses-commit-2']) {
-      const pod = getNs(['pod', name]);
-      expect(`${name} ${pod.status.phase} restarts ${pod.status.containerStatuses[0].restartCount}`).toBe(`${name} Running restarts 0`);
-    }
+    // The Pod of commit 1 keeps running, and its image is whole in the registry: a second Pod of that
+    // tag pulls it again (imagePullPolicy Always), as a reschedule to another node would.
+    const running = getNs(['pod', 'uses-commit-1']);
+    expect(`${running.status.phase} restarts ${running.status.containerStatuses[0].restartCount}`).toBe('Running restarts 0');
     // New Pods pull kept images their node never had: commit 3, and commit 4 pushed during the window.
     await Promise.all([
+      runPod('pulls-commit-1-again', c1.tag, `${IMAGE} commit 1`),
       runPod('pulls-commit-3', c3.tag, `${IMAGE} commit 3`),
       runPod('pulls-commit-4', c4.tag, `${IMAGE} commit 4`),
     ]);
+    expect(getNs(['pod', 'pulls-commit-1-again']).status.containerStatuses[0].imageID).toContain(c1.digest);
     expect(getNs(['pod', 'pulls-commit-4']).status.containerStatuses[0].imageID).toContain(c4.digest);
     recordImages(env, [c1, c2, c3, c4].map((b) => `${IMAGE}:${b.tag}`));
 
-    // A Pod on a node without the image (here: pulling again) cannot get a deleted tag any more.
-    k(['run', 'pulls-commit-1', `--image=localhost:${NODE_PORT}/${IMAGE}:${c1.tag}`, '--restart=Never', '--image-pull-policy=Always']);
-    const waiting = await waitFor('pulls-commit-1 to fail its pull', 60_000, () => {
-      const w = getNs(['pod', 'pulls-commit-1'])?.status?.containerStatuses?.[0]?.state?.waiting;
+    // The tag no Pod used is gone: a Pod asking for it now cannot pull it.
+    k(['run', 'pulls-commit-2', `--image=localhost:${NODE_PORT}/${IMAGE}:${c2.tag}`, '--restart=Never', '--image-pull-policy=Always']);
+    const waiting = await waitFor('pulls-commit-2 to fail its pull', 60_000, () => {
+      const w = getNs(['pod', 'pulls-commit-2'])?.status?.containerStatuses?.[0]?.state?.waiting;
       return w && /ErrImagePull|ImagePullBackOff/.test(w.reason) ? w : undefined;
     });
-    console.log(`a new Pod on the deleted ${IMAGE}:${c1.tag}: ${waiting.reason}: ${waiting.message}`);
+    console.log(`a new Pod on the deleted ${IMAGE}:${c2.tag} (in use by nothing when retention ran): ${waiting.reason}: ${waiting.message}`);
     expect(waiting.message).toMatch(/not found/);
   });
 

@@ -11,7 +11,8 @@ describe('ImageBuilder', () => {
     const manifests = synthDefault();
     expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual([
       'ConfigMap/registry-config', 'Deployment/registry', 'Service/registry', 'ConfigMap/image-builder-script',
-      'ConfigMap/registry-retention', 'CronJob/registry-retention', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}$/),
+      'ConfigMap/registry-retention', 'ServiceAccount/registry-retention', 'ClusterRole/registry-retention', 'ClusterRoleBinding/registry-retention',
+      'CronJob/registry-retention', expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}$/),
     ]);
     const env = envOf(find(manifests, 'Job').spec.template.spec.containers[0]);
     expect(env).toMatchObject({
@@ -36,8 +37,26 @@ describe('ImageBuilder', () => {
     const pod = synthBuilds(`builders: {workload: Pod}\n${SEED_BUILD}`);
     expect(pod.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual([
       'ConfigMap/registry-config', 'Deployment/registry', 'Service/registry', 'ConfigMap/image-builder-script',
-      'ConfigMap/registry-retention', 'CronJob/registry-retention', 'Pod/build-image',
+      'ConfigMap/registry-retention', 'ServiceAccount/registry-retention', 'ClusterRole/registry-retention', 'ClusterRoleBinding/registry-retention',
+      'CronJob/registry-retention', 'Pod/build-image',
     ]);
+  });
+
+  test('retention reads what the cluster runs: its own ServiceAccount, list-only ClusterRole, binding in registry.retention.namespace', () => {
+    const manifests = synthBuilds(`registry: {nodePort: 32100, retention: {namespace: ci}}\n${SEED_BUILD}`);
+    const pod = find(manifests, 'CronJob').spec.jobTemplate.spec.template.spec;
+    expect(pod.serviceAccountName).toBe('registry-retention');
+    expect(pod.automountServiceAccountToken).toBe(true);
+    expect(find(manifests, 'ServiceAccount', 'registry-retention').automountServiceAccountToken).toBe(false);
+    expect(envOf(pod.containers[0]).REGISTRY_IMAGE_HOSTS).toBe('localhost:32100,127.0.0.1:32100,registry:5000');
+    const rules = find(manifests, 'ClusterRole', 'registry-retention').rules;
+    expect(rules.map((r: any) => `${r.apiGroups.join()}/${r.resources.join()}:${r.verbs.join()}`)).toEqual([
+      '/pods:list', 'apps/deployments:list', 'apps/replicasets:list', 'apps/statefulsets:list', 'apps/daemonsets:list', 'batch/jobs:list', 'batch/cronjobs:list',
+    ]);
+    const binding = find(manifests, 'ClusterRoleBinding', 'registry-retention');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'registry-retention' });
+    expect(binding.subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: 'registry-retention', namespace: 'ci' }]);
+    expect(find(synthDefault(), 'ClusterRoleBinding').subjects[0].namespace).toBe('default');
   });
 
   test('REGISTRY_PORT is wired from the registry nodePort', () => {

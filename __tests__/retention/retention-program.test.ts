@@ -1,4 +1,7 @@
-import { decide, isCommitTag, keepFor, parsePolicy, TagInfo } from '../../lib/retention/retention-program';
+import { builtinModules } from 'module';
+import {
+  addInUse, decide, imagesOf, InUse, isCommitTag, keepFor, parseImageHosts, parsePolicy, parseRegistryImage, TagInfo,
+} from '../../lib/retention/retention-program';
 import { retentionProgramJs } from '../../lib/retention/retention-program-js';
 
 const sha = (n: number) => n.toString(16).padStart(2, '0').repeat(20);
@@ -70,7 +73,10 @@ describe('retention policy (pure)', () => {
     const js = retentionProgramJs();
     expect(js).toBe(retentionProgramJs());
     expect(js).toContain('function decide(');
-    expect(js.match(/require\(["'][^"']+["']\)/g) ?? []).toEqual([]);
+    const required = (js.match(/require\(["'][^"']+["']\)/g) ?? []).map((r) => r.slice(9, -2));
+    expect(required.sort()).toEqual(['fs', 'https', 'path']);
+    for (const m of required) expect(builtinModules).toContain(m);
+    expect(Buffer.byteLength(js)).toBeLessThan(64 * 1024); // a ConfigMap holds 1 MiB
   });
 });
 
@@ -78,4 +84,64 @@ test('created times compare as instants, not text (RFC 3339 trims trailing zeros
   const a = { ...commitTag(1), created: '2026-11-29T03:20:01.12Z' };
   const b = { ...commitTag(2), created: '2026-11-29T03:20:01.123Z' };
   expect(decide([a, b], 1).keptCommitTags).toEqual([b.tag]);
+});
+
+describe('images in use (the cluster\'s Pods and workload templates)', () => {
+  const HOSTS = ['localhost:30500', '127.0.0.1:30500', 'registry:5000'];
+
+  test('a commit tag past the policy stays while a Pod, a template or a digest names its manifest', () => {
+    const tags = [1, 2, 3, 4].map((n) => commitTag(n));
+    const byTag = decide(tags, 1, { tags: new Map([[tags[0].tag, 'Pod shop/web-1']]), digests: new Map() });
+    expect(byTag.keptInUse).toEqual([{ tag: tags[0].tag, by: 'Pod shop/web-1' }]);
+    expect(byTag.delete.map((x) => x.digest)).toEqual(['sha256:d2', 'sha256:d3']);
+    const byDigest = decide(tags, 1, { tags: new Map(), digests: new Map([['sha256:d2', 'CronJob shop/report']]) });
+    expect(byDigest.keptInUse).toEqual([{ tag: tags[1].tag, by: 'CronJob shop/report' }]);
+    expect(byDigest.delete.map((x) => x.digest)).toEqual(['sha256:d1', 'sha256:d3']);
+    // Without the cluster's view, the same tags go: the policy alone.
+    expect(decide(tags, 1).delete.map((x) => x.digest)).toEqual(['sha256:d1', 'sha256:d2', 'sha256:d3']);
+  });
+
+  test('a tag in use protects the manifest, so its other commit tags stay too', () => {
+    const a = commitTag(1, 'sha256:shared');
+    const b = { ...commitTag(1, 'sha256:shared'), tag: sha(1) }; // the full-SHA tag of the same build
+    const d = decide([a, b, commitTag(2), commitTag(3)], 1, { tags: new Map([[b.tag, 'Deployment shop/web']]), digests: new Map() });
+    expect(d.delete.map((x) => x.digest)).toEqual(['sha256:d2']);
+    expect(d.keptInUse.map((k) => k.tag).sort()).toEqual([a.tag, b.tag].sort());
+  });
+
+  test('only references of this registry count, by every name Pods pull it with', () => {
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    expect(parseRegistryImage('localhost:30500/app:abc1234', HOSTS)).toEqual({ name: 'app', tag: 'abc1234', digest: undefined });
+    expect(parseRegistryImage('127.0.0.1:30500/app', HOSTS)).toEqual({ name: 'app', tag: 'latest', digest: undefined });
+    expect(parseRegistryImage(`registry:5000/app@${digest}`, HOSTS)).toEqual({ name: 'app', tag: undefined, digest });
+    expect(parseRegistryImage(`localhost:30500/app:main@${digest}`, HOSTS)).toEqual({ name: 'app', tag: 'main', digest });
+    expect(parseRegistryImage(`docker-pullable://localhost:30500/app@${digest}`, HOSTS)).toEqual({ name: 'app', tag: undefined, digest });
+    expect(parseRegistryImage('docker.io/library/app:abc1234', HOSTS)).toBeUndefined();
+    expect(parseRegistryImage('localhost:30501/app:abc1234', HOSTS)).toBeUndefined();
+    expect(parseRegistryImage('localhost:305000/app:abc1234', HOSTS)).toBeUndefined();
+  });
+
+  test('a Pod\'s containers, init and ephemeral containers and resolved imageIDs; a workload\'s Pod template', () => {
+    const digest = `sha256:${'cd'.repeat(32)}`;
+    const pod = {
+      spec: { initContainers: [{ image: 'localhost:30500/init:1111111' }], containers: [{ image: 'localhost:30500/app:main' }], ephemeralContainers: [{ image: 'busybox:1' }] },
+      status: { containerStatuses: [{ imageID: `localhost:30500/app@${digest}` }, { imageID: '' }] },
+    };
+    expect(imagesOf('Pod', pod)).toEqual(['localhost:30500/init:1111111', 'localhost:30500/app:main', 'busybox:1', `localhost:30500/app@${digest}`]);
+    expect(imagesOf('CronJob', { spec: { jobTemplate: { spec: { template: { spec: { containers: [{ image: 'registry:5000/report:2222222' }] } } } } } }))
+      .toEqual(['registry:5000/report:2222222']);
+    expect(imagesOf('Deployment', { spec: { template: { spec: { containers: [{ image: 'x' }] } } } })).toEqual(['x']);
+    expect(imagesOf('ReplicaSet', { spec: {} })).toEqual([]);
+    const inUse: InUse = new Map();
+    for (const image of imagesOf('Pod', pod)) addInUse(inUse, image, HOSTS, 'Pod a/b');
+    expect([...inUse.keys()].sort()).toEqual(['app', 'init']);
+    expect([...inUse.get('app')!.tags]).toEqual([['main', 'Pod a/b']]);
+    expect([...inUse.get('app')!.digests]).toEqual([[digest, 'Pod a/b']]);
+  });
+
+  test('REGISTRY_IMAGE_HOSTS is validated', () => {
+    expect(parseImageHosts('localhost:30500, registry:5000')).toEqual(['localhost:30500', 'registry:5000']);
+    expect(() => parseImageHosts('')).toThrow(/REGISTRY_IMAGE_HOSTS must list host:port/);
+    expect(() => parseImageHosts('localhost')).toThrow(/REGISTRY_IMAGE_HOSTS must list host:port/);
+  });
 });

@@ -69,13 +69,14 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
 });
 
 describe('manifest reader (one parse, one identity per object)', () => {
-  test('dist/ parses to its seven objects, no problems', () => {
+  test('dist/ parses to its ten objects, no problems', () => {
     const parsed = readManifestFile(DIST);
     expect(parsed.problems).toEqual([]);
     expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual([
       'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@397', 'ConfigMap/image-builder-script@418',
-      'ConfigMap/registry-retention@543', 'CronJob/registry-retention@801',
-      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@891$/),
+      'ConfigMap/registry-retention@526', 'ServiceAccount/registry-retention@1002', 'ClusterRole/registry-retention@1014',
+      'ClusterRoleBinding/registry-retention@1075', 'CronJob/registry-retention@1095',
+      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@1188$/),
     ]);
   });
 

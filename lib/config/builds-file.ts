@@ -22,7 +22,7 @@ export interface RegistryConfig {
   /** Names of the Secrets (created out of band) with the push accounts. */
   readonly auth?: { readonly htpasswdSecret?: string; readonly pushSecret?: string };
   /** Which commit tags the retention CronJob deletes, and when. */
-  readonly retention?: { readonly keepCommitTags?: number; readonly schedule?: string; readonly images?: Record<string, number> };
+  readonly retention?: { readonly keepCommitTags?: number; readonly schedule?: string; readonly images?: Record<string, number>; readonly namespace?: string };
   /** When the registry collects the blobs of deleted manifests (daily, UTC). */
   readonly garbageCollection?: { readonly at?: string; readonly drainSeconds?: number };
 }
@@ -94,6 +94,8 @@ const MEMORY = '^[1-9][0-9]*(Mi|Gi|Ti)$';
 const DNS_SUBDOMAIN = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
 const LABEL_KEY = `^(${DNS_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`;
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
+/** A namespace name: a DNS label. */
+const NAMESPACE = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const SECRET_NAME = '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$';
 const CRON_FIELD = '[0-9*/,-]+';
 const CRON = `^${CRON_FIELD}( ${CRON_FIELD}){4}$`;
@@ -153,6 +155,7 @@ export const BUILDS_SCHEMA = {
             keepCommitTags: { type: 'integer', minimum: 1, maximum: 1000 },
             schedule: { type: 'string', pattern: CRON },
             images: { type: 'object', additionalProperties: { type: 'integer', minimum: 1, maximum: 1000 } },
+            namespace: { type: 'string', pattern: NAMESPACE, maxLength: 63 },
           },
         },
         garbageCollection: {
@@ -356,6 +359,7 @@ function describePattern(pattern: string): string {
   if (pattern === SECRET_NAME) return 'the name of a Secret: lower-case letters, digits, "-" and "."';
   if (pattern === CRON) return 'a cron schedule of 5 fields (minute hour day month weekday, UTC) such as "0 3 * * *"';
   if (pattern === TIME_OF_DAY) return 'a UTC time of day HH:MM such as "04:00"';
+  if (pattern === NAMESPACE) return 'the namespace dist/ is applied in: lower-case letters, digits and "-", such as "default"';
   return `a string matching ${pattern}`;
 }
 

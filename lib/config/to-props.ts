@@ -58,6 +58,7 @@ function retentionOptions(registry: RegistryConfig): RetentionOptions {
   return {
     policy: { keepCommitTags: r.keepCommitTags ?? DEFAULT_KEEP_COMMIT_TAGS, images: r.images ?? {} },
     schedule: r.schedule === undefined ? undefined : Cron.schedule({ minute, hour, day, month, weekDay }),
+    namespace: r.namespace,
   };
 }
 

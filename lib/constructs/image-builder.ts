@@ -108,6 +108,8 @@ export class ImageBuilder extends Construct {
     this.retention = new RetentionCronJob(this, 'Retention', {
       ...props.retention,
       registryUrl: this.registry.serviceUrl,
+      // Every name a Pod can pull this registry by: the NodePort on the node, and the Service.
+      imageHosts: [this.registry.pushEndpoint, `127.0.0.1:${this.registry.nodePort}`, this.registry.clusterEndpoint],
       pushSecretName: props.builders?.pushSecretName,
     });
     this.builds = workload === BuilderWorkload.POD ? planBuilds(builds, () => BUILDER_POD_NAME) : planBuilds(builds);

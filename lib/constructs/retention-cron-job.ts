@@ -5,7 +5,7 @@ import { dropAddressLabel, standardLabels } from './labels';
 import { NODE_IMAGE, NODE_IMAGE_USER } from './node-image';
 import { pushCredentialEnv } from './push-secret';
 import { useServerCanonicalForm } from './server-canonical';
-import { RetentionPolicy } from '../retention/retention-program';
+import { RetentionPolicy, WORKLOADS } from '../retention/retention-program';
 import { retentionProgramJs } from '../retention/retention-program-js';
 
 /** Node.js for the retention program: the project's one pinned Node image. */
@@ -19,6 +19,9 @@ export const DEFAULT_KEEP_COMMIT_TAGS = 10;
 
 /** Default schedule: daily 03:00 UTC, an hour before the default garbage collection. */
 export const DEFAULT_RETENTION_SCHEDULE = Cron.schedule({ minute: '0', hour: '3' });
+
+/** Default namespace of the CronJob's ServiceAccount, as its ClusterRoleBinding names it. */
+export const DEFAULT_RETENTION_NAMESPACE = 'default';
 
 /** Where the program is mounted in the container. */
 export const RETENTION_PROGRAM_DIR = '/opt/registry-retention';
@@ -37,6 +40,12 @@ export interface RetentionOptions {
   readonly schedule?: Cron;
   /** @default RETENTION_IMAGE */
   readonly image?: string;
+  /**
+   * The namespace dist/ is applied in: a ClusterRoleBinding must name the
+   * CronJob's ServiceAccount with its namespace.
+   * @default DEFAULT_RETENTION_NAMESPACE
+   */
+  readonly namespace?: string;
 }
 
 export interface RetentionCronJobProps extends RetentionOptions {
@@ -47,6 +56,11 @@ export interface RetentionCronJobProps extends RetentionOptions {
   readonly name?: string;
   /** In-cluster URL of the registry API: take it from `Registry.serviceUrl`. */
   readonly registryUrl: string;
+  /**
+   * How Pods name this registry in their images (`host:port`): an image of
+   * these hosts that a Pod or workload template names is in use and kept.
+   */
+  readonly imageHosts: string[];
   /**
    * The push Secret: deleting a manifest is a write.
    * @default DEFAULT_PUSH_SECRET
@@ -59,11 +73,20 @@ export interface RetentionCronJobProps extends RetentionOptions {
  * API (lib/retention/retention-program.ts); the registry Pod's garbage
  * collector frees the blobs later. One run at a time (Forbid), logs of the
  * last runs kept (restartPolicy Never: failed Pods stay).
+ *
+ * Images in use are kept: its ServiceAccount has a ClusterRole that may only
+ * `list` Pods and the workloads that make Pods (WORKLOADS), cluster-wide, since
+ * any namespace may run this registry's images; no get of a single object, no
+ * watch, no Secrets, no writes.
  */
 export class RetentionCronJob extends Construct {
   public readonly name: string;
   public readonly cronJob: kplus.CronJob;
   public readonly configMap: kplus.ConfigMap;
+  /** Whose token the Job's Pod mounts. */
+  public readonly serviceAccount: kplus.ServiceAccount;
+  /** list on Pods and the workloads that make Pods, cluster-wide. */
+  public readonly clusterRole: kplus.ClusterRole;
 
   constructor(scope: Construct, id: string, props: RetentionCronJobProps) {
     super(scope, id);
@@ -74,6 +97,15 @@ export class RetentionCronJob extends Construct {
       data: { 'retention.js': retentionProgramJs() },
     });
     const policy = props.policy ?? { keepCommitTags: DEFAULT_KEEP_COMMIT_TAGS };
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name, labels }, automountToken: false });
+    this.clusterRole = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: this.name, labels } });
+    for (const w of WORKLOADS) {
+      this.clusterRole.allow(['list'], kplus.ApiResource.custom({ apiGroup: w.apiGroup, resourceType: w.resource }));
+    }
+    const binding = new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', { metadata: { name: this.name, labels }, role: this.clusterRole });
+    binding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this, 'Subject', this.name, {
+      namespaceName: props.namespace ?? DEFAULT_RETENTION_NAMESPACE,
+    }));
     this.cronJob = new kplus.CronJob(this, 'CronJob', {
       metadata: { name: this.name, labels },
       podMetadata: { labels },
@@ -87,7 +119,9 @@ export class RetentionCronJob extends Construct {
       backoffLimit: 2,
       activeDeadline: Duration.minutes(30),
       restartPolicy: kplus.RestartPolicy.NEVER,
-      automountServiceAccountToken: false,
+      serviceAccount: this.serviceAccount,
+      // Only this Pod mounts the token (the ServiceAccount itself does not): it lists workloads.
+      automountServiceAccountToken: true,
       securityContext: { ensureNonRoot: true, user: RETENTION_USER, group: RETENTION_USER },
     });
     const container = this.cronJob.addContainer({
@@ -98,6 +132,7 @@ export class RetentionCronJob extends Construct {
       envVariables: {
         REGISTRY_URL: kplus.EnvValue.fromValue(props.registryUrl),
         RETENTION_POLICY: kplus.EnvValue.fromValue(JSON.stringify({ keepCommitTags: policy.keepCommitTags, images: policy.images ?? {} })),
+        REGISTRY_IMAGE_HOSTS: kplus.EnvValue.fromValue(props.imageHosts.join(',')),
         DRY_RUN: kplus.EnvValue.fromValue('false'),
         ...pushCredentialEnv(this, props.pushSecretName),
       },

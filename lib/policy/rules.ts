@@ -132,6 +132,9 @@ const isRegistry = (m: Manifest) => objectOr(objectOr(m?.metadata).labels)['app.
 /** How IB002/IB004-IB006/IB008 recognise a builder, quoted in messages. */
 const BUILDER_RECOGNISED_BY = 'builders are recognised by the Pod template label app.kubernetes.io/component: builder';
 
+/** Verbs that only read (IB019). */
+const READ_VERBS: unknown[] = ['get', 'list', 'watch'];
+
 const isRetention = (at: PodSpecAt) => at.labels['app.kubernetes.io/component'] === 'retention';
 
 /** Env names that hold a credential, never a literal value. */
@@ -575,6 +578,28 @@ export const RULES: PolicyRule[] = [
         }
         return problems;
       })),
+  },
+  {
+    id: 'IB019',
+    description: 'a ClusterRole (the retention CronJob\'s: it reads what the cluster runs) only reads: get, list or watch, never Secrets, no wildcard, no non-resource URL',
+    fix: 'use the RetentionCronJob construct\'s ClusterRole (list on Pods and the workloads that make Pods, lib/retention WORKLOADS); a cluster-wide write or Secret read lets whoever controls that Pod\'s image act on every namespace',
+    check: (manifests) => manifests.filter((m) => isObject(m) && m.kind === 'ClusterRole').flatMap((m) => {
+      const object = objectId(m);
+      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      entries(m.rules).forEach(([rule, i]) => {
+        const path = `rules[${i}]`;
+        const list = (v: unknown) => (Array.isArray(v) ? v : []);
+        const writes = list(rule.verbs).filter((v) => !READ_VERBS.includes(v));
+        if (writes.length > 0) problems.push({ object, manifest: m, path: `${path}.verbs`, message: `verbs ${writes.map(describeValue).join(', ')}: not a read` });
+        if (list(rule.resources).some((r) => r === '*' || r === 'secrets' || (typeof r === 'string' && r.startsWith('secrets/')))) {
+          problems.push({ object, manifest: m, path: `${path}.resources`, message: `resources ${list(rule.resources).map(describeValue).join(', ')}: Secrets or every resource` });
+        }
+        if (list(rule.apiGroups).includes('*')) problems.push({ object, manifest: m, path: `${path}.apiGroups`, message: 'apiGroups "*": every API group' });
+        if (list(rule.nonResourceURLs).length > 0) problems.push({ object, manifest: m, path: `${path}.nonResourceURLs`, message: 'non-resource URLs' });
+      });
+      if (isObject(m.aggregationRule)) problems.push({ object, manifest: m, path: 'aggregationRule', message: 'an aggregated ClusterRole: its rules come from other ClusterRoles' });
+      return problems;
+    }),
   },
 ];
 

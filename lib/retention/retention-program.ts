@@ -15,10 +15,23 @@
  * kept tag points at is never deleted (its old commit tag stays too).
  * Garbage collection (the registry Pod's garbage-collector) then frees the blobs.
  *
+ * Images in use are kept: before deleting anything it lists, cluster-wide, the
+ * Pods and the Pod templates of every workload (WORKLOADS) as its ServiceAccount
+ * (a read-only ClusterRole), and a manifest that any of them names, by tag or by
+ * digest, through one of REGISTRY_IMAGE_HOSTS is not deleted. If the cluster
+ * cannot be read, nothing is deleted and it exits non-zero (fail closed).
+ *
  * Environment: REGISTRY_URL, REGISTRY_USERNAME, REGISTRY_PASSWORD (the push
  * Secret: deleting is a write), RETENTION_POLICY (JSON, see RetentionPolicy),
- * DRY_RUN ("true": report, delete nothing).
+ * REGISTRY_IMAGE_HOSTS (comma-separated: how Pods name this registry, e.g.
+ * `localhost:30500,127.0.0.1:30500,registry:5000`), DRY_RUN ("true": report,
+ * delete nothing); the kubelet's KUBERNETES_SERVICE_HOST/PORT and the token,
+ * CA and namespace in SERVICE_ACCOUNT_DIR (default: where the kubelet mounts them).
  */
+
+import { readFileSync } from 'fs';
+import { request as httpsRequest } from 'https';
+import { join } from 'path';
 
 export interface RetentionPolicy {
   /** Builds whose commit tags are kept per image, newest first (the tags of one manifest count once). */
@@ -47,6 +60,14 @@ export interface RetentionDecision {
   readonly keptOtherTags: string[];
   /** Commit tags past the policy that stay because a kept tag shares their manifest. */
   readonly keptShared: Array<{ readonly tag: string; readonly with: string }>;
+  /** Commit tags past the policy that stay because the cluster uses their manifest (`by`: who). */
+  readonly keptInUse: Array<{ readonly tag: string; readonly by: string }>;
+}
+
+/** What the cluster uses of one image: tag → who, digest → who. */
+export interface ImageInUse {
+  readonly tags: Map<string, string>;
+  readonly digests: Map<string, string>;
 }
 
 const MEDIA_TYPES = [
@@ -66,8 +87,11 @@ export function keepFor(policy: RetentionPolicy, image: string): number {
   return policy.images?.[image] ?? policy.keepCommitTags;
 }
 
-/** Pure: which manifests of one image to delete under `keep`. */
-export function decide(tags: TagInfo[], keep: number): RetentionDecision {
+/**
+ * Pure: which manifests of one image to delete under `keep`. A manifest that `inUse`
+ * names (one of its tags, or its digest) is never deleted, whatever its age.
+ */
+export function decide(tags: TagInfo[], keep: number, inUse?: ImageInUse): RetentionDecision {
   const commit = tags.filter((t) => isCommitTag(t.tag, t.revision));
   const other = tags.filter((t) => !isCommitTag(t.tag, t.revision));
   // Newest first; equal times (same second) fall back to the tag, so the result never depends on listing order.
@@ -87,12 +111,26 @@ export function decide(tags: TagInfo[], keep: number): RetentionDecision {
   for (const t of [...other, ...kept]) {
     if (!protectedBy.has(t.digest)) protectedBy.set(t.digest, t.tag);
   }
+  const usedBy = new Map<string, string>();
+  for (const t of tags) {
+    const by = inUse?.tags.get(t.tag);
+    if (by !== undefined && !usedBy.has(t.digest)) usedBy.set(t.digest, by);
+  }
+  for (const [digest, by] of inUse?.digests ?? []) {
+    if (!usedBy.has(digest)) usedBy.set(digest, by);
+  }
   const byDigest = new Map<string, string[]>();
   const keptShared: Array<{ tag: string; with: string }> = [];
+  const keptInUse: Array<{ tag: string; by: string }> = [];
   for (const t of past) {
     const keeper = protectedBy.get(t.digest);
     if (keeper !== undefined) {
       keptShared.push({ tag: t.tag, with: keeper });
+      continue;
+    }
+    const user = usedBy.get(t.digest);
+    if (user !== undefined) {
+      keptInUse.push({ tag: t.tag, by: user });
       continue;
     }
     byDigest.set(t.digest, [...(byDigest.get(t.digest) ?? []), t.tag]);
@@ -102,6 +140,7 @@ export function decide(tags: TagInfo[], keep: number): RetentionDecision {
     keptCommitTags: kept.map((t) => t.tag),
     keptOtherTags: other.map((t) => t.tag).sort(),
     keptShared,
+    keptInUse,
   };
 }
 
@@ -121,6 +160,161 @@ export function parsePolicy(text: string | undefined): RetentionPolicy {
     if (!count(n)) throw new Error(`RETENTION_POLICY.images.${image} must be a whole number >= 1`);
   }
   return { keepCommitTags: raw.keepCommitTags, images: raw.images ?? {} };
+}
+
+/** Where the kubelet mounts the Pod's ServiceAccount token, the cluster's CA and the namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * What the cluster runs or may run again, read cluster-wide (list only): Pods (their
+ * containers' images and the digests the kubelet resolved), and the Pod templates of
+ * every workload that creates Pods: a Deployment scaled to zero, the old ReplicaSets a
+ * rollback returns to, a CronJob's next run. The retention ClusterRole grants exactly these.
+ */
+export const WORKLOADS = [
+  { kind: 'Pod', apiGroup: '', resource: 'pods', path: '/api/v1/pods' },
+  { kind: 'Deployment', apiGroup: 'apps', resource: 'deployments', path: '/apis/apps/v1/deployments' },
+  { kind: 'ReplicaSet', apiGroup: 'apps', resource: 'replicasets', path: '/apis/apps/v1/replicasets' },
+  { kind: 'StatefulSet', apiGroup: 'apps', resource: 'statefulsets', path: '/apis/apps/v1/statefulsets' },
+  { kind: 'DaemonSet', apiGroup: 'apps', resource: 'daemonsets', path: '/apis/apps/v1/daemonsets' },
+  { kind: 'Job', apiGroup: 'batch', resource: 'jobs', path: '/apis/batch/v1/jobs' },
+  { kind: 'CronJob', apiGroup: 'batch', resource: 'cronjobs', path: '/apis/batch/v1/cronjobs' },
+] as const;
+
+/** An image reference of this registry: repository name, and the tag and/or digest it names. */
+export interface RegistryImageRef {
+  readonly name: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+/**
+ * Parses `<host>/<name>[:<tag>][@sha256:<hex>]` when host is one of `hosts` (how nodes and
+ * builders reach this registry); undefined for an image of any other registry. The kubelet's
+ * resolved imageID (`docker-pullable://` with cri-dockerd) is read the same way.
+ */
+export function parseRegistryImage(image: string, hosts: readonly string[]): RegistryImageRef | undefined {
+  const ref = image.replace(/^docker-pullable:\/\//, '');
+  const host = hosts.find((h) => ref.startsWith(`${h}/`));
+  if (host === undefined) return undefined;
+  const m = /^([a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(ref.slice(host.length + 1));
+  if (!m) return undefined;
+  return { name: m[1], tag: m[2] ?? (m[3] ? undefined : 'latest'), digest: m[3] };
+}
+
+/** What the cluster uses, per repository name; who is `Pod ns/name`, `Deployment ns/name`, ... */
+export type InUse = Map<string, ImageInUse>;
+
+function imagesOfPodSpec(spec: any): string[] {
+  const containers = [...(spec?.initContainers ?? []), ...(spec?.containers ?? []), ...(spec?.ephemeralContainers ?? [])];
+  return containers.map((c: any) => c?.image).filter((i: unknown): i is string => typeof i === 'string');
+}
+
+/** Every image an object runs or will run: a Pod's spec and resolved imageIDs, a workload's Pod template. */
+export function imagesOf(kind: string, object: any): string[] {
+  if (kind === 'Pod') {
+    const statuses = [...(object?.status?.initContainerStatuses ?? []), ...(object?.status?.containerStatuses ?? []), ...(object?.status?.ephemeralContainerStatuses ?? [])];
+    return [...imagesOfPodSpec(object?.spec), ...statuses.map((s: any) => s?.imageID).filter((i: unknown): i is string => typeof i === 'string' && i !== '')];
+  }
+  const template = kind === 'CronJob' ? object?.spec?.jobTemplate?.spec?.template : object?.spec?.template;
+  return imagesOfPodSpec(template?.spec);
+}
+
+/** Adds `image` to `inUse` when it is of this registry. */
+export function addInUse(inUse: InUse, image: string, hosts: readonly string[], by: string): void {
+  const ref = parseRegistryImage(image, hosts);
+  if (!ref) return;
+  let entry = inUse.get(ref.name);
+  if (!entry) {
+    entry = { tags: new Map(), digests: new Map() };
+    inUse.set(ref.name, entry);
+  }
+  if (ref.digest) {
+    if (!entry.digests.has(ref.digest)) entry.digests.set(ref.digest, by);
+  } else if (ref.tag && !entry.tags.has(ref.tag)) {
+    entry.tags.set(ref.tag, by);
+  }
+}
+
+/** Reads the cluster as the CronJob's ServiceAccount: its token, the cluster's CA, Node's https. */
+export class KubernetesApi {
+  /** @param namespace the Pod's own namespace, for messages */
+  constructor(readonly server: string, private readonly token: string, private readonly ca: Buffer, readonly namespace: string) {}
+
+  /** In a Pod: the API server from KUBERNETES_SERVICE_HOST/PORT, token and CA from SERVICE_ACCOUNT_DIR. */
+  static inCluster(env: Record<string, string | undefined>): KubernetesApi {
+    const host = env.KUBERNETES_SERVICE_HOST;
+    const port = env.KUBERNETES_SERVICE_PORT;
+    if (!host || !port) throw new Error('KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set: run it in a Pod (the kubelet sets them)');
+    const dir = env.SERVICE_ACCOUNT_DIR || SERVICE_ACCOUNT_DIR;
+    const read = (file: string) => {
+      try {
+        return readFileSync(join(dir, file));
+      } catch (e: any) {
+        // The code (ENOENT...) is in the message: the log line is all a CronJob leaves.
+        // eslint-disable-next-line preserve-caught-error
+        throw new Error(`cannot read ${join(dir, file)} (${e?.code ?? e}): the CronJob's Pod needs its ServiceAccount token (automountServiceAccountToken: true)`);
+      }
+    };
+    const token = read('token').toString().trim();
+    const ca = read('ca.crt');
+    const namespace = read('namespace').toString().trim();
+    const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return new KubernetesApi(server, token, ca, namespace);
+  }
+
+  get(path: string): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(`${this.server}${path}`, { method: 'GET', ca: this.ca, headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json' }, timeout: 30_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) {
+            let message = body.slice(0, 300);
+            try { message = JSON.parse(body).message ?? message; } catch { /* not JSON: the raw text */ }
+            const hint = res.statusCode === 401 || res.statusCode === 403
+              ? ` (this Pod runs in namespace ${this.namespace}: the retention ClusterRoleBinding must name its ServiceAccount there, builds.yaml registry.retention.namespace)`
+              : '';
+            reject(new Error(`GET ${path}: HTTP ${res.statusCode}: ${message}${hint}`));
+            return;
+          }
+          try { resolve(JSON.parse(body)); } catch { reject(new Error(`GET ${path}: not JSON: ${body.slice(0, 200)}`)); }
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`GET ${this.server}${path}: no answer in 30 s`)));
+      req.on('error', (e: any) => reject(new Error(`GET ${this.server}${path}: ${e?.code ?? ''} ${e?.message ?? e}`.trim())));
+      req.end();
+    });
+  }
+
+  /** Every item of a cluster-wide list, page by page (limit/continue). */
+  async list(path: string): Promise<any[]> {
+    const items: any[] = [];
+    let next = '';
+    do {
+      const page = await this.get(`${path}?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ''}`);
+      if (!Array.isArray(page?.items)) throw new Error(`GET ${path}: no items in the answer`);
+      items.push(...page.items);
+      next = page.metadata?.continue ?? '';
+    } while (next);
+    return items;
+  }
+}
+
+/** What every Pod and workload template of the cluster uses of this registry (`hosts`). */
+export async function imagesInUse(cluster: KubernetesApi, hosts: readonly string[]): Promise<{ inUse: InUse; objects: number }> {
+  const inUse: InUse = new Map();
+  let objects = 0;
+  for (const w of WORKLOADS) {
+    for (const item of await cluster.list(w.path)) {
+      objects += 1;
+      const by = `${w.kind} ${item?.metadata?.namespace}/${item?.metadata?.name}`;
+      for (const image of imagesOf(w.kind, item)) addInUse(inUse, image, hosts, by);
+    }
+  }
+  return { inUse, objects };
 }
 
 interface Response {
@@ -225,7 +419,7 @@ export interface RunResult {
 }
 
 /** One retention pass over every repository. */
-export async function runRetention(api: RegistryApi, policy: RetentionPolicy, dryRun: boolean, log: (line: string) => void): Promise<RunResult> {
+export async function runRetention(api: RegistryApi, policy: RetentionPolicy, dryRun: boolean, log: (line: string) => void, inUse: InUse = new Map()): Promise<RunResult> {
   const repositories = (await api.repositories()).sort();
   const overrides = Object.entries(policy.images ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ');
   log(`==> [retention] ${api.url}: ${repositories.length} repositories; keep the commit tags of the newest ${policy.keepCommitTags} builds per image${overrides ? ` (${overrides})` : ''} and every moving tag${dryRun ? '; DRY RUN' : ''}`);
@@ -236,9 +430,10 @@ export async function runRetention(api: RegistryApi, policy: RetentionPolicy, dr
     const infos: TagInfo[] = [];
     for (const tag of tags) infos.push(await api.describe(name, tag));
     const keep = keepFor(policy, name);
-    const d = decide(infos, keep);
-    log(`${name}: ${d.keptCommitTags.length + d.keptShared.length + d.delete.reduce((n, x) => n + x.tags.length, 0)} commit tags, keep the newest ${keep} builds'; other tags kept: ${d.keptOtherTags.join(' ') || '-'}`);
+    const d = decide(infos, keep, inUse.get(name));
+    log(`${name}: ${d.keptCommitTags.length + d.keptShared.length + d.keptInUse.length + d.delete.reduce((n, x) => n + x.tags.length, 0)} commit tags, keep the newest ${keep} builds'; other tags kept: ${d.keptOtherTags.join(' ') || '-'}`);
     for (const s of d.keptShared) log(`kept ${name}:${s.tag}: same manifest as ${name}:${s.with}`);
+    for (const u of d.keptInUse) log(`kept ${name}:${u.tag}: in use by ${u.by}`);
     for (const x of d.delete) {
       if (!dryRun) await api.deleteManifest(name, x.digest);
       deletedManifests += 1;
@@ -252,13 +447,35 @@ export async function runRetention(api: RegistryApi, policy: RetentionPolicy, dr
   return { deletedManifests, deletedTags };
 }
 
+/** REGISTRY_IMAGE_HOSTS: `host:port` names of this registry, comma-separated. */
+export function parseImageHosts(text: string | undefined): string[] {
+  const hosts = (text ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  const bad = hosts.filter((h) => !/^[a-z0-9.-]+:\d+$/.test(h));
+  if (hosts.length === 0 || bad.length > 0) {
+    throw new Error(`REGISTRY_IMAGE_HOSTS must list host:port names of the registry, comma-separated (e.g. localhost:30500,registry:5000); got ${JSON.stringify(text ?? '')}`);
+  }
+  return hosts;
+}
+
 /** The CronJob's entry point. */
 export async function main(env: Record<string, string | undefined> = process.env): Promise<number> {
   try {
     if (!env.REGISTRY_URL) throw new Error('REGISTRY_URL is not set');
     const policy = parsePolicy(env.RETENTION_POLICY);
+    const hosts = parseImageHosts(env.REGISTRY_IMAGE_HOSTS);
+    const log = (line: string) => console.log(line);
+    let found: { inUse: InUse; objects: number };
+    try {
+      found = await imagesInUse(KubernetesApi.inCluster(env), hosts);
+    } catch (e: any) {
+      // Fail closed: without knowing what runs, any deletion could break a Pod.
+      console.error(`!! retention failed: cannot read what the cluster runs, so nothing was deleted: ${e?.message ?? e}`);
+      return 1;
+    }
+    const used = [...found.inUse.entries()].flatMap(([name, u]) => [...u.tags.keys()].map((t) => `${name}:${t}`).concat([...u.digests.keys()].map((d) => `${name}@${d}`)));
+    log(`==> [in use] ${found.objects} Pods and workloads read; images of ${hosts.join(', ')} they use: ${used.sort().join(' ') || '-'}`);
     const api = new RegistryApi(env.REGISTRY_URL, env.REGISTRY_USERNAME, env.REGISTRY_PASSWORD);
-    await runRetention(api, policy, env.DRY_RUN === 'true', (line) => console.log(line));
+    await runRetention(api, policy, env.DRY_RUN === 'true', log, found.inUse);
     return 0;
   } catch (e: any) {
     console.error(`!! retention failed: ${e?.message ?? e}`);
