@@ -55,7 +55,7 @@ describe('ImageBuilder', () => {
     ]);
     const binding = find(manifests, 'ClusterRoleBinding', 'registry-retention');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'registry-retention' });
-    expect(binding.subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: 'registry-retention', namespace: 'ci' }]);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'registry-retention', namespace: 'ci' }]);
     expect(find(synthDefault(), 'ClusterRoleBinding').subjects[0].namespace).toBe('default');
   });
 

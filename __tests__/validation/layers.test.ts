@@ -74,9 +74,9 @@ describe('manifest reader (one parse, one identity per object)', () => {
     expect(parsed.problems).toEqual([]);
     expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual([
       'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@397', 'ConfigMap/image-builder-script@418',
-      'ConfigMap/registry-retention@526', 'ServiceAccount/registry-retention@1002', 'ClusterRole/registry-retention@1014',
-      'ClusterRoleBinding/registry-retention@1075', 'CronJob/registry-retention@1095',
-      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@1188$/),
+      'ConfigMap/registry-retention@543', 'ServiceAccount/registry-retention@1017', 'ClusterRole/registry-retention@1029',
+      'ClusterRoleBinding/registry-retention@1083', 'CronJob/registry-retention@1102',
+      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@1195$/),
     ]);
   });
 

@@ -10,7 +10,8 @@ import { Construct } from 'constructs';
  * quantities to their canonical form (`1000m` → `1`, `1024Mi` → `1Gi`) and
  * drops fields that hold their type's zero value where the API type omits it
  * (`hostNetwork: false`, `minReadySeconds: 0`, `externalIPs: []`, a claim's
- * `readOnly: false`). cdk8s-plus
+ * `readOnly: false`, a ClusterRole rule's `resourceNames: []`, a ServiceAccount
+ * subject's `apiGroup: ""`). cdk8s-plus
  * writes both forms; each rule below is one of those rewrites.
  */
 export interface ServerRewrite {
@@ -28,6 +29,8 @@ export const SERVER_DROPS: ServerRewrite[] = [
   { key: 'minReadySeconds', dropped: 0 },
   { key: 'externalIPs', dropped: [] },
   { key: 'readOnly', dropped: false }, // volume sources and volumeMounts
+  { key: 'resourceNames', dropped: [] }, // a ClusterRole rule for every object of its resources
+  { key: 'apiGroup', dropped: '' }, // a ClusterRoleBinding's ServiceAccount subject (core group)
 ];
 
 /** Map keys whose values are resource quantities: `resources.requests`/`limits`, a claim's storage. */

@@ -457,7 +457,7 @@ export function parseImageHosts(text: string | undefined): string[] {
   return hosts;
 }
 
-/** The CronJob's entry point. */
+/** The CronJob's entry point: retentionProgramJs() ends the program with a call to it. */
 export async function main(env: Record<string, string | undefined> = process.env): Promise<number> {
   try {
     if (!env.REGISTRY_URL) throw new Error('REGISTRY_URL is not set');
@@ -481,8 +481,4 @@ export async function main(env: Record<string, string | undefined> = process.env
     console.error(`!! retention failed: ${e?.message ?? e}`);
     return 1;
   }
-}
-
-if (require.main === module) {
-  main().then((code) => { process.exitCode = code; });
 }
