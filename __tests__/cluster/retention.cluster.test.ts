@@ -22,8 +22,11 @@
  *     tag pulls it, new Pods pull every kept image completely, and the deleted
  *     tag (commit 2, in use by nothing) no longer pulls.
  */
-import { execFileSync } from 'child_process';
-import { rmSync } from 'fs';
+import { execFileSync, spawnSync } from 'child_process';
+import { randomBytes } from 'crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import {
   ClusterEnv, MANIFEST_TYPES, clusterEnv, createRegistryPrerequisites, describeState, getJson, gitCommit, gitRepo, jobCondition,
   kubectl, kubectlOk, logsOfSuccess, objectsOf, recordImages, registryGet, sleep, synthTo, waitFor, waitForRegistryNodePort, waitJobsFinished,
@@ -52,14 +55,18 @@ CMD ["sh", "-c", "cat /built.txt && exec sleep 3600"]
 const version = (n: number) => ({ 'version.txt': `${IMAGE} commit ${n}\n` });
 const repo = gitRepo(env, IMAGE, { Dockerfile: dockerfile, ...version(1) });
 
-/** `garbageCollection.at`: far from now for the builds, then the current minute for the collection. */
-const buildsYaml = (gcAt: string) => `registry:
+/**
+ * `garbageCollection.at` and the retention CronJob's daily time (HH:MM, UTC): far from now for
+ * the builds, then a minute ahead for retention and the current minute for the collection.
+ */
+const buildsYaml = (gcAt: string, retentionAt: string) => `registry:
   nodePort: ${NODE_PORT}
   storage:
     persistentVolumeClaim: {size: 1Gi, storageClassName: ${STORAGE_CLASS}}
   retention:
     keepCommitTags: ${KEEP}
     namespace: ${NS}
+    schedule: "${Number(retentionAt.slice(3))} ${Number(retentionAt.slice(0, 2))} * * *"
   garbageCollection:
     at: "${gcAt}"
     drainSeconds: ${DRAIN_SECONDS}
@@ -82,6 +89,10 @@ const built: Built[] = [];
 let dist: string;
 let job: string;
 let push: { username: string; password: string };
+/** The retention CronJob's daily time, as last applied. */
+let retentionAt: string;
+/** dist/ as last applied with the builder Job (the registry Pod changes with garbageCollection.at). */
+let appliedDist: string;
 
 /** KiB the registry's data takes on the node's disk (the local PersistentVolume), as the garbage collector measures it. */
 function pvKiB(): number {
@@ -155,7 +166,8 @@ beforeAll(() => {
   kubectlOk(env, ['create', 'namespace', NS]);
   push = createRegistryPrerequisites(env, { storageClass: STORAGE_CLASS, pv: PV, path: pvPath }, NS);
   // Twelve hours away: no collection while the builds run.
-  dist = synthTo(buildsYaml(hhmm(new Date(Date.now() + 12 * 3600_000))));
+  retentionAt = hhmm(new Date(Date.now() + 12 * 3600_000));
+  dist = synthTo(buildsYaml(retentionAt, retentionAt));
   [job] = objectsOf(dist).filter((o) => o.kind === 'Job').map((o) => o.metadata.name);
 });
 
@@ -203,17 +215,30 @@ describe('retention and garbage collection on a real kubelet', () => {
   });
 
   let afterRetention = 0;
-  test(`retention: the CronJob's own Job deletes exactly the commit tags past keepCommitTags (${KEEP}) that no Pod uses, checked through the registry API`, async () => {
+  test(`retention on its own schedule: the CronJob's Job deletes exactly the commit tags past keepCommitTags (${KEEP}) that no Pod uses, checked through the registry API`, async () => {
     const beforeRetention = pvKiB();
-    // As the README runs it by hand: a Job from the CronJob's own template.
-    k(['create', 'job', 'now', '--from=cronjob/registry-retention']);
-    await waitJobsFinished(env, ['now'], 120_000, NS);
-    const log = kubectl(env, ['logs', 'job/now', '-n', NS, '--tail=-1']).stdout;
-    console.log(`kubectl create job --from=cronjob/registry-retention now; its log:\n${log}`);
-    expect(jobCondition(getNs(['job', 'now']), 'Complete')).toBe(true);
+    // The daily time moved to the first minute at least 30 s ahead (builds.yaml, apply), and the
+    // CronJob controller starts its Job then: `schedule` with `timeZone: Etc/UTC`, as synthesized.
+    const at = Math.ceil((Date.now() + 30_000) / 60_000) * 60_000;
+    retentionAt = hhmm(new Date(at));
+    dist = synthTo(buildsYaml(hhmm(new Date(Date.now() + 12 * 3600_000)), retentionAt));
+    k(['apply', '-f', dist]);
+    const name = await waitFor(`the CronJob's Job at ${retentionAt} UTC`, at - Date.now() + 60_000, () => {
+      const jobs = getNs(['jobs']).items.filter((j: any) => (j.metadata.ownerReferences ?? []).some((o: any) => o.kind === 'CronJob' && o.name === 'registry-retention'));
+      return jobs.length > 0 ? jobs.map((j: any) => j.metadata.name).join(' ') : undefined;
+    }, () => kubectl(env, ['describe', 'cronjob', 'registry-retention', '-n', NS]).stdout);
+    expect(name.split(' ')).toHaveLength(1);
+    const started = Date.parse(getNs(['job', name]).metadata.creationTimestamp);
+    console.log(`the CronJob started Job ${name} ${seconds(started - at)} s after ${retentionAt} UTC`);
+    expect(started).toBeGreaterThanOrEqual(at - 1000); // creationTimestamp has whole seconds
+    expect(started).toBeLessThan(at + 60_000);
+    await waitJobsFinished(env, [name], 120_000, NS);
+    const log = kubectl(env, ['logs', `job/${name}`, '-n', NS, '--tail=-1']).stdout;
+    console.log(`its log:\n${log}`);
+    expect(jobCondition(getNs(['job', name]), 'Complete')).toBe(true);
     expect(log).not.toContain(push.password);
     // Through the Service's name (cluster DNS), with the push Secret: deleting is a write.
-    expect(log).toMatch(/^==> \[retention\] http:\/\/registry:5000: 1 repositories; keep the commit tags of the newest 2 builds/m);
+    expect(log).toMatch(new RegExp(`^==> \\[retention\\] http://registry:5000: 1 repositories; keep the commit tags of the newest ${KEEP} builds`, 'm'));
 
     // It read the cluster with its ServiceAccount (kubernetes.default): the Pod of commit 1 is found.
     expect(log).toMatch(new RegExp(`^==> \\[in use\\] \\d+ Pods and workloads read; images of localhost:${NODE_PORT}, .* they use: .*${IMAGE}:${built[0].tag}`, 'm'));
@@ -231,6 +256,16 @@ describe('retention and garbage collection on a real kubelet', () => {
     expect(beforeRetention - afterRetention).toBeLessThan(PAYLOAD_KIB / 2);
   });
 
+  test('retention by hand, as the README runs it (kubectl create job --from=cronjob): a second run deletes nothing', async () => {
+    k(['create', 'job', 'now', '--from=cronjob/registry-retention']);
+    await waitJobsFinished(env, ['now'], 120_000, NS);
+    const log = kubectl(env, ['logs', 'job/now', '-n', NS, '--tail=-1']).stdout;
+    expect(jobCondition(getNs(['job', 'now']), 'Complete')).toBe(true);
+    expect(log).toContain(`kept ${IMAGE}:${built[0].tag}: in use by Pod ${NS}/uses-commit-1`);
+    expect(log.split('\n').filter((l) => l.startsWith('deleted '))).toEqual([]);
+    expect(await tags()).toEqual([built[0].tag, built[2].tag, 'latest', 'main'].sort());
+  });
+
   let c4: Built;
   test('garbage collection at garbageCollection.at, in its read-only window: a build pushing meanwhile completes, no write is accepted while collecting, the deleted image\'s blobs leave the volume', async () => {
     // The daily time, moved to now as an operator would (builds.yaml, apply): the new registry Pod's
@@ -238,7 +273,7 @@ describe('retention and garbage collection on a real kubelet', () => {
     const waited = new Date().getUTCSeconds() > 45 ? (61 - new Date().getUTCSeconds()) * 1000 : 0;
     await sleep(waited);
     const at = hhmm(new Date());
-    const collecting = synthTo(buildsYaml(at));
+    const collecting = synthTo(buildsYaml(at, retentionAt));
     const previous = registryPod().metadata.name;
     const applied = Date.now();
     k(['apply', '-f', collecting]);
@@ -262,6 +297,7 @@ describe('retention and garbage collection on a real kubelet', () => {
     // A developer pushes commit 4 now: its builder Job runs while the window is open.
     const sha = gitCommit(env, IMAGE, version(4));
     const building = buildMain(collecting);
+    appliedDist = collecting;
     const [close, closed] = await waitFor('the window to close', 120_000, () => gcLog().find(([, l]) => l.includes('window closed')));
     const m = /: (\d+) KiB -> (\d+) KiB \(registry garbage-collect exit (\d+)\)/.exec(closed);
     expect(m).not.toBeNull();
@@ -360,4 +396,64 @@ describe('retention and garbage collection on a real kubelet', () => {
     const upload = await fetch(`http://127.0.0.1:${NODE_PORT}/v2/window-probe/blobs/uploads/`, { method: 'POST', headers: { Authorization: auth } });
     expect(upload.status).toBe(202);
   });
+  test('credential rotation, the README\'s three steps on the live registry: both accounts push in between, a builder started after step 2 pushes as the new account, the old one is refused after step 3, no restart', async () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf-8');
+    const block = /\*\*Rotation\*\*[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const [prelude, ...steps] = block.split(/^(?=# \d\. )/m);
+    expect(prelude.trim()).toBe('new=$(openssl rand -hex 24)');
+    expect(steps).toHaveLength(3);
+    const pod = registryPod();
+    const since = Date.now();
+    // The README's commands as written, with this cluster's kubectl in this file's namespace.
+    const dir = mkdtempSync(join(tmpdir(), 'rotation-'));
+    try {
+      mkdirSync(join(dir, 'bin'));
+      writeFileSync(join(dir, 'bin', 'kubectl'), `#!/bin/sh\nexec '${env.kubectl}' --kubeconfig '${env.kubeconfig}' -n '${NS}' "$@"\n`, { mode: 0o755 });
+      const password2 = randomBytes(24).toString('hex');
+      const step = (n: number) => {
+        const r = spawnSync('bash', ['-euo', 'pipefail', '-c', steps[n - 1]], {
+          cwd: dir, encoding: 'utf-8', env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}`, new: password2 },
+        });
+        if (r.status !== 0) throw new Error(`README rotation step ${n} failed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
+        expect(`${r.stdout}${r.stderr}`).not.toContain(password2);
+      };
+      /** What the proxy answers a write (an upload start) with these credentials. */
+      const write = async (user: string, password: string) => (await fetch(`http://127.0.0.1:${NODE_PORT}/v2/rotation-probe/blobs/uploads/`, {
+        method: 'POST', headers: { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+      })).status;
+      /** Seconds until `done` holds; every poll, `always` must hold too (no account stops working early). */
+      const until = async (what: string, done: () => Promise<boolean>, always: () => Promise<void>) => {
+        const t0 = Date.now();
+        for (;;) {
+          await always();
+          if (await done()) return seconds(Date.now() - t0);
+          if (Date.now() - t0 > 180_000) throw new Error(`${what}: not within 180 s`);
+          await sleep(2000);
+        }
+      };
+
+      step(1);
+      const added = await until('builder2 accepted', async () => await write('builder2', password2) === 202,
+        async () => expect(`builder ${await write(push.username, push.password)}`).toBe('builder 202'));
+      step(2);
+      const started = Date.now();
+      await buildMain(appliedDist);
+      const pushesBy = (user: string) => timedLog(pod.metadata.name, 'auth-proxy')
+        .filter(([t, l]) => t >= started && l.includes(` - ${user} [`) && / "PUT \/v2\/webshop\/manifests\/\S+ HTTP\/[\d.]+" 201 /.test(l));
+      expect(pushesBy('builder2').length).toBeGreaterThanOrEqual(1);
+      expect(pushesBy(push.username)).toEqual([]);
+      step(3);
+      const removed = await until('builder refused', async () => await write(push.username, push.password) === 401,
+        async () => expect(`builder2 ${await write('builder2', password2)}`).toBe('builder2 202'));
+      console.log(`rotation on the live registry Pod: builder2 accepted ${added} s after step 1, builder refused ${removed} s after step 3; a builder Job started after step 2 pushed as builder2`);
+
+      const now = registryPod();
+      expect(now.metadata.uid).toBe(pod.metadata.uid);
+      expect(now.status.containerStatuses.map((c: any) => `${c.name} ${c.restartCount}`).sort())
+        .toEqual(pod.status.containerStatuses.map((c: any) => `${c.name} ${c.restartCount}`).sort());
+      expect(Date.now() - since).toBeLessThan(600_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
 });

@@ -14,13 +14,15 @@
  *     a `registry` shim that runs Debian's docker-registry (the image's binary
  *     is named `registry`); space measured with du before and after.
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'fs';
+import { createServer, request } from 'http';
+import { AddressInfo } from 'net';
 import { join } from 'path';
 import { docker, dockerOk, E2EEnv, RunningEnv, startEnv, stopEnv } from './support/env';
 import { gcContainer, registryShim, RunningGc, startGcScript } from './support/garbage-collector';
-import { httpRequest, RegistryClient } from './support/registry';
+import { DOCKER_MANIFEST_V2, httpGet, httpRequest, RegistryClient } from './support/registry';
 import { short } from './support/suite';
 import { kubectl, startApiServer } from '../../lib/validation/apiserver';
 import { serviceAccountEnv } from '../support/service-account';
@@ -78,8 +80,8 @@ function plainEnv(c: any): Record<string, string> {
   return Object.fromEntries((c.env as any[]).filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value]));
 }
 
-/** Runs the synthesized retention program: the ConfigMap's retention.js with the CronJob's env, as `serviceAccount`. */
-function runRetention(serviceAccount = { namespace: ns, name: 'registry-retention' }): { code: number | null; out: string } {
+/** The synthesized retention program (the ConfigMap's retention.js) and the CronJob's env, as `serviceAccount`. */
+function retentionProcess(serviceAccount: { namespace: string; name: string }, registryUrl: string): { file: string; env: NodeJS.ProcessEnv } {
   const c = container('CronJob', 'registry-retention', 'retention');
   const program = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'registry-retention').data['retention.js'];
   const file = join(tmp, 'retention.js');
@@ -90,18 +92,37 @@ function runRetention(serviceAccount = { namespace: ns, name: 'registry-retentio
     REGISTRY_USERNAME: { name: 'registry-push', key: 'username' },
     REGISTRY_PASSWORD: { name: 'registry-push', key: 'password' },
   });
-  const r = spawnSync('node', [file], {
-    encoding: 'utf-8', timeout: 120_000,
+  return {
+    file,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       ...plainEnv(c),
-      REGISTRY_URL: env.registryUrl, // in the cluster: http://registry:5000, the Service
+      REGISTRY_URL: registryUrl, // in the cluster: http://registry:5000, the Service
       REGISTRY_USERNAME: env.registryUsername,
       REGISTRY_PASSWORD: env.registryPassword,
       ...serviceAccountEnv(tmp, serviceAccount.namespace, serviceAccount.name),
     },
-  });
+  };
+}
+
+/** Runs the synthesized retention program to its end. */
+function runRetention(serviceAccount = { namespace: ns, name: 'registry-retention' }): { code: number | null; out: string } {
+  const p = retentionProcess(serviceAccount, env.registryUrl);
+  const r = spawnSync('node', [p.file], { encoding: 'utf-8', timeout: 120_000, env: p.env });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** PUT a manifest (the push's last step) with the push account. */
+function putManifest(name: string, tag: string, body: Buffer): Promise<number> {
+  const auth = Buffer.from(`${env.registryUsername}:${env.registryPassword}`).toString('base64');
+  return new Promise((resolve, reject) => {
+    const req = request(`${env.registryUrl}/v2/${name}/manifests/${tag}`, { method: 'PUT', headers: { 'Content-Type': DOCKER_MANIFEST_V2, Authorization: `Basic ${auth}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Starts the synthesized garbage-collector script for one collection (GC_NOW=true). */
@@ -198,6 +219,52 @@ describe('retention', () => {
     expect(res.status).toBe(401);
     expect(await registry.tags('app')).toContain('main');
   });
+
+  test('a push during the run that moves a tag onto a manifest it is about to delete (a rebuild of an old commit) keeps that manifest', async () => {
+    // race: three commits, main on the newest; the policy (2) deletes the oldest. Between the
+    // program's look at race:main and its DELETE, main is pushed onto the oldest manifest.
+    const race = commits(3);
+    race.forEach((sha, i) => buildImage('race', [short(sha), ...(i === 2 ? ['main'] : [])], sha));
+    const oldest = await httpGet(`${env.registryUrl}/v2/race/manifests/${short(race[0])}`, { Accept: DOCKER_MANIFEST_V2 });
+    expect(oldest.status).toBe(200);
+    const oldestDigest = String(oldest.headers['docker-content-digest']);
+    // Between the program and the registry, only to time the push: after the registry has
+    // answered the program's GET of race:main, and before that answer reaches the program.
+    let moved = 0;
+    const proxy = createServer((req, res) => {
+      const upstream = request(`${env.registryUrl}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', async () => {
+          if (req.method === 'GET' && req.url === '/v2/race/manifests/main' && moved === 0) moved = await putManifest('race', 'main', oldest.body);
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          res.end(Buffer.concat(chunks));
+        });
+      });
+      upstream.on('error', () => { res.writeHead(502); res.end(); });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const p = retentionProcess({ namespace: ns, name: 'registry-retention' }, `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+      const child = spawn('node', [p.file], { env: p.env });
+      let out = '';
+      child.stdout.on('data', (c) => { out += c; });
+      child.stderr.on('data', (c) => { out += c; });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      console.log(out);
+      expect(moved).toBe(201);
+      expect(code).toBe(0);
+      expect(out).toContain(`kept race:${short(race[0])}: race:main was pushed onto the same manifest during this run`);
+      expect(out.split('\n').filter((l) => l.startsWith('deleted '))).toEqual([]);
+      // main is where the push put it, and its image is whole.
+      expect((await registry.manifest('race', 'main')).digest).toBe(oldestDigest);
+      expect((await registry.tags('race')).sort()).toEqual([...race.map(short), 'main'].sort());
+      await expectPullable('race', 'main');
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
 });
 
 describe('garbage collection', () => {
@@ -259,7 +326,9 @@ describe('garbage collector start-up', () => {
     const gc = startGcScript(gcContainer(manifests), env, shimDir, { GC_AT: notNow });
     try {
       const deadline = Date.now() + 15_000;
-      while (existsSync(flag) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // The script removes the flag, then says so: wait for both.
+      const said = () => gc.out().includes('removed a read-only flag left by a collector that did not finish');
+      while ((existsSync(flag) || !said()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       console.log(`garbage collector started with a stale flag:\n${gc.out().trim()}`);
       expect(existsSync(flag)).toBe(false);
       expect(gc.out()).toContain('removed a read-only flag left by a collector that did not finish');

@@ -208,7 +208,7 @@ builds:
 
   test('npm run validate -- --server: valid, policy included', () => {
     const run = spawnSync(process.execPath, ['scripts/validate.js', '--server', dist], { cwd: ROOT, encoding: 'utf-8' });
-    expect(run.stdout).toBe('valid: 1 file(s), 9 object(s), 0 problem(s); layers: yaml, policy, kubeconform, apiserver\n');
+    expect(run.stdout).toBe('valid: 1 file(s), 12 object(s), 0 problem(s); layers: yaml, policy, kubeconform, apiserver\n');
     expect(run.status).toBe(0);
   });
 

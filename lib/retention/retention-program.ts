@@ -413,6 +413,20 @@ export class RegistryApi {
   }
 }
 
+/**
+ * The tag that points at `digest` now although the listing did not say so: a
+ * moving tag (`movingTags`) or a tag pushed since (`listed` lacks it). Commit
+ * tags name one commit and are not re-checked. The registry API has no
+ * conditional delete, so a push between this look and the DELETE is still lost.
+ */
+async function tagsNowOn(api: RegistryApi, name: string, digest: string, listed: Set<string>, movingTags: string[]): Promise<string | undefined> {
+  const now = await api.tags(name);
+  for (const tag of now.filter((t) => !listed.has(t) || movingTags.includes(t)).sort()) {
+    if ((await api.describe(name, tag)).digest === digest) return tag;
+  }
+  return undefined;
+}
+
 export interface RunResult {
   readonly deletedManifests: number;
   readonly deletedTags: string[];
@@ -431,11 +445,20 @@ export async function runRetention(api: RegistryApi, policy: RetentionPolicy, dr
     for (const tag of tags) infos.push(await api.describe(name, tag));
     const keep = keepFor(policy, name);
     const d = decide(infos, keep, inUse.get(name));
-    log(`${name}: ${d.keptCommitTags.length + d.keptShared.length + d.keptInUse.length + d.delete.reduce((n, x) => n + x.tags.length, 0)} commit tags, keep the newest ${keep} builds'; other tags kept: ${d.keptOtherTags.join(' ') || '-'}`);
+    log(`${name}: ${d.keptCommitTags.length + d.keptShared.length + d.keptInUse.length + d.delete.reduce((n, x) => n + x.tags.length, 0)} commit tags, keep the newest ${keep} builds; other tags kept: ${d.keptOtherTags.join(' ') || '-'}`);
     for (const s of d.keptShared) log(`kept ${name}:${s.tag}: same manifest as ${name}:${s.with}`);
     for (const u of d.keptInUse) log(`kept ${name}:${u.tag}: in use by ${u.by}`);
     for (const x of d.delete) {
-      if (!dryRun) await api.deleteManifest(name, x.digest);
+      if (!dryRun) {
+        // A push since the listing may have put a moving tag (a rebuild of an old commit) or a new
+        // tag on this manifest, and deleting by digest would take that tag too: look again first.
+        const moved = await tagsNowOn(api, name, x.digest, new Set(tags), d.keptOtherTags);
+        if (moved !== undefined) {
+          log(`kept ${x.tags.map((t) => `${name}:${t}`).join(' ')}: ${name}:${moved} was pushed onto the same manifest during this run`);
+          continue;
+        }
+        await api.deleteManifest(name, x.digest);
+      }
       deletedManifests += 1;
       for (const t of x.tags) {
         deletedTags.push(`${name}:${t}`);
