@@ -15,7 +15,7 @@
  *     is named `registry`); space measured with du before and after.
  */
 import { spawn, spawnSync } from 'child_process';
-import { randomBytes } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'fs';
 import { createServer, request } from 'http';
 import { AddressInfo } from 'net';
@@ -98,6 +98,8 @@ function retentionProcess(serviceAccount: { namespace: string; name: string }, r
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       ...plainEnv(c),
       REGISTRY_URL: registryUrl, // in the cluster: http://registry:5000, the Service
+      // Pages of 2: the catalog (4+ repositories) comes in several pages, each Link followed.
+      REGISTRY_PAGE_SIZE: '2',
       REGISTRY_USERNAME: env.registryUsername,
       REGISTRY_PASSWORD: env.registryPassword,
       ...serviceAccountEnv(tmp, serviceAccount.namespace, serviceAccount.name),
@@ -106,23 +108,39 @@ function retentionProcess(serviceAccount: { namespace: string; name: string }, r
 }
 
 /** Runs the synthesized retention program to its end. */
-function runRetention(serviceAccount = { namespace: ns, name: 'registry-retention' }): { code: number | null; out: string } {
-  const p = retentionProcess(serviceAccount, env.registryUrl);
+function runRetention(serviceAccount = { namespace: ns, name: 'registry-retention' }, registryUrl = env.registryUrl): { code: number | null; out: string } {
+  const p = retentionProcess(serviceAccount, registryUrl);
   const r = spawnSync('node', [p.file], { encoding: 'utf-8', timeout: 120_000, env: p.env });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-/** PUT a manifest (the push's last step) with the push account. */
-function putManifest(name: string, tag: string, body: Buffer): Promise<number> {
+/** A write with the push account: status and Location. */
+function pushRequest(method: string, url: string, body: Buffer, contentType = 'application/octet-stream'): Promise<{ status: number; location: string }> {
   const auth = Buffer.from(`${env.registryUsername}:${env.registryPassword}`).toString('base64');
   return new Promise((resolve, reject) => {
-    const req = request(`${env.registryUrl}/v2/${name}/manifests/${tag}`, { method: 'PUT', headers: { 'Content-Type': DOCKER_MANIFEST_V2, Authorization: `Basic ${auth}` } }, (res) => {
+    const req = request(url, { method, headers: { 'Content-Type': contentType, Authorization: `Basic ${auth}` } }, (res) => {
       res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: String(res.headers.location ?? '') }));
     });
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** PUT a manifest (the push's last step) with the push account. */
+async function putManifest(name: string, tag: string, body: Buffer): Promise<number> {
+  return (await pushRequest('PUT', `${env.registryUrl}/v2/${name}/manifests/${tag}`, body, DOCKER_MANIFEST_V2)).status;
+}
+
+/** Uploads a blob (monolithic: POST, then PUT with its digest); returns its digest. */
+async function pushBlob(name: string, data: Buffer): Promise<string> {
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  const start = await pushRequest('POST', `${env.registryUrl}/v2/${name}/blobs/uploads/`, Buffer.alloc(0));
+  expect(start.status).toBe(202);
+  const url = new URL(start.location, env.registryUrl);
+  url.searchParams.set('digest', digest);
+  expect((await pushRequest('PUT', url.toString(), data)).status).toBe(201);
+  return digest;
 }
 
 /** Starts the synthesized garbage-collector script for one collection (GC_NOW=true). */
@@ -199,6 +217,7 @@ describe('retention', () => {
     console.log(r.out);
     expect(r.code).toBe(0);
     expect(r.out).not.toContain(env.registryPassword);
+    expect(r.out).not.toContain(Buffer.from(`${env.registryUsername}:${env.registryPassword}`).toString('base64'));
     // app: keep 2 newest commit tags (app[4], app[3]) and main/latest; app[0] stays because v1.0.0 shares its manifest;
     // app[1] because a Pod (in another namespace) runs it.
     expect((await registry.tags('app')).sort()).toEqual([short(app[0]), short(app[1]), short(app[3]), short(app[4]), 'latest', 'main', 'v1.0.0'].sort());
@@ -220,23 +239,26 @@ describe('retention', () => {
     expect(await registry.tags('app')).toContain('main');
   });
 
-  test('a push during the run that moves a tag onto a manifest it is about to delete (a rebuild of an old commit) keeps that manifest', async () => {
-    // race: three commits, main on the newest; the policy (2) deletes the oldest. Between the
-    // program's look at race:main and its DELETE, main is pushed onto the oldest manifest.
-    const race = commits(3);
-    race.forEach((sha, i) => buildImage('race', [short(sha), ...(i === 2 ? ['main'] : [])], sha));
-    const oldest = await httpGet(`${env.registryUrl}/v2/race/manifests/${short(race[0])}`, { Accept: DOCKER_MANIFEST_V2 });
-    expect(oldest.status).toBe(200);
-    const oldestDigest = String(oldest.headers['docker-content-digest']);
-    // Between the program and the registry, only to time the push: after the registry has
+  test('pushes during the run onto manifests it is about to delete (main moved onto one, a new tag on another) keep both', async () => {
+    // race: four commits, main on the newest; the policy (2) deletes the two oldest. Between the
+    // program's look at race:main and its DELETEs, main is pushed onto the oldest manifest (a
+    // rebuild of that commit) and a new tag, hotfix, onto the second oldest.
+    const race = commits(4);
+    race.forEach((sha, i) => buildImage('race', [short(sha), ...(i === 3 ? ['main'] : [])], sha));
+    const get = (sha: string) => httpGet(`${env.registryUrl}/v2/race/manifests/${short(sha)}`, { Accept: DOCKER_MANIFEST_V2 });
+    const [oldest, second] = [await get(race[0]), await get(race[1])];
+    expect([oldest.status, second.status]).toEqual([200, 200]);
+    // Between the program and the registry, only to time the pushes: after the registry has
     // answered the program's GET of race:main, and before that answer reaches the program.
-    let moved = 0;
-    const proxy = createServer((req, res) => {
+    let pushed: number[] = [];
+    const relay = createServer((req, res) => {
       const upstream = request(`${env.registryUrl}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
         const chunks: Buffer[] = [];
         answer.on('data', (c: Buffer) => chunks.push(c));
         answer.on('end', async () => {
-          if (req.method === 'GET' && req.url === '/v2/race/manifests/main' && moved === 0) moved = await putManifest('race', 'main', oldest.body);
+          if (req.method === 'GET' && req.url === '/v2/race/manifests/main' && pushed.length === 0) {
+            pushed = [await putManifest('race', 'main', oldest.body), await putManifest('race', 'hotfix', second.body)];
+          }
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           res.end(Buffer.concat(chunks));
         });
@@ -244,26 +266,52 @@ describe('retention', () => {
       upstream.on('error', () => { res.writeHead(502); res.end(); });
       req.pipe(upstream);
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     try {
-      const p = retentionProcess({ namespace: ns, name: 'registry-retention' }, `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+      const p = retentionProcess({ namespace: ns, name: 'registry-retention' }, `http://127.0.0.1:${(relay.address() as AddressInfo).port}`);
       const child = spawn('node', [p.file], { env: p.env });
       let out = '';
       child.stdout.on('data', (c) => { out += c; });
       child.stderr.on('data', (c) => { out += c; });
       const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
       console.log(out);
-      expect(moved).toBe(201);
+      expect(pushed).toEqual([201, 201]);
       expect(code).toBe(0);
       expect(out).toContain(`kept race:${short(race[0])}: race:main was pushed onto the same manifest during this run`);
+      expect(out).toContain(`kept race:${short(race[1])}: race:hotfix was pushed onto the same manifest during this run`);
       expect(out.split('\n').filter((l) => l.startsWith('deleted '))).toEqual([]);
-      // main is where the push put it, and its image is whole.
-      expect((await registry.manifest('race', 'main')).digest).toBe(oldestDigest);
-      expect((await registry.tags('race')).sort()).toEqual([...race.map(short), 'main'].sort());
-      await expectPullable('race', 'main');
+      // The tags are where the pushes put them, and their images are whole.
+      expect((await registry.manifest('race', 'main')).digest).toBe(String(oldest.headers['docker-content-digest']));
+      expect((await registry.manifest('race', 'hotfix')).digest).toBe(String(second.headers['docker-content-digest']));
+      expect((await registry.tags('race')).sort()).toEqual([...race.map(short), 'hotfix', 'main'].sort());
+      for (const tag of ['main', 'hotfix']) await expectPullable('race', tag);
     } finally {
-      await new Promise((resolve) => proxy.close(resolve));
+      await new Promise((resolve) => relay.close(resolve));
     }
+  });
+
+  test('a repository it cannot read (an artifact whose config is not an image config) is skipped: the others are done, and the run exits 1 naming it', async () => {
+    // broken sorts before zeta: without skipping, zeta would never be reached.
+    const config = await pushBlob('broken', Buffer.from('not an image config'));
+    const manifest = { schemaVersion: 2, mediaType: DOCKER_MANIFEST_V2, config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 19, digest: config }, layers: [] };
+    expect(await putManifest('broken', 'abcdef1', Buffer.from(JSON.stringify(manifest)))).toBe(201);
+    const zeta = commits(3);
+    zeta.forEach((sha) => buildImage('zeta', [short(sha)], sha));
+    const r = runRetention();
+    console.log(r.out);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^!! broken: skipped: GET \/v2\/broken\/blobs\/sha256:[0-9a-f]{64}: not an image config \(not JSON\)$/m);
+    expect(r.out).toMatch(/^!! retention failed for 1 repositories \(the others were done\):\n {3}broken: /m);
+    // zeta (keep 2) lost its oldest commit tag all the same.
+    expect((await registry.tags('zeta')).sort()).toEqual([short(zeta[1]), short(zeta[2])].sort());
+    expect(await registry.tags('broken')).toEqual(['abcdef1']);
+  });
+
+  test('a registry URL that answers 404 (a wrong REGISTRY_URL) is a failure, not "0 repositories"', () => {
+    const r = runRetention(undefined, `${env.registryUrl}/not-the-registry`);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/!! retention failed: GET \/v2\/_catalog\?n=2: HTTP 404/);
+    expect(r.out).not.toContain('0 repositories');
   });
 });
 

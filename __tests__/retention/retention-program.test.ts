@@ -1,6 +1,6 @@
 import { builtinModules } from 'module';
 import {
-  addInUse, decide, imagesOf, InUse, isCommitTag, keepFor, parseImageHosts, parsePolicy, parseRegistryImage, TagInfo,
+  addInUse, decide, imagesOf, InUse, isCommitTag, keepFor, parseImageHosts, parsePageSize, parsePolicy, parseRegistryImage, TagInfo,
 } from '../../lib/retention/retention-program';
 import { retentionProgramJs } from '../../lib/retention/retention-program-js';
 
@@ -143,5 +143,12 @@ describe('images in use (the cluster\'s Pods and workload templates)', () => {
     expect(parseImageHosts('localhost:30500, registry:5000')).toEqual(['localhost:30500', 'registry:5000']);
     expect(() => parseImageHosts('')).toThrow(/REGISTRY_IMAGE_HOSTS must list host:port/);
     expect(() => parseImageHosts('localhost')).toThrow(/REGISTRY_IMAGE_HOSTS must list host:port/);
+  });
+
+  test('REGISTRY_PAGE_SIZE: default 100, 1-1000, anything else named', () => {
+    expect(parsePageSize(undefined)).toBe(100);
+    expect(parsePageSize('2')).toBe(2);
+    expect(parsePageSize('1000')).toBe(1000);
+    for (const bad of ['0', '1001', '-1', '2.5', 'ten', ' 2']) expect(() => parsePageSize(bad)).toThrow(/REGISTRY_PAGE_SIZE must be a whole number from 1 to 1000/);
   });
 });

@@ -289,17 +289,15 @@ export class KubernetesApi {
     });
   }
 
-  /** Every item of a cluster-wide list, page by page (limit/continue). */
-  async list(path: string): Promise<any[]> {
-    const items: any[] = [];
+  /** Each item of a cluster-wide list, page by page (limit/continue): one page in memory at a time. */
+  async forEach(path: string, each: (item: any) => void): Promise<void> {
     let next = '';
     do {
       const page = await this.get(`${path}?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ''}`);
       if (!Array.isArray(page?.items)) throw new Error(`GET ${path}: no items in the answer`);
-      items.push(...page.items);
+      page.items.forEach(each);
       next = page.metadata?.continue ?? '';
     } while (next);
-    return items;
   }
 }
 
@@ -308,11 +306,11 @@ export async function imagesInUse(cluster: KubernetesApi, hosts: readonly string
   const inUse: InUse = new Map();
   let objects = 0;
   for (const w of WORKLOADS) {
-    for (const item of await cluster.list(w.path)) {
+    await cluster.forEach(w.path, (item) => {
       objects += 1;
       const by = `${w.kind} ${item?.metadata?.namespace}/${item?.metadata?.name}`;
       for (const image of imagesOf(w.kind, item)) addInUse(inUse, image, hosts, by);
-    }
+    });
   }
   return { inUse, objects };
 }
@@ -323,11 +321,17 @@ interface Response {
   readonly body: string;
 }
 
+/** How long one registry request may take. */
+const REGISTRY_TIMEOUT_MS = 30_000;
+
 /** A minimal Distribution v2 client: basic auth on every request, pagination by Link header. */
 export class RegistryApi {
   private readonly auth?: string;
+  /** Config blobs already read: tags on one manifest share it. */
+  private readonly configs = new Map<string, Promise<any>>();
 
-  constructor(readonly url: string, username?: string, password?: string) {
+  /** @param pageSize `n` of catalog and tag list pages (REGISTRY_PAGE_SIZE) */
+  constructor(readonly url: string, username?: string, password?: string, readonly pageSize = 100) {
     this.url = url.replace(/\/+$/, '');
     if (username && password) {
       this.auth = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
@@ -340,21 +344,24 @@ export class RegistryApi {
     if (accept) headers.Accept = accept;
     let res: globalThis.Response;
     try {
-      res = await fetch(`${this.url}${path}`, { method, headers, redirect: 'follow' });
+      res = await fetch(`${this.url}${path}`, { method, headers, redirect: 'follow', signal: AbortSignal.timeout(REGISTRY_TIMEOUT_MS) });
+      return { status: res.status, headers: res.headers, body: await res.text() };
     } catch (e: any) {
       // The message carries the cause's code (ECONNREFUSED...): the log line is all a CronJob leaves.
+      const why = e?.name === 'TimeoutError' ? `no answer in ${REGISTRY_TIMEOUT_MS / 1000} s` : e?.cause?.code ?? e?.message ?? e;
       // eslint-disable-next-line preserve-caught-error
-      throw new Error(`${method} ${this.url}${path}: ${e?.cause?.code ?? e?.message ?? e} (is the registry Service up?)`);
+      throw new Error(`${method} ${this.url}${path}: ${why} (is the registry Service up?)`);
     }
-    return { status: res.status, headers: res.headers, body: await res.text() };
   }
 
-  private async paged(path: string, field: string): Promise<string[]> {
+  /** Every `field` entry of a paged list; `unknownIsEmpty`: a 404 NAME_UNKNOWN (a repository without tags) is an empty list. */
+  private async paged(path: string, field: string, unknownIsEmpty: boolean): Promise<string[]> {
     const all: string[] = [];
     let next: string | undefined = path;
     while (next) {
       const res = await this.request('GET', next);
-      if (res.status === 404) return all;
+      if (res.status === 404 && unknownIsEmpty && res.body.includes('NAME_UNKNOWN')) return all;
+      // Any other 404 (a wrong REGISTRY_URL, a proxy's page) is not "nothing to do".
       if (res.status !== 200) throw new Error(`GET ${next}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
       all.push(...(JSON.parse(res.body)[field] ?? []));
       const link = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '');
@@ -364,11 +371,20 @@ export class RegistryApi {
   }
 
   repositories(): Promise<string[]> {
-    return this.paged('/v2/_catalog?n=100', 'repositories');
+    return this.paged(`/v2/_catalog?n=${this.pageSize}`, 'repositories', false);
   }
 
   tags(name: string): Promise<string[]> {
-    return this.paged(`/v2/${name}/tags/list?n=100`, 'tags');
+    return this.paged(`/v2/${name}/tags/list?n=${this.pageSize}`, 'tags', true);
+  }
+
+  /** The digest name:tag points at now: one HEAD. */
+  async digestOf(name: string, tag: string): Promise<string | undefined> {
+    const res = await this.request('HEAD', `/v2/${name}/manifests/${tag}`, MEDIA_TYPES.join(', '));
+    if (res.status === 404) return undefined;
+    const digest = res.headers.get('docker-content-digest');
+    if (res.status !== 200 || !digest) throw new Error(`HEAD /v2/${name}/manifests/${tag}: HTTP ${res.status}${digest ? '' : ', no Docker-Content-Digest header'}`);
+    return digest;
   }
 
   private async manifest(name: string, reference: string): Promise<{ digest: string; manifest: any }> {
@@ -389,15 +405,25 @@ export class RegistryApi {
       image = child ? (await this.manifest(name, child.digest)).manifest : {};
     }
     if (!image.config?.digest) return { tag, digest: top.digest, created: '' };
-    const res = await this.request('GET', `/v2/${name}/blobs/${image.config.digest}`);
-    if (res.status !== 200) throw new Error(`GET /v2/${name}/blobs/${image.config.digest}: HTTP ${res.status}`);
-    const config = JSON.parse(res.body);
+    const config = await this.config(name, image.config.digest);
     return {
       tag,
       digest: top.digest,
       created: typeof config.created === 'string' ? config.created : '',
       revision: config.config?.Labels?.['org.opencontainers.image.revision'],
     };
+  }
+
+  /** An image config blob, read once per digest. */
+  private config(name: string, digest: string): Promise<any> {
+    const key = `${name}@${digest}`;
+    if (!this.configs.has(key)) {
+      this.configs.set(key, this.request('GET', `/v2/${name}/blobs/${digest}`).then((res) => {
+        if (res.status !== 200) throw new Error(`GET /v2/${name}/blobs/${digest}: HTTP ${res.status}`);
+        try { return JSON.parse(res.body); } catch { throw new Error(`GET /v2/${name}/blobs/${digest}: not an image config (not JSON)`); }
+      }));
+    }
+    return this.configs.get(key)!;
   }
 
   async deleteManifest(name: string, digest: string): Promise<void> {
@@ -422,7 +448,7 @@ export class RegistryApi {
 async function tagsNowOn(api: RegistryApi, name: string, digest: string, listed: Set<string>, movingTags: string[]): Promise<string | undefined> {
   const now = await api.tags(name);
   for (const tag of now.filter((t) => !listed.has(t) || movingTags.includes(t)).sort()) {
-    if ((await api.describe(name, tag)).digest === digest) return tag;
+    if (await api.digestOf(name, tag) === digest) return tag;
   }
   return undefined;
 }
@@ -430,6 +456,8 @@ async function tagsNowOn(api: RegistryApi, name: string, digest: string, listed:
 export interface RunResult {
   readonly deletedManifests: number;
   readonly deletedTags: string[];
+  /** Repositories that could not be processed, with why: the others were. */
+  readonly failed: string[];
 }
 
 /** One retention pass over every repository. */
@@ -438,8 +466,10 @@ export async function runRetention(api: RegistryApi, policy: RetentionPolicy, dr
   const overrides = Object.entries(policy.images ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ');
   log(`==> [retention] ${api.url}: ${repositories.length} repositories; keep the commit tags of the newest ${policy.keepCommitTags} builds per image${overrides ? ` (${overrides})` : ''} and every moving tag${dryRun ? '; DRY RUN' : ''}`);
   const deletedTags: string[] = [];
+  const failed: string[] = [];
   let deletedManifests = 0;
-  for (const name of repositories) {
+  /** Retention for one repository. */
+  const retainRepository = async (name: string): Promise<void> => {
     const tags = (await api.tags(name)).sort();
     const infos: TagInfo[] = [];
     for (const tag of tags) infos.push(await api.describe(name, tag));
@@ -465,9 +495,19 @@ export async function runRetention(api: RegistryApi, policy: RetentionPolicy, dr
         log(`${dryRun ? 'would delete' : 'deleted'} ${name}:${t} ${x.digest}`);
       }
     }
+  };
+  for (const name of repositories) {
+    try {
+      await retainRepository(name);
+    } catch (e: any) {
+      // One repository that cannot be read (an artifact that is no image, a tag deleted meanwhile)
+      // must not stop the others night after night: carry on, and fail the run at the end.
+      failed.push(`${name}: ${e?.message ?? e}`);
+      log(`!! ${name}: skipped: ${e?.message ?? e}`);
+    }
   }
-  log(`==> [done] ${dryRun ? 'would delete' : 'deleted'} ${deletedManifests} manifests (${deletedTags.length} tags); the registry's garbage collection frees their blobs`);
-  return { deletedManifests, deletedTags };
+  log(`==> [done] ${dryRun ? 'would delete' : 'deleted'} ${deletedManifests} manifests (${deletedTags.length} tags); the registry's garbage collection frees their blobs${failed.length > 0 ? `; ${failed.length} repositories skipped` : ''}`);
+  return { deletedManifests, deletedTags, failed };
 }
 
 /** REGISTRY_IMAGE_HOSTS: `host:port` names of this registry, comma-separated. */
@@ -478,6 +518,13 @@ export function parseImageHosts(text: string | undefined): string[] {
     throw new Error(`REGISTRY_IMAGE_HOSTS must list host:port names of the registry, comma-separated (e.g. localhost:30500,registry:5000); got ${JSON.stringify(text ?? '')}`);
   }
   return hosts;
+}
+
+/** REGISTRY_PAGE_SIZE: `n` of the registry's list pages; default 100. */
+export function parsePageSize(text: string | undefined): number {
+  if (text === undefined || text === '') return 100;
+  if (!/^[1-9][0-9]{0,3}$/.test(text) || Number(text) > 1000) throw new Error(`REGISTRY_PAGE_SIZE must be a whole number from 1 to 1000; got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 /** The CronJob's entry point: retentionProgramJs() ends the program with a call to it. */
@@ -497,8 +544,12 @@ export async function main(env: Record<string, string | undefined> = process.env
     }
     const used = [...found.inUse.entries()].flatMap(([name, u]) => [...u.tags.keys()].map((t) => `${name}:${t}`).concat([...u.digests.keys()].map((d) => `${name}@${d}`)));
     log(`==> [in use] ${found.objects} Pods and workloads read; images of ${hosts.join(', ')} they use: ${used.sort().join(' ') || '-'}`);
-    const api = new RegistryApi(env.REGISTRY_URL, env.REGISTRY_USERNAME, env.REGISTRY_PASSWORD);
-    await runRetention(api, policy, env.DRY_RUN === 'true', log, found.inUse);
+    const api = new RegistryApi(env.REGISTRY_URL, env.REGISTRY_USERNAME, env.REGISTRY_PASSWORD, parsePageSize(env.REGISTRY_PAGE_SIZE));
+    const result = await runRetention(api, policy, env.DRY_RUN === 'true', log, found.inUse);
+    if (result.failed.length > 0) {
+      console.error(`!! retention failed for ${result.failed.length} repositories (the others were done):\n${result.failed.map((f) => `   ${f}`).join('\n')}`);
+      return 1;
+    }
     return 0;
   } catch (e: any) {
     console.error(`!! retention failed: ${e?.message ?? e}`);

@@ -475,6 +475,7 @@ exports.addInUse = addInUse;
 exports.imagesInUse = imagesInUse;
 exports.runRetention = runRetention;
 exports.parseImageHosts = parseImageHosts;
+exports.parsePageSize = parsePageSize;
 exports.main = main;
 const fs_1 = require("fs");
 const https_1 = require("https");
@@ -700,18 +701,16 @@ class KubernetesApi {
             req.end();
         });
     }
-    /** Every item of a cluster-wide list, page by page (limit/continue). */
-    async list(path) {
-        const items = [];
+    /** Each item of a cluster-wide list, page by page (limit/continue): one page in memory at a time. */
+    async forEach(path, each) {
         let next = '';
         do {
             const page = await this.get(\`\${path}?limit=500\${next ? \`&continue=\${encodeURIComponent(next)}\` : ''}\`);
             if (!Array.isArray(page?.items))
                 throw new Error(\`GET \${path}: no items in the answer\`);
-            items.push(...page.items);
+            page.items.forEach(each);
             next = page.metadata?.continue ?? '';
         } while (next);
-        return items;
     }
 }
 exports.KubernetesApi = KubernetesApi;
@@ -720,19 +719,25 @@ async function imagesInUse(cluster, hosts) {
     const inUse = new Map();
     let objects = 0;
     for (const w of exports.WORKLOADS) {
-        for (const item of await cluster.list(w.path)) {
+        await cluster.forEach(w.path, (item) => {
             objects += 1;
             const by = \`\${w.kind} \${item?.metadata?.namespace}/\${item?.metadata?.name}\`;
             for (const image of imagesOf(w.kind, item))
                 addInUse(inUse, image, hosts, by);
-        }
+        });
     }
     return { inUse, objects };
 }
+/** How long one registry request may take. */
+const REGISTRY_TIMEOUT_MS = 30000;
 /** A minimal Distribution v2 client: basic auth on every request, pagination by Link header. */
 class RegistryApi {
-    constructor(url, username, password) {
+    /** @param pageSize \`n\` of catalog and tag list pages (REGISTRY_PAGE_SIZE) */
+    constructor(url, username, password, pageSize = 100) {
         this.url = url;
+        this.pageSize = pageSize;
+        /** Config blobs already read: tags on one manifest share it. */
+        this.configs = new Map();
         this.url = url.replace(/\\/+$/, '');
         if (username && password) {
             this.auth = \`Basic \${Buffer.from(\`\${username}:\${password}\`).toString('base64')}\`;
@@ -746,22 +751,25 @@ class RegistryApi {
             headers.Accept = accept;
         let res;
         try {
-            res = await fetch(\`\${this.url}\${path}\`, { method, headers, redirect: 'follow' });
+            res = await fetch(\`\${this.url}\${path}\`, { method, headers, redirect: 'follow', signal: AbortSignal.timeout(REGISTRY_TIMEOUT_MS) });
+            return { status: res.status, headers: res.headers, body: await res.text() };
         }
         catch (e) {
             // The message carries the cause's code (ECONNREFUSED...): the log line is all a CronJob leaves.
+            const why = e?.name === 'TimeoutError' ? \`no answer in \${REGISTRY_TIMEOUT_MS / 1000} s\` : e?.cause?.code ?? e?.message ?? e;
             // eslint-disable-next-line preserve-caught-error
-            throw new Error(\`\${method} \${this.url}\${path}: \${e?.cause?.code ?? e?.message ?? e} (is the registry Service up?)\`);
+            throw new Error(\`\${method} \${this.url}\${path}: \${why} (is the registry Service up?)\`);
         }
-        return { status: res.status, headers: res.headers, body: await res.text() };
     }
-    async paged(path, field) {
+    /** Every \`field\` entry of a paged list; \`unknownIsEmpty\`: a 404 NAME_UNKNOWN (a repository without tags) is an empty list. */
+    async paged(path, field, unknownIsEmpty) {
         const all = [];
         let next = path;
         while (next) {
             const res = await this.request('GET', next);
-            if (res.status === 404)
+            if (res.status === 404 && unknownIsEmpty && res.body.includes('NAME_UNKNOWN'))
                 return all;
+            // Any other 404 (a wrong REGISTRY_URL, a proxy's page) is not "nothing to do".
             if (res.status !== 200)
                 throw new Error(\`GET \${next}: HTTP \${res.status} \${res.body.slice(0, 200)}\`);
             all.push(...(JSON.parse(res.body)[field] ?? []));
@@ -771,10 +779,20 @@ class RegistryApi {
         return all;
     }
     repositories() {
-        return this.paged('/v2/_catalog?n=100', 'repositories');
+        return this.paged(\`/v2/_catalog?n=\${this.pageSize}\`, 'repositories', false);
     }
     tags(name) {
-        return this.paged(\`/v2/\${name}/tags/list?n=100\`, 'tags');
+        return this.paged(\`/v2/\${name}/tags/list?n=\${this.pageSize}\`, 'tags', true);
+    }
+    /** The digest name:tag points at now: one HEAD. */
+    async digestOf(name, tag) {
+        const res = await this.request('HEAD', \`/v2/\${name}/manifests/\${tag}\`, MEDIA_TYPES.join(', '));
+        if (res.status === 404)
+            return undefined;
+        const digest = res.headers.get('docker-content-digest');
+        if (res.status !== 200 || !digest)
+            throw new Error(\`HEAD /v2/\${name}/manifests/\${tag}: HTTP \${res.status}\${digest ? '' : ', no Docker-Content-Digest header'}\`);
+        return digest;
     }
     async manifest(name, reference) {
         const res = await this.request('GET', \`/v2/\${name}/manifests/\${reference}\`, MEDIA_TYPES.join(', '));
@@ -796,16 +814,30 @@ class RegistryApi {
         }
         if (!image.config?.digest)
             return { tag, digest: top.digest, created: '' };
-        const res = await this.request('GET', \`/v2/\${name}/blobs/\${image.config.digest}\`);
-        if (res.status !== 200)
-            throw new Error(\`GET /v2/\${name}/blobs/\${image.config.digest}: HTTP \${res.status}\`);
-        const config = JSON.parse(res.body);
+        const config = await this.config(name, image.config.digest);
         return {
             tag,
             digest: top.digest,
             created: typeof config.created === 'string' ? config.created : '',
             revision: config.config?.Labels?.['org.opencontainers.image.revision'],
         };
+    }
+    /** An image config blob, read once per digest. */
+    config(name, digest) {
+        const key = \`\${name}@\${digest}\`;
+        if (!this.configs.has(key)) {
+            this.configs.set(key, this.request('GET', \`/v2/\${name}/blobs/\${digest}\`).then((res) => {
+                if (res.status !== 200)
+                    throw new Error(\`GET /v2/\${name}/blobs/\${digest}: HTTP \${res.status}\`);
+                try {
+                    return JSON.parse(res.body);
+                }
+                catch {
+                    throw new Error(\`GET /v2/\${name}/blobs/\${digest}: not an image config (not JSON)\`);
+                }
+            }));
+        }
+        return this.configs.get(key);
     }
     async deleteManifest(name, digest) {
         const res = await this.request('DELETE', \`/v2/\${name}/manifests/\${digest}\`);
@@ -830,7 +862,7 @@ exports.RegistryApi = RegistryApi;
 async function tagsNowOn(api, name, digest, listed, movingTags) {
     const now = await api.tags(name);
     for (const tag of now.filter((t) => !listed.has(t) || movingTags.includes(t)).sort()) {
-        if ((await api.describe(name, tag)).digest === digest)
+        if (await api.digestOf(name, tag) === digest)
             return tag;
     }
     return undefined;
@@ -841,8 +873,10 @@ async function runRetention(api, policy, dryRun, log, inUse = new Map()) {
     const overrides = Object.entries(policy.images ?? {}).map(([k, v]) => \`\${k}: \${v}\`).join(', ');
     log(\`==> [retention] \${api.url}: \${repositories.length} repositories; keep the commit tags of the newest \${policy.keepCommitTags} builds per image\${overrides ? \` (\${overrides})\` : ''} and every moving tag\${dryRun ? '; DRY RUN' : ''}\`);
     const deletedTags = [];
+    const failed = [];
     let deletedManifests = 0;
-    for (const name of repositories) {
+    /** Retention for one repository. */
+    const retainRepository = async (name) => {
         const tags = (await api.tags(name)).sort();
         const infos = [];
         for (const tag of tags)
@@ -871,9 +905,20 @@ async function runRetention(api, policy, dryRun, log, inUse = new Map()) {
                 log(\`\${dryRun ? 'would delete' : 'deleted'} \${name}:\${t} \${x.digest}\`);
             }
         }
+    };
+    for (const name of repositories) {
+        try {
+            await retainRepository(name);
+        }
+        catch (e) {
+            // One repository that cannot be read (an artifact that is no image, a tag deleted meanwhile)
+            // must not stop the others night after night: carry on, and fail the run at the end.
+            failed.push(\`\${name}: \${e?.message ?? e}\`);
+            log(\`!! \${name}: skipped: \${e?.message ?? e}\`);
+        }
     }
-    log(\`==> [done] \${dryRun ? 'would delete' : 'deleted'} \${deletedManifests} manifests (\${deletedTags.length} tags); the registry's garbage collection frees their blobs\`);
-    return { deletedManifests, deletedTags };
+    log(\`==> [done] \${dryRun ? 'would delete' : 'deleted'} \${deletedManifests} manifests (\${deletedTags.length} tags); the registry's garbage collection frees their blobs\${failed.length > 0 ? \`; \${failed.length} repositories skipped\` : ''}\`);
+    return { deletedManifests, deletedTags, failed };
 }
 /** REGISTRY_IMAGE_HOSTS: \`host:port\` names of this registry, comma-separated. */
 function parseImageHosts(text) {
@@ -883,6 +928,14 @@ function parseImageHosts(text) {
         throw new Error(\`REGISTRY_IMAGE_HOSTS must list host:port names of the registry, comma-separated (e.g. localhost:30500,registry:5000); got \${JSON.stringify(text ?? '')}\`);
     }
     return hosts;
+}
+/** REGISTRY_PAGE_SIZE: \`n\` of the registry's list pages; default 100. */
+function parsePageSize(text) {
+    if (text === undefined || text === '')
+        return 100;
+    if (!/^[1-9][0-9]{0,3}$/.test(text) || Number(text) > 1000)
+        throw new Error(\`REGISTRY_PAGE_SIZE must be a whole number from 1 to 1000; got \${JSON.stringify(text)}\`);
+    return Number(text);
 }
 /** The CronJob's entry point: retentionProgramJs() ends the program with a call to it. */
 async function main(env = process.env) {
@@ -903,8 +956,12 @@ async function main(env = process.env) {
         }
         const used = [...found.inUse.entries()].flatMap(([name, u]) => [...u.tags.keys()].map((t) => \`\${name}:\${t}\`).concat([...u.digests.keys()].map((d) => \`\${name}@\${d}\`)));
         log(\`==> [in use] \${found.objects} Pods and workloads read; images of \${hosts.join(', ')} they use: \${used.sort().join(' ') || '-'}\`);
-        const api = new RegistryApi(env.REGISTRY_URL, env.REGISTRY_USERNAME, env.REGISTRY_PASSWORD);
-        await runRetention(api, policy, env.DRY_RUN === 'true', log, found.inUse);
+        const api = new RegistryApi(env.REGISTRY_URL, env.REGISTRY_USERNAME, env.REGISTRY_PASSWORD, parsePageSize(env.REGISTRY_PAGE_SIZE));
+        const result = await runRetention(api, policy, env.DRY_RUN === 'true', log, found.inUse);
+        if (result.failed.length > 0) {
+            console.error(\`!! retention failed for \${result.failed.length} repositories (the others were done):\\n\${result.failed.map((f) => \`   \${f}\`).join('\\n')}\`);
+            return 1;
+        }
         return 0;
     }
     catch (e) {
