@@ -32,6 +32,7 @@ const BREAKERS: Record<string, (ms: Manifest[]) => void> = {
   IB011: (ms) => { builder(ms).containers[0].securityContext.seccompProfile = { type: 'Unconfined' }; },
   IB014: (ms) => { ms.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'registry-push' }, stringData: { password: 'x' } }); },
   IB019: (ms) => { ms.find((m) => m.kind === 'ClusterRole')!.rules[0].verbs.push('delete'); },
+  IB020: (ms) => { ms.find((m) => m.kind === 'ClusterRoleBinding')!.roleRef.name = 'cluster-admin'; },
   IB015: (ms) => { env(ms, 'REGISTRY_PASSWORD').valueFrom.secretKeyRef.name = 'another-secret'; },
   IB016: (ms) => { registry(ms).spec.template.spec.containers[1].volumeMounts = []; },
   IB017: (ms) => { configMap(ms).data['config.yml'] += 'storage:\n  cache:\n    blobdescriptor: inmemory\n'; },
@@ -153,7 +154,7 @@ describe('policy', () => {
     BREAKERS[id](manifests);
     const violations = checkPolicy(manifests);
     expect(violations.map((v) => v.rule)).toEqual([id]);
-    expect(violations[0].object).toMatch(/^(Job|Deployment|Secret|ConfigMap|ClusterRole)\//);
+    expect(violations[0].object).toMatch(/^(Job|Deployment|Secret|ConfigMap|ClusterRole|ClusterRoleBinding)\//);
     expect(violations[0].fix.length).toBeGreaterThan(10);
   });
 
@@ -252,10 +253,67 @@ describe('IB019: a ClusterRole only reads', () => {
     ['a wildcard verb', (r: any) => { r.rules[0].verbs = ['*']; }, /verbs "\*": not a read/],
     ['a non-resource URL', (r: any) => { r.rules.push({ nonResourceURLs: ['/metrics'], verbs: ['get'] }); }, /non-resource URLs/],
     ['aggregation', (r: any) => { r.aggregationRule = { clusterRoleSelectors: [{ matchLabels: { x: 'y' } }] }; }, /aggregated/],
+    // `get` is a read verb, but on these subresources it runs commands or proxies to the kubelet.
+    ['get on pods/exec', (r: any) => { r.rules.push({ apiGroups: [''], resources: ['pods/exec'], verbs: ['get'] }); }, /subresources "pods\/exec"/],
+    ['get on nodes/proxy', (r: any) => { r.rules.push({ apiGroups: [''], resources: ['nodes/proxy'], verbs: ['get'] }); }, /subresources "nodes\/proxy"/],
+    ['get on pods/attach', (r: any) => { r.rules[0].resources.push('pods/attach'); }, /subresources "pods\/attach"/],
+    ['every subresource of Pods', (r: any) => { r.rules[0].resources.push('pods/*'); }, /subresources "pods\/\*"/],
+    ['every resource\'s status', (r: any) => { r.rules[0].resources.push('*/status'); }, /subresources "\*\/status"/],
+    ['get on pods/log', (r: any) => { r.rules.push({ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }); }, /subresources "pods\/log"/],
   ])('%s is refused', (_what, breaks, message) => {
     const manifests = clone(synthDefault());
     breaks(role(manifests));
-    const violations = checkPolicy(manifests).filter((v) => v.rule === 'IB019');
+    const violations = checkPolicy(manifests);
+    expect(violations.map((v) => v.rule)).toEqual(['IB019']);
     expect(violations.map((v) => v.message).join('\n')).toMatch(message);
+  });
+
+  test('a status subresource is a read', () => {
+    const manifests = clone(synthDefault());
+    role(manifests).rules.push({ apiGroups: ['apps'], resources: ['deployments/status'], verbs: ['get', 'list'] });
+    expect(checkPolicy(manifests)).toEqual([]);
+  });
+});
+
+describe('IB020: every binding grants a role of these manifests', () => {
+  const binding = (ms: Manifest[], kind: string) => ms.find((m) => m.kind === kind)!;
+  /** dist/ with the build trigger: a RoleBinding to its Role (pods/log, a namespaced read IB019 does not cover) next to the retention ClusterRoleBinding. */
+  const withTrigger = () => synthBuilds(`buildTrigger: {image: "localhost:30500/cdk8s-image-builder:main"}
+builds:
+  - repo: https://git.example.com/platform/cdk8s-image-builder.git
+    images: [{context: ., dockerfile: trigger/Dockerfile}]
+`);
+
+  test('dist/ with the build trigger keeps every rule: its Role reads pods/log, its RoleBinding names it', () => {
+    const manifests = withTrigger();
+    expect(binding(manifests, 'RoleBinding').roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'build-trigger' });
+    expect(binding(manifests, 'Role').rules.flatMap((r: any) => r.resources)).toContain('pods/log');
+    expect(checkPolicy(manifests)).toEqual([]);
+  });
+
+  test.each([
+    ['a ClusterRoleBinding to cluster-admin', 'ClusterRoleBinding', (ref: any) => { ref.name = 'cluster-admin'; }],
+    ['a ClusterRoleBinding to a Role', 'ClusterRoleBinding', (ref: any) => { ref.kind = 'Role'; }],
+    ['a ClusterRoleBinding outside RBAC\'s API group', 'ClusterRoleBinding', (ref: any) => { ref.apiGroup = 'example.com'; }],
+    ['a RoleBinding to the cluster-admin ClusterRole', 'RoleBinding', (ref: any) => { ref.kind = 'ClusterRole'; ref.name = 'cluster-admin'; }],
+    ['a RoleBinding to a Role the cluster has', 'RoleBinding', (ref: any) => { ref.name = 'edit'; }],
+  ])('%s is refused', (_what, kind, breaks) => {
+    const manifests = clone(withTrigger());
+    breaks(binding(manifests, kind).roleRef);
+    const violations = checkPolicy(manifests);
+    expect(violations.map((v) => [v.rule, v.object, v.path])).toEqual([['IB020', `${kind}/${binding(manifests, kind).metadata.name}`, 'roleRef']]);
+    expect(violations[0].message).toMatch(/is not a (ClusterRole|Role or ClusterRole) defined in these manifests/);
+  });
+
+  test('a RoleBinding to a Role of the same name in another namespace is refused', () => {
+    const manifests = clone(withTrigger());
+    binding(manifests, 'Role').metadata.namespace = 'elsewhere';
+    expect(checkPolicy(manifests).map((v) => v.rule)).toEqual(['IB020']);
+  });
+
+  test('a RoleBinding to a ClusterRole of these manifests is allowed (its grant is limited to the namespace)', () => {
+    const manifests = clone(withTrigger());
+    Object.assign(binding(manifests, 'RoleBinding').roleRef, { kind: 'ClusterRole', name: binding(manifests, 'ClusterRole').metadata.name });
+    expect(checkPolicy(manifests)).toEqual([]);
   });
 });

@@ -134,6 +134,10 @@ const BUILDER_RECOGNISED_BY = 'builders are recognised by the Pod template label
 
 /** Verbs that only read (IB019). */
 const READ_VERBS: unknown[] = ['get', 'list', 'watch'];
+/** The one subresource a ClusterRole may name (IB019): `deployments/status` reads what `deployments` does. */
+const STATUS_SUBRESOURCE = /^[^*/]+\/status$/;
+/** A Role or ClusterRole as IB020 matches a binding's roleRef to it (a Role with its namespace; none set is the namespace dist/ is applied in). */
+const roleKey = (kind: unknown, name: unknown, namespace: unknown) => JSON.stringify([kind, name, kind === 'Role' ? (namespace ?? '') : '']);
 
 const isRetention = (at: PodSpecAt) => at.labels['app.kubernetes.io/component'] === 'retention';
 
@@ -581,7 +585,7 @@ export const RULES: PolicyRule[] = [
   },
   {
     id: 'IB019',
-    description: 'a ClusterRole (the retention CronJob\'s: it reads what the cluster runs) only reads: get, list or watch, never Secrets, no wildcard, no non-resource URL',
+    description: 'a ClusterRole (the retention CronJob\'s: it reads what the cluster runs) only reads: get, list or watch, never Secrets, no wildcard, no subresource but <resource>/status (pods/exec, pods/attach, nodes/proxy, serviceaccounts/token act through a get or create), no non-resource URL',
     fix: 'use the RetentionCronJob construct\'s ClusterRole (list on Pods and the workloads that make Pods, lib/retention WORKLOADS); a cluster-wide write or Secret read lets whoever controls that Pod\'s image act on every namespace',
     check: (manifests) => manifests.filter((m) => isObject(m) && m.kind === 'ClusterRole').flatMap((m) => {
       const object = objectId(m);
@@ -594,12 +598,37 @@ export const RULES: PolicyRule[] = [
         if (list(rule.resources).some((r) => r === '*' || r === 'secrets' || (typeof r === 'string' && r.startsWith('secrets/')))) {
           problems.push({ object, manifest: m, path: `${path}.resources`, message: `resources ${list(rule.resources).map(describeValue).join(', ')}: Secrets or every resource` });
         }
+        // A subresource is an action of its own, whatever the verb: `get` on pods/exec or nodes/proxy runs commands.
+        const subresources = list(rule.resources).filter((r) => typeof r === 'string' && r.includes('/') && !r.startsWith('secrets/') && !STATUS_SUBRESOURCE.test(r));
+        if (subresources.length > 0) {
+          problems.push({ object, manifest: m, path: `${path}.resources`, message: `subresources ${subresources.map(describeValue).join(', ')}: only <resource>/status is a plain read` });
+        }
         if (list(rule.apiGroups).includes('*')) problems.push({ object, manifest: m, path: `${path}.apiGroups`, message: 'apiGroups "*": every API group' });
         if (list(rule.nonResourceURLs).length > 0) problems.push({ object, manifest: m, path: `${path}.nonResourceURLs`, message: 'non-resource URLs' });
       });
       if (isObject(m.aggregationRule)) problems.push({ object, manifest: m, path: 'aggregationRule', message: 'an aggregated ClusterRole: its rules come from other ClusterRoles' });
       return problems;
     }),
+  },
+  {
+    id: 'IB020',
+    description: 'every RoleBinding and ClusterRoleBinding grants a Role or ClusterRole defined in the same manifests (which IB019 checks), never one the cluster already has, such as cluster-admin or edit',
+    fix: 'bind the construct\'s own role (RetentionCronJob\'s ClusterRole, BuildTrigger\'s Role): roleRef.kind and roleRef.name of a Role or ClusterRole in the same output, in the binding\'s namespace for a Role',
+    check: (manifests) => {
+      const defined = new Set(manifests.filter((m) => isObject(m) && (m.kind === 'Role' || m.kind === 'ClusterRole'))
+        .map((m) => roleKey(m.kind, objectOr(m.metadata).name, m.kind === 'Role' ? objectOr(m.metadata).namespace : undefined)));
+      return manifests.filter((m) => isObject(m) && (m.kind === 'RoleBinding' || m.kind === 'ClusterRoleBinding')).flatMap((m) => {
+        const ref = objectOr(m.roleRef);
+        // A ClusterRoleBinding can only name a ClusterRole; a RoleBinding names a Role of its own namespace or a ClusterRole.
+        const kinds = m.kind === 'ClusterRoleBinding' ? ['ClusterRole'] : ['Role', 'ClusterRole'];
+        const namespace = ref.kind === 'Role' ? objectOr(m.metadata).namespace : undefined;
+        if (kinds.includes(ref.kind) && ref.apiGroup === 'rbac.authorization.k8s.io' && defined.has(roleKey(ref.kind, ref.name, namespace))) return [];
+        return [{
+          object: objectId(m), manifest: m, path: 'roleRef',
+          message: `roleRef ${describeValue(ref.kind)} ${describeValue(ref.name)} is not a ${kinds.join(' or ')} defined in these manifests: it would grant whatever the cluster's role of that name allows`,
+        }];
+      });
+    },
   },
 ];
 
