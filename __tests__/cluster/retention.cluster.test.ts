@@ -22,13 +22,14 @@
  *     tag pulls it, new Pods pull every kept image completely, and the deleted
  *     tag (commit 2, in use by nothing) no longer pulls.
  */
-import { execFileSync, spawnSync } from 'child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
   ClusterEnv, MANIFEST_TYPES, clusterEnv, createRegistryPrerequisites, describeState, getJson, gitCommit, gitRepo, jobCondition,
-  kubectl, kubectlOk, logsOfSuccess, objectsOf, recordImages, registryGet, sleep, synthTo, waitFor, waitForRegistryNodePort, waitJobsFinished,
+  kubectl, kubectlOk, logsOfSuccess, objectsOf, readmeShell, readmeShellBlock, recordImages, registryGet, sleep, synthTo, waitFor,
+  waitForRegistryNodePort, waitJobsFinished,
 } from './support/cluster';
 
 const env: ClusterEnv = clusterEnv();
@@ -396,8 +397,7 @@ describe('retention and garbage collection on a real kubelet', () => {
     expect(upload.status).toBe(202);
   });
   test('credential rotation, the README\'s block run twice in a row on the live registry: both accounts push in between, a builder started after step 2 pushes as the new account, the old one is refused after step 3, only the newest account works after the second, no restart', async () => {
-    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf-8');
-    const block = /\*\*Rotation\*\*[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const block = readmeShellBlock('**Rotation**');
     const [prelude, ...steps] = block.split(/^(?=# \d\. )/m);
     expect(prelude.trim()).toBe([
       'new=$(openssl rand -hex 24)',
@@ -407,15 +407,12 @@ describe('retention and garbage collection on a real kubelet', () => {
     expect(steps).toHaveLength(3);
     const pod = registryPod();
     const since = Date.now();
-    // The README's commands as written, with this cluster's kubectl in this file's namespace.
+    // The README's commands as written, with this cluster's kubectl in this file's namespace; one
+    // working directory for all the steps (step 1 writes the htpasswd file step 3 edits).
     const dir = mkdtempSync(join(tmpdir(), 'rotation-'));
     try {
-      mkdirSync(join(dir, 'bin'));
-      writeFileSync(join(dir, 'bin', 'kubectl'), `#!/bin/sh\nexec '${env.kubectl}' --kubeconfig '${env.kubeconfig}' -n '${NS}' "$@"\n`, { mode: 0o755 });
       const bash = (what: string, script: string, vars: Record<string, string> = {}) => {
-        const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
-          cwd: dir, encoding: 'utf-8', env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}`, ...vars },
-        });
+        const r = readmeShell(env, NS, script, vars, dir);
         if (r.status !== 0) throw new Error(`README rotation ${what} failed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
         return r;
       };

@@ -1,6 +1,5 @@
 import { execFileSync, spawnSync, SpawnSyncReturns } from 'child_process';
-import { randomBytes } from 'crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
@@ -285,13 +284,39 @@ spec:
       nodeSelectorTerms:
         - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [${env.nodeName}]}]
 `);
-  const password = randomBytes(24).toString('hex');
-  const htpasswd = spawnSync('htpasswd', ['-iBn', 'builder'], { input: password, encoding: 'utf-8' });
-  if (htpasswd.status !== 0) throw new Error(`htpasswd -iBn failed (Debian package apache2-utils): ${htpasswd.stderr}`);
+  // The README's set-up block, as written: the two Secrets an operator creates.
+  const setUp = readmeShell(env, namespace ?? 'default', readmeShellBlock('**Set-up**'));
+  if (setUp.status !== 0) throw new Error(`the README's Set-up block failed (exit ${setUp.status}):\n${setUp.stderr}${setUp.stdout}`);
   const ns = inNamespace(namespace);
-  kubectlOk(env, ['create', 'secret', 'generic', 'registry-htpasswd', ...ns, `--from-literal=htpasswd=${htpasswd.stdout.trim()}`]);
-  kubectlOk(env, ['create', 'secret', 'generic', 'registry-push', ...ns, '--from-literal=username=builder', `--from-literal=password=${password}`]);
-  return { username: 'builder', password };
+  const field = (key: string) => Buffer.from(kubectlOk(env, ['get', 'secret', 'registry-push', ...ns, '-o', `jsonpath={.data.${key}}`]), 'base64').toString('utf-8');
+  return { username: field('username'), password: field('password') };
+}
+
+/** The first ```sh block of README.md after the line that starts with `marker`. */
+export function readmeShellBlock(marker: string): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf-8');
+  const at = readme.split('\n').findIndex((line) => line.startsWith(marker));
+  const block = at < 0 ? undefined : /```sh\n([\s\S]*?)```/.exec(readme.split('\n').slice(at).join('\n'))?.[1];
+  if (block === undefined) throw new Error(`README.md has no \`\`\`sh block after a line starting ${JSON.stringify(marker)}`);
+  return block;
+}
+
+/**
+ * Runs README shell text as an operator would (bash -euo pipefail), with
+ * `kubectl` this cluster's, in `namespace`; `vars` go into its env. `cwd`: where
+ * it works (files one block leaves for the next); default a fresh directory.
+ */
+export function readmeShell(env: ClusterEnv, namespace: string, script: string, vars: Record<string, string> = {}, cwd?: string): Run {
+  const dir = mkdtempSync(join(tmpdir(), 'readme-'));
+  try {
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin', 'kubectl'), `#!/bin/sh\nexec '${env.kubectl}' --kubeconfig '${env.kubeconfig}' -n '${namespace}' "$@"\n`, { mode: 0o755 });
+    return result(spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: cwd ?? dir, encoding: 'utf-8', env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}`, ...vars },
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
