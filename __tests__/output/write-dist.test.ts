@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
-import { DistIo, goYamlRetypes, manifestsToYaml, OutputError, writeDist } from '../../lib/output/write-dist';
+import { AWKWARD_VALUES } from '../support/awkward-values';
+import { DistIo, goYamlRetypes, manifestsToYaml, OutputError, plainInFlow, writeDist } from '../../lib/output/write-dist';
 
 const tmp = () => fs.mkdtempSync(join(tmpdir(), 'write-dist-'));
 const readDir = (dir: string) => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(join(dir, f), 'utf-8')]));
@@ -70,9 +71,67 @@ describe('YAML that kubectl reads back as written', () => {
       expect(goYamlRetypes(value)).toBe(false);
     });
 
-  test('those strings are double-quoted; everything else is written as cdk8s writes it', () => {
+  test('those strings are double-quoted; everything else is written as cdk8s writes it, sequences unindented as kubectl writes them', () => {
     const text = manifestsToYaml([{ a: '0X1F', b: 'main', c: ['on', '100m'], d: 30500, e: '30500' }]);
-    expect(text).toBe('a: "0X1F"\nb: main\nc:\n  - "on"\n  - 100m\nd: 30500\ne: "30500"\n');
+    expect(text).toBe('a: "0X1F"\nb: main\nc:\n- "on"\n- 100m\nd: 30500\ne: "30500"\n');
     expect(parseAllDocuments(text)[0].toJS()).toEqual({ a: '0X1F', b: 'main', c: ['on', '100m'], d: 30500, e: '30500' });
+  });
+});
+
+describe('flow style: env, envFrom, mounts and volumes one entry to a line, command and quantities on one line', () => {
+  const pod = (env: Array<Record<string, unknown>>) => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' },
+    spec: {
+      containers: [{
+        name: 'c', image: 'x:1', command: ['sh', '/opt/s/build.sh'], env, envFrom: [{ prefix: 'P_', secretRef: { name: 's' } }],
+        resources: { limits: { cpu: '1', memory: '1Gi' } }, volumeMounts: [{ mountPath: '/w', name: 'w', readOnly: true }],
+      }],
+      volumes: [{ name: 'w', emptyDir: {} }, { name: 'h', hostPath: { path: '/var/run', type: 'Directory' } }],
+    },
+  });
+
+  test('the Pod as written', () => {
+    expect(manifestsToYaml([pod([{ name: 'A', value: 'main' }, { name: 'B', value: '30500' }, { name: 'C', valueFrom: { secretKeyRef: { key: 'k', name: 's' } } }])])).toBe(`apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+  - name: c
+    image: x:1
+    command: [sh, /opt/s/build.sh]
+    env:
+    - {name: A, value: main}
+    - {name: B, value: "30500"}
+    - {name: C, valueFrom: {secretKeyRef: {key: k, name: s}}}
+    envFrom:
+    - {prefix: P_, secretRef: {name: s}}
+    resources:
+      limits: {cpu: "1", memory: 1Gi}
+    volumeMounts:
+    - {mountPath: /w, name: w, readOnly: true}
+  volumes:
+  - {name: w, emptyDir: {}}
+  - {name: h, hostPath: {path: /var/run, type: Directory}}
+`);
+  });
+
+  test.each(AWKWARD_VALUES)('env value %j reads back as written (YAML 1.1, the yaml package)', (value) => {
+    const manifest = pod([{ name: 'V', value }]);
+    const text = manifestsToYaml([manifest]);
+    expect(parseAllDocuments(text, { version: '1.1' })[0].toJS()).toEqual(manifest);
+  });
+
+  test('a multi-line value keeps its entry in block style (a script stays readable)', () => {
+    const text = manifestsToYaml([pod([{ name: 'A', value: 'main' }, { name: 'S', value: 'line 1\nline 2\n' }])]);
+    expect(text).toContain('    - {name: A, value: main}\n    - name: S\n      value: |\n');
+  });
+
+  test.each(['a?b', 'a,b', 'a:', 'a:}', '{x', '-x', '? x', 'a #b', 'a b', ''])('%j is not plain inside a flow collection', (value) => {
+    expect(plainInFlow(value)).toBe(false);
+  });
+
+  test.each(['main', 'https://git.example.com/team/x.git', 'localhost:30500', '/opt/image-builder/build.sh', 'v1.2.0', 'a_b.c@d+e=f~g%h'])('%j stays plain', (value) => {
+    expect(plainInFlow(value)).toBe(true);
   });
 });

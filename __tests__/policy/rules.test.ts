@@ -174,7 +174,7 @@ describe('policy', () => {
     });
 
     test('YAML 1.1 booleans are caught too (kubectl reads `on` as true)', () => {
-      const broken = distText().replace('value: main\n', 'value: on\n');
+      const broken = distText().replace('{name: GIT_REF, value: main}', '{name: GIT_REF, value: on}');
       expect(checkPolicy(parseManifests(broken)).map((v) => v.message)).toContain('env GIT_REF is boolean true, not a string');
     });
 

@@ -6,6 +6,8 @@ import { apiserverProblems, KUBECONFIG, kubectl, parseKubectlErrors, startApiSer
 import { collectFiles } from '../../lib/validation/files';
 import { parseManifestText, readManifestFile } from '../../lib/validation/manifests';
 import { formatProblem, Problem } from '../../lib/validation/problems';
+import { manifestsToYaml } from '../../lib/output/write-dist';
+import { AWKWARD_VALUES } from '../support/awkward-values';
 import { ROOT } from '../support/synth';
 
 /**
@@ -143,6 +145,19 @@ test('npm run validate -- --server on 600 objects: progress on stderr, per kubec
   ]);
   expect(run.stdout).toMatch(new RegExp(`^${dir}/many\\.yaml:2751: ConfigMap/C_550 metadata\\.name: Invalid value: "C_550": a lowercase RFC 1123 subdomain .*\\[apiserver\\]\\nINVALID: 1 file\\(s\\), 600 object\\(s\\), 1 problem\\(s\\)`));
   expect(run.status).toBe(1);
+});
+
+describe('flow-style env entries: kubectl (go-yaml) reads back what manifestsToYaml wrote', () => {
+  // go-yaml v2 ends a plain scalar in flow context at `,?[]{}`, which the yaml package
+  // would write plain (`{name: V, value: a?b}`): kubectl refused the whole file.
+  test('every awkward value, one env entry each, in one Pod', () => {
+    const env = AWKWARD_VALUES.map((value, i) => ({ name: `V${i}`, value }));
+    const text = manifestsToYaml([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x:1', env }] } }]);
+    const read = kubectl(['label', '--local', '-f', '-', 'read=back', '-o', 'json'], text);
+    expect(read.stderr).toBe('');
+    expect(JSON.parse(read.stdout).spec.containers[0].env).toEqual(env);
+    expect(text).toContain('- {name: V0, value: "a?b"}');
+  });
 });
 
 describe('round trip: kubectl apply -f dist/ for real, then read back', () => {

@@ -73,10 +73,10 @@ describe('manifest reader (one parse, one identity per object)', () => {
     const parsed = readManifestFile(DIST);
     expect(parsed.problems).toEqual([]);
     expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual([
-      'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@397', 'ConfigMap/image-builder-script@418',
-      'ConfigMap/registry-retention@543', 'ServiceAccount/registry-retention@1096', 'ClusterRole/registry-retention@1108',
-      'ClusterRoleBinding/registry-retention@1162', 'CronJob/registry-retention@1181',
-      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@1274$/),
+      'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@347', 'ConfigMap/image-builder-script@368',
+      'ConfigMap/registry-retention@493', 'ServiceAccount/registry-retention@1046', 'ClusterRole/registry-retention@1058',
+      'ClusterRoleBinding/registry-retention@1112', 'CronJob/registry-retention@1131',
+      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@1201$/),
     ]);
   });
 
