@@ -45,10 +45,8 @@ describe('BuilderPod', () => {
       REPO_URL: SEED.repo,
       GIT_REF: 'main',
       IMAGE_TAGS: 'main latest',
-      IMAGE_COUNT: '1',
       IMAGE_1_NAME: 'worker',
       IMAGE_1_CONTEXT: 'dockercoins/worker',
-      IMAGE_1_DOCKERFILE: 'Dockerfile',
       REGISTRY_PUSH_SECRET: 'registry-push',
       // from the push Secret (secretKeyRef), never a value in the manifest
       REGISTRY_USERNAME: undefined,

@@ -93,8 +93,7 @@ describe('buildkit engine builder', () => {
       GIT_REF: 'v1.2.0',
       IMAGE_TAGS: 'v1.2.0',
       CACHE_TAGS: 'v1.2.0 main',
-      IMAGE_COUNT: '2',
-      IMAGE_1_NAME: 'api', IMAGE_1_CONTEXT: 'api', IMAGE_1_DOCKERFILE: 'Dockerfile',
+      IMAGE_1_NAME: 'api', IMAGE_1_CONTEXT: 'api',
       IMAGE_2_NAME: 'web', IMAGE_2_CONTEXT: 'web', IMAGE_2_DOCKERFILE: 'docker/Dockerfile.prod',
       REGISTRY_PUSH_SECRET: 'registry-push', REGISTRY_USERNAME: undefined, REGISTRY_PASSWORD: undefined,
     });
@@ -169,7 +168,7 @@ builds:
     ];
     const verdicts = urls.map((url) => {
       const run = spawnSync('sh', ['-c', BUILDKIT_SCRIPT], {
-        env: { PATH: process.env.PATH, REPO_URL: url, GIT_REF: 'main', GIT_TERMINAL_PROMPT: '0' }, encoding: 'utf-8', timeout: 30_000,
+        env: { PATH: process.env.PATH, REPO_URL: url, GIT_REF: 'main', IMAGE_1_NAME: 'a', GIT_TERMINAL_PROMPT: '0' }, encoding: 'utf-8', timeout: 30_000,
       });
       expect(run.status).toBe(1);
       const refused = run.stderr.includes('!! BuildKit takes an http(s) URL for a git repository only when it ends in .git, with no trailing slash');

@@ -17,7 +17,7 @@ describe('ImageBuilder', () => {
     const env = envOf(find(manifests, 'Job').spec.template.spec.containers[0]);
     expect(env).toMatchObject({
       REPO_URL: 'https://github.com/jpetazzo/container.training',
-      IMAGE_COUNT: '4', IMAGE_1_NAME: 'hasher', IMAGE_2_NAME: 'rng', IMAGE_3_NAME: 'webui', IMAGE_4_NAME: 'worker',
+      IMAGE_1_NAME: 'hasher', IMAGE_2_NAME: 'rng', IMAGE_3_NAME: 'webui', IMAGE_4_NAME: 'worker',
     });
   });
 

@@ -54,7 +54,9 @@ describe('success', () => {
   test('tag ref v1.0.0: two images from one clone, tagged v1.0.0 and the short SHA, not latest', async () => {
     const { registry, repo, env } = suite;
     const { job, run } = await suite.build('tag', { repo: repo.url, ref: 'v1.0.0', images: hasherAndWorker });
-    expect(job.env).toMatchObject({ REGISTRY_PORT: String(env.registryPort), REPO_URL: repo.url, GIT_REF: 'v1.0.0', IMAGE_TAGS: 'v1.0.0', IMAGE_COUNT: '2' });
+    expect(job.env).toMatchObject({ REGISTRY_PORT: String(env.registryPort), REPO_URL: repo.url, GIT_REF: 'v1.0.0', IMAGE_TAGS: 'v1.0.0', IMAGE_1_NAME: 'hasher', IMAGE_2_NAME: 'worker' });
+    // The script counts the images and defaults their Dockerfile: the Job carries neither.
+    expect(Object.keys(job.env).filter((k) => k === 'IMAGE_COUNT' || k.endsWith('_DOCKERFILE'))).toEqual([]);
     expectSuccess(run);
     suite.timings['cold build (v1.0.0, hasher + worker, build + push)'] = run.ms;
 

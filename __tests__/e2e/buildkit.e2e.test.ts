@@ -56,7 +56,9 @@ describe('success', () => {
   test('tag ref v1.0.0, cold: two images from one commit, tagged v1.0.0 and the short SHA, not latest', async () => {
     const { env, registry, repo } = suite;
     const { job, run, dir } = await suite.build('tag', { repo: repo.url, ref: 'v1.0.0', images: hasherAndWorker });
-    expect(job.env).toMatchObject({ REGISTRY_PORT: String(env.registryPort), REPO_URL: repo.url, GIT_REF: 'v1.0.0', IMAGE_TAGS: 'v1.0.0', IMAGE_COUNT: '2' });
+    expect(job.env).toMatchObject({ REGISTRY_PORT: String(env.registryPort), REPO_URL: repo.url, GIT_REF: 'v1.0.0', IMAGE_TAGS: 'v1.0.0', IMAGE_1_NAME: 'hasher', IMAGE_2_NAME: 'worker' });
+    // The script counts the images and defaults their Dockerfile: the Job carries neither.
+    expect(Object.keys(job.env).filter((k) => k === 'IMAGE_COUNT' || k.endsWith('_DOCKERFILE'))).toEqual([]);
     expectSuccess(run);
     suite.timings[COLD] = run.ms;
     expect(stateDirUsed(dir)).toBe(true);

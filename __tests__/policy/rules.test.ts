@@ -20,7 +20,7 @@ const env = (ms: Manifest[], name: string) => builder(ms).containers[0].env.find
  * which proves the rule (and the test that runs it on dist/) can fail.
  */
 const BREAKERS: Record<string, (ms: Manifest[]) => void> = {
-  IB001: (ms) => { env(ms, 'IMAGE_COUNT').value = 4; },
+  IB001: (ms) => { env(ms, 'IMAGE_TAGS').value = 4; },
   IB002: (ms) => { env(ms, 'REGISTRY_PORT').value = '30501'; },
   IB003: (ms) => { registry(ms).spec.template.spec.containers[0].image = 'registry'; },
   IB004: (ms) => { env(ms, 'IMAGE_1_NAME').value = 'my-favourite-name'; },
@@ -86,10 +86,10 @@ const BUILDKIT_CHECKS: Array<[string, string, (ms: Manifest[]) => void, string]>
 
 /**
  * Rules about every builder, whatever its engine: their breakers must work on
- * the buildkit app too (IB001's own breaker would also miscount its one image).
+ * the buildkit app too.
  */
 const ENGINE_AGNOSTIC: Record<string, (ms: Manifest[]) => void> = {
-  IB001: (ms) => { env(ms, 'IMAGE_COUNT').value = 1; },
+  IB001: (ms) => { env(ms, 'IMAGE_TAGS').value = 1; },
   IB002: BREAKERS.IB002,
   IB004: BREAKERS.IB004,
   IB005: BREAKERS.IB005,
@@ -162,8 +162,8 @@ describe('policy', () => {
     test('numeric-looking env values are quoted in dist/', () => {
       const text = distText();
       expect(text).toContain('value: "30500"');
-      expect(text).toContain('value: "4"');
-      expect(text).not.toMatch(/value: \d+\s*$/m);
+      // Block (`value: 1` at the line's end) and flow (`{name: X, value: 1}`) entries alike.
+      expect(text).not.toMatch(/value: \d+(\s*$|[,}])/m);
     });
 
     test('an unquoted port in the text is caught (IB001)', () => {
@@ -187,6 +187,16 @@ describe('policy', () => {
   test('image names cannot be set by config: the key is refused before synth', () => {
     expect(() => synthBuilds(`builds: [{repo: "https://x.example/a.git", images: [{context: api, name: other}]}]`)).toThrow(/unknown key "name"/);
     expect(checkPolicy(synthBuilds(SEED_BUILD))).toEqual([]);
+  });
+
+  test('IB004: the scripts count images up to the first IMAGE_<n>_NAME missing; images past it would not be built', () => {
+    const gap = clone(synthDefault());
+    builder(gap).containers[0].env = builder(gap).containers[0].env.filter((e: any) => e.name !== 'IMAGE_2_NAME');
+    expect(checkPolicy(gap).map((v) => [v.rule, v.message])).toEqual([['IB004',
+      'IMAGE_2_CONTEXT, IMAGE_3_NAME, IMAGE_3_CONTEXT, IMAGE_4_NAME, IMAGE_4_CONTEXT would not be built: the script counts images up to the first IMAGE_<n>_NAME missing, IMAGE_2_NAME']]);
+    const none = clone(synthDefault());
+    builder(none).containers[0].env = builder(none).containers[0].env.filter((e: any) => !e.name.startsWith('IMAGE_'));
+    expect(checkPolicy(none).map((v) => [v.rule, v.message])).toEqual([['IB004', 'IMAGE_1_NAME is not set: a builder names at least one image']]);
   });
 
   test('IB003 knows pinned forms', () => {

@@ -74,9 +74,9 @@ describe('manifest reader (one parse, one identity per object)', () => {
     expect(parsed.problems).toEqual([]);
     expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual([
       'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@347', 'ConfigMap/image-builder-script@368',
-      'ConfigMap/registry-retention@493', 'ServiceAccount/registry-retention@1046', 'ClusterRole/registry-retention@1058',
-      'ClusterRoleBinding/registry-retention@1112', 'CronJob/registry-retention@1131',
-      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@1201$/),
+      'ConfigMap/registry-retention@503', 'ServiceAccount/registry-retention@1056', 'ClusterRole/registry-retention@1068',
+      'ClusterRoleBinding/registry-retention@1122', 'CronJob/registry-retention@1141',
+      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@1211$/),
     ]);
   });
 
@@ -164,7 +164,7 @@ describe('policy layer', () => {
     'apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app.kubernetes.io/component: builder}}\nspec: {containers: [{name: docker-build, image: "x:1", env: "x", securityContext: 5, volumeMounts: [null]}], volumes: [null, {name: v, hostPath: "x"}, {name: w, hostPath: {path: [1]}}]}\n',
     'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: registry, labels: {app.kubernetes.io/component: registry}}\nspec: {replicas: [1], strategy: "x", template: {spec: {containers: [{volumeMounts: "x"}], volumes: null}}}\n',
     'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {jobTemplate: {spec: {template: {metadata: {labels: "x"}, spec: {containers: {}}}}}}\n',
-    'apiVersion: v1\nkind: Service\nmetadata: {name: s, labels: {app.kubernetes.io/component: registry}}\nspec: {ports: [null, {nodePort: {}}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, labels: {app.kubernetes.io/component: builder}}\nspec: {containers: [{name: docker-build, image: "d:1", env: [{name: IMAGE_COUNT, value: "2"}]}]}\n',
+    'apiVersion: v1\nkind: Service\nmetadata: {name: s, labels: {app.kubernetes.io/component: registry}}\nspec: {ports: [null, {nodePort: {}}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, labels: {app.kubernetes.io/component: builder}}\nspec: {containers: [{name: docker-build, image: "d:1", env: [{name: IMAGE_1_NAME, value: "x"}, {name: IMAGE_2_NAME, value: "y"}]}]}\n',
     '[1, 2]\n---\n"text"\n---\n42\n---\nnull\n',
   ];
 

@@ -6,6 +6,25 @@ export const NODE_RUN_MOUNT = '/node/run';
 /** Where the builder's emptyDir is mounted; the script clones below it. */
 export const WORKSPACE_PATH = '/workspace';
 
+/** The Dockerfile of an image whose env has no IMAGE_<n>_DOCKERFILE (the script's default). */
+export const DEFAULT_DOCKERFILE = 'Dockerfile';
+
+/**
+ * Both engines' scripts: how many images the build has, counted from the
+ * environment (IMAGE_1_NAME, IMAGE_2_NAME, ... up to the first one unset), so
+ * the Job carries no count to keep in step with them.
+ */
+export const IMAGE_COUNT_SH = `# The images are IMAGE_1_*, IMAGE_2_*, ... up to the first IMAGE_<n>_NAME unset; an unset
+# IMAGE_<n>_DOCKERFILE means ${DEFAULT_DOCKERFILE}.
+image_count=0
+while :; do
+  eval "next=\\\${IMAGE_$((image_count + 1))_NAME:-}"
+  [ -n "$next" ] || break
+  image_count=$((image_count + 1))
+done
+[ "$image_count" -ge 1 ] || die "no IMAGE_1_NAME in the environment: this builder names no image to build"
+`;
+
 /**
  * The builder's shell script and the environment that parameterizes it.
  *
@@ -44,6 +63,7 @@ die() { echo "!! $*" >&2; exit 1; }
 # WORKSPACE at a temp dir).
 : "\${WORKSPACE:=${WORKSPACE_PATH}}" "\${NODE_DOCKER_SOCKET:=${NODE_RUN_MOUNT}/docker.sock}"
 
+${IMAGE_COUNT_SH}
 # The node's Docker engine, through its run directory. DOCKER_HOST set means another engine
 # was chosen (the end-to-end test's); then there is nothing to check.
 if [ -z "\${DOCKER_HOST:-}" ]; then
@@ -91,8 +111,8 @@ short=$(git -C "$src" rev-parse --short=7 HEAD)
 echo "checked out $commit"
 
 i=1
-while [ "$i" -le "$IMAGE_COUNT" ]; do
-  eval "name=\\$IMAGE_\${i}_NAME context=\\$IMAGE_\${i}_CONTEXT dockerfile=\\$IMAGE_\${i}_DOCKERFILE"
+while [ "$i" -le "$image_count" ]; do
+  eval "name=\\$IMAGE_\${i}_NAME context=\\$IMAGE_\${i}_CONTEXT dockerfile=\\\${IMAGE_\${i}_DOCKERFILE:-${DEFAULT_DOCKERFILE}}"
   announce "build $name" "context $context, dockerfile $dockerfile"
   [ -d "$src/$context" ] || die "context directory '$context' does not exist in $REPO_URL at $GIT_REF"
   [ -f "$src/$context/$dockerfile" ] || die "Dockerfile '$context/$dockerfile' does not exist in $REPO_URL at $GIT_REF"
@@ -115,7 +135,7 @@ esac
 log="$WORKSPACE/push.log" push_waited=0
 for tag in $short $IMAGE_TAGS; do
   i=1
-  while [ "$i" -le "$IMAGE_COUNT" ]; do
+  while [ "$i" -le "$image_count" ]; do
     eval "name=\\$IMAGE_\${i}_NAME"
     announce "push $name:$tag" "$registry/$name:$tag"
     until docker push "$registry/$name:$tag" >"$log" 2>&1; do
@@ -138,7 +158,7 @@ for tag in $short $IMAGE_TAGS; do
     i=$((i + 1))
   done
 done
-announce done "built $IMAGE_COUNT image(s) from $commit"
+announce done "built $image_count image(s) from $commit"
 `;
 
 /** Where builders mount the script's ConfigMap (read-only). */
@@ -163,14 +183,14 @@ export function scriptEnvironment(build: PlannedBuild, registryPort: number): Re
     REPO_URL: build.repo,
     GIT_REF: build.ref,
     IMAGE_TAGS: build.tags.join(' '),
-    IMAGE_COUNT: String(build.images.length),
     ...imageEnvironment(build),
   };
   return env;
 }
 
 /**
- * IMAGE_<n>_NAME / _CONTEXT / _DOCKERFILE (n from 1, after IMAGE_COUNT): how both
+ * IMAGE_<n>_NAME / _CONTEXT / _DOCKERFILE (n from 1; _DOCKERFILE only when not
+ * DEFAULT_DOCKERFILE; the scripts count the images themselves): how both
  * engines' scripts, and the policy rules reading them, see a build's images.
  */
 export function imageEnvironment(build: PlannedBuild): Record<string, string> {
@@ -179,7 +199,7 @@ export function imageEnvironment(build: PlannedBuild): Record<string, string> {
     const n = index + 1;
     env[`IMAGE_${n}_NAME`] = image.name;
     env[`IMAGE_${n}_CONTEXT`] = image.context;
-    env[`IMAGE_${n}_DOCKERFILE`] = image.dockerfile;
+    if (image.dockerfile !== DEFAULT_DOCKERFILE) env[`IMAGE_${n}_DOCKERFILE`] = image.dockerfile;
   });
   return env;
 }

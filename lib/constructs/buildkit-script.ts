@@ -1,6 +1,6 @@
 import { BUILDKIT_GIT_SUFFIX_ERE, BUILDKIT_HTTP_URL_ERE } from '../config/source-rules';
 import { PlannedBuild } from '../plan/build-plan';
-import { imageEnvironment, SCRIPT_DIR } from './builder-script';
+import { DEFAULT_DOCKERFILE, IMAGE_COUNT_SH, imageEnvironment, SCRIPT_DIR } from './builder-script';
 
 /**
  * The buildkit engine's builder script and the environment that parameterizes it.
@@ -58,6 +58,7 @@ die() { echo "!! $*" >&2; exit 1; }
 # BuildKit's git URL fragment is URL-decoded: keep a literal % in a ref or path.
 fragment() { printf '%s' "$1" | sed 's/%/%25/g'; }
 
+${IMAGE_COUNT_SH}
 announce resolve "$REPO_URL at $GIT_REF"
 # synth's rule (lib/config/source-rules.ts): an http(s) URL, scheme in any case, must end in .git.
 if printf '%s' "$REPO_URL" | grep -Eq '${BUILDKIT_HTTP_URL_ERE}' && ! printf '%s' "$REPO_URL" | grep -Eq '${BUILDKIT_GIT_SUFFIX_ERE}'; then
@@ -166,7 +167,7 @@ echo "logged in to $REGISTRY_HOST (GET /v2/: HTTP 200); credentials in the conta
 # layer cache imported from the registry) with the extra arguments; output shown and kept in $tmp/log.
 # Sets name, context and dockerfile for the caller.
 bk() {
-  eval "name=\\$IMAGE_\${1}_NAME context=\\$IMAGE_\${1}_CONTEXT dockerfile=\\$IMAGE_\${1}_DOCKERFILE"
+  eval "name=\\$IMAGE_\${1}_NAME context=\\$IMAGE_\${1}_CONTEXT dockerfile=\\\${IMAGE_\${1}_DOCKERFILE:-${DEFAULT_DOCKERFILE}}"
   shift
   for cache_tag in $CACHE_TAGS; do
     set -- "$@" --import-cache "type=registry,ref=$REGISTRY_HOST/buildcache/$name:$cache_tag,registry.insecure=true"
@@ -202,8 +203,8 @@ explain() {
 }
 
 i=1
-while [ "$i" -le "$IMAGE_COUNT" ]; do
-  eval "name=\\$IMAGE_\${i}_NAME context=\\$IMAGE_\${i}_CONTEXT dockerfile=\\$IMAGE_\${i}_DOCKERFILE"
+while [ "$i" -le "$image_count" ]; do
+  eval "name=\\$IMAGE_\${i}_NAME context=\\$IMAGE_\${i}_CONTEXT dockerfile=\\\${IMAGE_\${i}_DOCKERFILE:-${DEFAULT_DOCKERFILE}}"
   announce "build $name" "context $context, dockerfile $dockerfile"
   bk "$i" || explain "the build of $name failed: see the BuildKit output above"
   i=$((i + 1))
@@ -251,7 +252,7 @@ push_waited=0
 export_tag=\${CACHE_TAGS%% *}
 for tag in $short $IMAGE_TAGS; do
   i=1
-  while [ "$i" -le "$IMAGE_COUNT" ]; do
+  while [ "$i" -le "$image_count" ]; do
     eval "name=\\$IMAGE_\${i}_NAME"
     announce "push $name:$tag" "$REGISTRY_HOST/$name:$tag (pulled as localhost:$REGISTRY_PORT/$name:$tag)"
     set -- --output "type=image,name=$REGISTRY_HOST/$name:$tag,push=true,registry.insecure=true" --metadata-file "$tmp/metadata.json"
@@ -271,7 +272,7 @@ for tag in $short $IMAGE_TAGS; do
     i=$((i + 1))
   done
 done
-announce "done" "built $IMAGE_COUNT image(s) from $commit"
+announce "done" "built $image_count image(s) from $commit"
 `;
 
 /** Flags for buildkitd: no PID namespace of its own for RUN steps, which a rootless Pod cannot create. */
@@ -296,7 +297,6 @@ export function buildkitScriptEnvironment(build: PlannedBuild, registryPort: num
     GIT_REF: build.ref,
     IMAGE_TAGS: build.tags.join(' '),
     CACHE_TAGS: build.cacheTags.join(' '),
-    IMAGE_COUNT: String(build.images.length),
     ...imageEnvironment(build),
   };
   return env;

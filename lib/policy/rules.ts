@@ -266,9 +266,15 @@ export const RULES: PolicyRule[] = [
     fix: 'let the BuilderPod/BuildJob derive IMAGE_<n>_NAME from the repository and context; do not set it',
     check: (manifests) => podSpecs(manifests).filter(isBuilder).flatMap((at) => containersOf(at).flatMap(({ container, path }) => {
       const env = envOf(container);
-      const count = Number(env.IMAGE_COUNT);
-      if (!Number.isInteger(count) || count < 1) {
-        return [{ manifest: at.manifest, object: at.object, path: `${path}.env`, message: `IMAGE_COUNT is ${describeValue(env.IMAGE_COUNT)}, not a whole number of images (1 or more)` }];
+      // As the scripts count them (IMAGE_COUNT_SH): IMAGE_1_NAME, IMAGE_2_NAME, ... up to the first one unset or empty.
+      let count = 0;
+      while (typeof env[`IMAGE_${count + 1}_NAME`] === 'string' && env[`IMAGE_${count + 1}_NAME`] !== '') count++;
+      if (count === 0) {
+        return [{ manifest: at.manifest, object: at.object, path: `${path}.env`, message: `IMAGE_1_NAME is ${describeValue(env.IMAGE_1_NAME)}: a builder names at least one image` }];
+      }
+      const unread = Object.keys(env).filter((k) => Number(/^IMAGE_(\d+)_/.exec(k)?.[1] ?? 0) > count);
+      if (unread.length > 0) {
+        return [{ manifest: at.manifest, object: at.object, path: `${path}.env`, message: `${unread.join(', ')} would not be built: the script counts images up to the first IMAGE_<n>_NAME missing, IMAGE_${count + 1}_NAME` }];
       }
       if (typeof env.REPO_URL !== 'string') {
         return [{ manifest: at.manifest, object: at.object, path: `${path}.env`, message: `REPO_URL is ${describeValue(env.REPO_URL)}, so the image names cannot be derived` }];

@@ -32,7 +32,7 @@ export function describeRefCases(suite: E2ESuite): void {
     test('default branch main: tagged main, latest and the short SHA', async () => {
       const { repo } = suite;
       const { job, run } = await suite.build('main', { repo: repo.url, ref: 'main', images: [{ context: 'services/hasher' }, { context: 'services/worker' }] });
-      expect(job.env).toMatchObject({ GIT_REF: 'main', IMAGE_TAGS: 'main latest', IMAGE_COUNT: '2' });
+      expect(job.env).toMatchObject({ GIT_REF: 'main', IMAGE_TAGS: 'main latest', IMAGE_1_NAME: 'hasher', IMAGE_2_NAME: 'worker' });
       expectSuccess(run);
 
       const s = short(repo.commits.main);
