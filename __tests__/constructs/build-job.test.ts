@@ -115,13 +115,12 @@ describe('BuildJob', () => {
       'images.cdk8s-image-builder/web': 'true',
       'team': 'shop',
     };
+    // The Job: the handles, its component and part-of (what `kubectl apply --prune -l` selects);
+    // instance would repeat the build label, name and managed-by the component.
     expect(job.metadata.labels).toEqual({
       ...handles,
-      'app.kubernetes.io/name': 'image-builder',
-      'app.kubernetes.io/instance': 'build-app-v1.2.0',
       'app.kubernetes.io/component': 'builder',
       'app.kubernetes.io/part-of': 'cdk8s-image-builder',
-      'app.kubernetes.io/managed-by': 'cdk8s',
     });
     // The Pods: what `kubectl logs -l` selects by, and the component the policy rules recognise builders by.
     expect(job.spec.template.metadata.labels).toEqual({ ...handles, 'app.kubernetes.io/component': 'builder' });

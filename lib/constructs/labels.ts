@@ -21,12 +21,15 @@ const COMPONENT_NAMES: Record<Component, string> = {
 /** The label naming an object's part of the app; the policy rules recognise builders and the registry by it. */
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 
+/** The label naming the app an object belongs to: `kubectl apply --prune -l app.kubernetes.io/part-of=cdk8s-image-builder`. */
+export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
+
 export function standardLabels(component: Component, instance: string): Record<string, string> {
   return {
     'app.kubernetes.io/name': COMPONENT_NAMES[component],
     'app.kubernetes.io/instance': instance,
     [COMPONENT_LABEL]: component,
-    'app.kubernetes.io/part-of': PART_OF,
+    [PART_OF_LABEL]: PART_OF,
     'app.kubernetes.io/managed-by': 'cdk8s',
   };
 }
