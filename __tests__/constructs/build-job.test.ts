@@ -81,9 +81,9 @@ describe('BuildJob', () => {
       { name: 'IMAGE_2_CONTEXT', value: 'web' },
       { name: 'IMAGE_2_DOCKERFILE', value: 'docker/Dockerfile.prod' },
       { name: 'REGISTRY_PUSH_SECRET', value: 'registry-push' },
-      { name: 'REGISTRY_USERNAME', valueFrom: { secretKeyRef: { name: 'registry-push', key: 'username' } } },
-      { name: 'REGISTRY_PASSWORD', valueFrom: { secretKeyRef: { name: 'registry-push', key: 'password' } } },
     ]);
+    // The push credentials: the push Secret whole, its keys as PUSH_SECRET_username and PUSH_SECRET_password.
+    expect(container.envFrom).toEqual([{ prefix: 'PUSH_SECRET_', secretRef: { name: 'registry-push' } }]);
   });
 
   test('the script: its own ConfigMap by default, or a shared one; mounted read-only', () => {

@@ -48,10 +48,9 @@ describe('BuilderPod', () => {
       IMAGE_1_NAME: 'worker',
       IMAGE_1_CONTEXT: 'dockercoins/worker',
       REGISTRY_PUSH_SECRET: 'registry-push',
-      // from the push Secret (secretKeyRef), never a value in the manifest
-      REGISTRY_USERNAME: undefined,
-      REGISTRY_PASSWORD: undefined,
     });
+    // The push credentials from the push Secret (envFrom), never a value in the manifest.
+    expect(container.envFrom).toEqual([{ prefix: 'PUSH_SECRET_', secretRef: { name: 'registry-push' } }]);
   });
 
   test('the script installs git, clones, builds and pushes to localhost:$REGISTRY_PORT', () => {

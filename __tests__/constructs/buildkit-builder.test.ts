@@ -80,11 +80,9 @@ describe('buildkit engine builder', () => {
 
   test('parameters only in env, all strings: registry at its Service address, cache tags, the no-sandbox flag', () => {
     const container = synthJob().spec.template.spec.containers[0];
-    // Plain strings, but the push credentials: secretKeyRef of the push Secret.
-    expect(container.env.filter((e: any) => typeof e.value !== 'string')).toEqual([
-      { name: 'REGISTRY_USERNAME', valueFrom: { secretKeyRef: { name: 'registry-push', key: 'username' } } },
-      { name: 'REGISTRY_PASSWORD', valueFrom: { secretKeyRef: { name: 'registry-push', key: 'password' } } },
-    ]);
+    // Plain strings; the push credentials come from the push Secret whole (envFrom), never as values.
+    expect(container.env.filter((e: any) => typeof e.value !== 'string')).toEqual([]);
+    expect(container.envFrom).toEqual([{ prefix: 'PUSH_SECRET_', secretRef: { name: 'registry-push' } }]);
     expect(envOf(container)).toEqual({
       BUILDKITD_FLAGS: '--oci-worker-no-process-sandbox',
       REGISTRY_PORT: '30500',
@@ -95,7 +93,7 @@ describe('buildkit engine builder', () => {
       CACHE_TAGS: 'v1.2.0 main',
       IMAGE_1_NAME: 'api', IMAGE_1_CONTEXT: 'api',
       IMAGE_2_NAME: 'web', IMAGE_2_CONTEXT: 'web', IMAGE_2_DOCKERFILE: 'docker/Dockerfile.prod',
-      REGISTRY_PUSH_SECRET: 'registry-push', REGISTRY_USERNAME: undefined, REGISTRY_PASSWORD: undefined,
+      REGISTRY_PUSH_SECRET: 'registry-push',
     });
     expect(BUILDKITD_FLAGS).toBe('--oci-worker-no-process-sandbox');
   });

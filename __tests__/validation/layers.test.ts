@@ -74,9 +74,9 @@ describe('manifest reader (one parse, one identity per object)', () => {
     expect(parsed.problems).toEqual([]);
     expect(parsed.docs.map((d) => `${d.ref.kind}/${d.ref.name}@${d.ref.line}`)).toEqual([
       'ConfigMap/registry-config@1', 'Deployment/registry@125', 'Service/registry@347', 'ConfigMap/image-builder-script@368',
-      'ConfigMap/registry-retention@503', 'ServiceAccount/registry-retention@1056', 'ClusterRole/registry-retention@1068',
-      'ClusterRoleBinding/registry-retention@1122', 'CronJob/registry-retention@1141',
-      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@1211$/),
+      'ConfigMap/registry-retention@508', 'ServiceAccount/registry-retention@1061', 'ClusterRole/registry-retention@1073',
+      'ClusterRoleBinding/registry-retention@1127', 'CronJob/registry-retention@1146',
+      expect.stringMatching(/^Job\/build-container-training-main-[0-9a-f]{8}@1216$/),
     ]);
   });
 
@@ -184,8 +184,7 @@ describe('policy layer', () => {
       'IB008 runs as user not set (runAsNonRoot not set), not root',
       'IB008 no emptyDir mounted at /workspace',
       'IB009 command is not set, not ["sh","/opt/image-builder/build.sh"]',
-      'IB015 REGISTRY_USERNAME is not read from key "username" of the push Secret',
-      'IB015 REGISTRY_PASSWORD is not read from key "password" of the push Secret',
+      'IB015 the push Secret is not read whole (envFrom secretRef with prefix PUSH_SECRET_): the script reads PUSH_SECRET_username and PUSH_SECRET_password',
     ]);
   });
 });

@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { PlannedBuild } from '../plan/build-plan';
 import { BUILDER_COMMAND, NODE_RUN_MOUNT, SCRIPT_DIR, scriptEnvironment, WORKSPACE_PATH } from './builder-script';
 import { BuilderScriptConfigMap } from './builder-script-config-map';
-import { pushCredentialEnv } from './push-secret';
+import { pushSecretEnvFrom } from './push-secret';
 
 /** The docker CLI image (Alpine based, so `apk add git` works), pinned. */
 export const DOCKER_CLI_IMAGE = 'docker:28.2.2-cli';
@@ -79,7 +79,7 @@ export interface BuilderOptions extends BuilderPlacement {
 
   /**
    * Secret (created out of band) with the push credentials, keys `username`
-   * and `password`; builders read them as secretKeyRef env.
+   * and `password`; builders read it whole (envFrom, prefix PUSH_SECRET_).
    * @default DEFAULT_PUSH_SECRET
    */
   readonly pushSecretName?: string;
@@ -136,6 +136,7 @@ export function builderLabels(build: PlannedBuild): Record<string, string> {
  */
 export function addBuilderContainer(workload: kplus.Pod | kplus.Job, props: BuilderProps): kplus.Container {
   const script = props.script ?? new BuilderScriptConfigMap(workload, 'Script', { name: `${props.build.name}-script` });
+  const push = pushSecretEnvFrom(workload, props.pushSecretName);
   const container = workload.addContainer({
     name: BUILDER_CONTAINER_NAME,
     image: props.image ?? DOCKER_CLI_IMAGE,
@@ -146,8 +147,9 @@ export function addBuilderContainer(workload: kplus.Pod | kplus.Job, props: Buil
     envVariables: {
       ...Object.fromEntries(Object.entries(scriptEnvironment(props.build, props.registryPort))
         .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
-      ...pushCredentialEnv(workload, props.pushSecretName),
+      ...push.env,
     },
+    envFrom: [push.envFrom],
     securityContext: {
       // cdk8s-plus defaults to runAsNonRoot and a read-only root filesystem:
       // `apk add` needs root and writes to /usr and /lib/apk, and the socket is root-owned.

@@ -1,4 +1,5 @@
 import { PlannedBuild } from '../plan/build-plan';
+import { PUSH_CREDENTIALS_SH } from './push-secret';
 
 /** Where the builder sees the node's /var/run (read-only): the Docker socket is below it. */
 export const NODE_RUN_MOUNT = '/node/run';
@@ -36,8 +37,8 @@ done
  * Steps, each announced with `==> [step] ...` so `kubectl logs` reads as a
  * timeline, and a failure ends with `!! build failed at step '<step>'`:
  *   install-git → login → clone → build <image> (all images) → push <image>:<tag> → done
- * The login step reads the push credentials from REGISTRY_USERNAME and
- * REGISTRY_PASSWORD (secretKeyRef env of the push Secret), pipes the password to
+ * The login step reads the push credentials from the push Secret's keys
+ * (envFrom: PUSH_SECRET_username, PUSH_SECRET_password; PUSH_CREDENTIALS_SH), pipes the password to
  * `docker login --password-stdin`, and keeps the resulting config.json in the
  * Pod's emptyDir (DOCKER_CONFIG=$WORKSPACE/docker-config), never in the node's
  * Docker configuration, and the EXIT trap removes that directory whether the
@@ -77,7 +78,7 @@ apk add --no-cache git
 
 registry="localhost:$REGISTRY_PORT"
 announce login "$registry with the credentials of Secret $REGISTRY_PUSH_SECRET"
-# The client's config lives in the Pod's emptyDir, removed by the EXIT trap; the node's is never touched.
+${PUSH_CREDENTIALS_SH}# The client's config lives in the Pod's emptyDir, removed by the EXIT trap; the node's is never touched.
 login_dir="$WORKSPACE/docker-config"
 DOCKER_CONFIG=$login_dir
 export DOCKER_CONFIG

@@ -4,7 +4,7 @@ import { BuilderProps, placeBuilder, resourcesOver } from './builder-container';
 import { SCRIPT_DIR } from './builder-script';
 import { BUILDKIT_SCRIPT_CONFIG_MAP, BuilderScriptConfigMap } from './builder-script-config-map';
 import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE, buildkitScriptEnvironment } from './buildkit-script';
-import { pushCredentialEnv } from './push-secret';
+import { pushSecretEnvFrom } from './push-secret';
 
 /**
  * BuildKit's rootless image, pinned. Its version is also what the e2e builds from
@@ -61,6 +61,7 @@ export function addBuildkitContainer(workload: kplus.Pod | kplus.Job, props: Bui
   const script = props.buildkitScript ?? new BuilderScriptConfigMap(workload, 'BuildkitScript', {
     name: `${props.build.name}-buildkit-script`, file: BUILDKIT_SCRIPT_FILE, script: BUILDKIT_SCRIPT,
   });
+  const push = pushSecretEnvFrom(workload, props.pushSecretName);
   const container = workload.addContainer({
     name: BUILDKIT_CONTAINER_NAME,
     image: props.buildkitImage ?? BUILDKIT_IMAGE,
@@ -69,8 +70,9 @@ export function addBuildkitContainer(workload: kplus.Pod | kplus.Job, props: Bui
     envVariables: {
       ...Object.fromEntries(Object.entries(buildkitScriptEnvironment(props.build, props.registryPort, props.registryHost))
         .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
-      ...pushCredentialEnv(workload, props.pushSecretName),
+      ...push.env,
     },
+    envFrom: [push.envFrom],
     securityContext: {
       ensureNonRoot: true,
       user: BUILDKIT_USER,

@@ -1,6 +1,7 @@
 import { BUILDKIT_GIT_SUFFIX_ERE, BUILDKIT_HTTP_URL_ERE } from '../config/source-rules';
 import { PlannedBuild } from '../plan/build-plan';
 import { DEFAULT_DOCKERFILE, IMAGE_COUNT_SH, imageEnvironment, SCRIPT_DIR } from './builder-script';
+import { PUSH_CREDENTIALS_SH } from './push-secret';
 
 /**
  * The buildkit engine's builder script and the environment that parameterizes it.
@@ -139,7 +140,7 @@ ask() {
 }
 
 announce login "$REGISTRY_HOST with the credentials of Secret $REGISTRY_PUSH_SECRET"
-command -v nc >/dev/null 2>&1 || die "this image has no nc (busybox): the login step needs it to check the credentials"
+${PUSH_CREDENTIALS_SH}command -v nc >/dev/null 2>&1 || die "this image has no nc (busybox): the login step needs it to check the credentials"
 auth=$(printf '%s:%s' "$REGISTRY_USERNAME" "$REGISTRY_PASSWORD" | base64 | tr -d '\n')
 unset REGISTRY_PASSWORD
 # Check them now, as docker login does, so that a wrong password fails here, not after every

@@ -6,7 +6,7 @@ import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE, BUILDKITD_FLAG
 import { deriveImageName } from '../plan/naming';
 import { REGISTRY_DATA_PATH } from '../constructs/registry';
 import { parseManifestText } from '../validation/manifests';
-import { PUSH_SECRET_PASSWORD_KEY, PUSH_SECRET_USERNAME_KEY } from '../constructs/push-secret';
+import { PUSH_SECRET_ENV_PREFIX, PUSH_SECRET_PASSWORD_KEY, PUSH_SECRET_USERNAME_KEY } from '../constructs/push-secret';
 
 /**
  * The rules our manifests must keep, as data: an id, what it protects, and
@@ -199,6 +199,27 @@ function pushCredentialProblems(at: PodSpecAt, container: any, path: string): Ar
   if (user.optional === true || password.optional === true) {
     problems.push({ object: at.object, manifest: at.manifest, path: `${path}.env`, message: 'the push Secret is optional: a builder without it would push anonymously and fail late' });
   }
+  return problems;
+}
+
+/**
+ * A builder's push Secret: read whole, one envFrom secretRef with prefix PUSH_SECRET_ENV_PREFIX
+ * (the scripts read PUSH_SECRET_username and PUSH_SECRET_password), not optional, and the
+ * Secret that REGISTRY_PUSH_SECRET (the scripts' messages) names.
+ */
+function pushSecretEnvFromProblems(at: PodSpecAt, container: any, path: string): Array<Omit<Violation, 'rule' | 'fix'>> {
+  const problem = (where: string, message: string) => ({ object: at.object, manifest: at.manifest, path: `${path}.${where}`, message });
+  const found = entries(container.envFrom).find(([e]) => e.prefix === PUSH_SECRET_ENV_PREFIX && e.secretRef !== undefined);
+  if (!found) {
+    return [problem('envFrom', `the push Secret is not read whole (envFrom secretRef with prefix ${PUSH_SECRET_ENV_PREFIX}): the script reads ${PUSH_SECRET_ENV_PREFIX}${PUSH_SECRET_USERNAME_KEY} and ${PUSH_SECRET_ENV_PREFIX}${PUSH_SECRET_PASSWORD_KEY}`)];
+  }
+  const [from, i] = found;
+  const ref = objectOr(from.secretRef);
+  const problems = [];
+  if (typeof ref.name !== 'string' || ref.name === '') problems.push(problem(`envFrom[${i}].secretRef.name`, 'the push Secret has no name'));
+  if (ref.optional === true) problems.push(problem(`envFrom[${i}].secretRef.optional`, 'the push Secret is optional: a builder without it would push anonymously and fail late'));
+  const named = envOf(container).REGISTRY_PUSH_SECRET;
+  if (named !== ref.name) problems.push(problem('env', `REGISTRY_PUSH_SECRET is ${describeValue(named)}, but the builder reads Secret ${describeValue(ref.name)}: its messages would name another Secret`));
   return problems;
 }
 
@@ -519,10 +540,10 @@ export const RULES: PolicyRule[] = [
   },
   {
     id: 'IB015',
-    description: 'builders and the retention CronJob read the push credentials from the push Secret (REGISTRY_USERNAME/REGISTRY_PASSWORD as secretKeyRef, keys username/password, not optional)',
-    fix: 'add the builder container and the retention container through the constructs, which wire pushCredentialEnv(); do not set these env values by hand',
+    description: `builders and the retention CronJob read the push credentials from the push Secret, not optional: builders the whole Secret (envFrom, prefix ${PUSH_SECRET_ENV_PREFIX}, the Secret REGISTRY_PUSH_SECRET names), the retention CronJob REGISTRY_USERNAME/REGISTRY_PASSWORD as secretKeyRef (keys username/password)`,
+    fix: 'add the builder container and the retention container through the constructs, which wire pushSecretEnvFrom() and pushCredentialEnv(); do not set these env values by hand',
     check: (manifests) => podSpecs(manifests).filter((at) => isBuilder(at) || isRetention(at)).flatMap((at) => containersOf(at)
-      .flatMap(({ container, path }) => pushCredentialProblems(at, container, path))),
+      .flatMap(({ container, path }) => (isBuilder(at) ? pushSecretEnvFromProblems(at, container, path) : pushCredentialProblems(at, container, path)))),
   },
   {
     id: 'IB016',

@@ -23,6 +23,8 @@ export interface BuilderContainer {
   readonly configMapMounts: ConfigMapMount[];
   /** The container's secretKeyRef env: variable → Secret name, key, and whether the container starts without it. */
   readonly secretEnv: Record<string, { readonly secret: string; readonly key: string; readonly optional: boolean }>;
+  /** The container's envFrom Secrets: every key of the Secret as `<prefix><key>`, and whether the container starts without it. */
+  readonly secretEnvFrom: Array<{ readonly secret: string; readonly prefix: string; readonly optional: boolean }>;
 }
 
 /** Secrets as the cluster would hold them (created out of band): name → key → value. */
@@ -61,6 +63,12 @@ export function builderContainerOf(job: any, manifests: any[]): BuilderContainer
     }
     env[e.name] = e.value;
   }
+  const secretEnvFrom = ((container.envFrom ?? []) as any[]).map((from) => {
+    if (!from.secretRef || from.configMapRef || Object.keys(from).some((k) => k !== 'secretRef' && k !== 'prefix')) {
+      throw new Error(`envFrom of Job/${jobName} is not a Secret: ${JSON.stringify(from)}`);
+    }
+    return { secret: from.secretRef.name as string, prefix: (from.prefix ?? '') as string, optional: from.secretRef.optional === true };
+  });
   const volumes = job.spec.template.spec.volumes as any[];
   const configMapMounts = (container.volumeMounts as any[]).flatMap((vm) => {
     const volume = volumes.find((v) => v.name === vm.name);
@@ -69,16 +77,29 @@ export function builderContainerOf(job: any, manifests: any[]): BuilderContainer
     if (!configMap) throw new Error(`Job/${jobName} mounts ConfigMap ${volume.configMap.name}, which is not in the synthesized output`);
     return [{ mountPath: vm.mountPath as string, configMap: configMap.metadata.name as string, files: configMap.data as Record<string, string> }];
   });
-  return { jobName, command: container.command, env, secretEnv, configMapMounts };
+  return { jobName, command: container.command, env, secretEnv, secretEnvFrom, configMapMounts };
 }
 
 /**
- * The kubelet's part for secretKeyRef env: every reference that is not optional must
- * resolve in the namespace's Secrets, or the container does not start
- * (CreateContainerConfigError); a missing optional one leaves its variable unset.
+ * The kubelet's part for Secret env: every secretKeyRef that is not optional must
+ * resolve in the namespace's Secrets, and every envFrom Secret that is not optional
+ * must exist, or the container does not start (CreateContainerConfigError); a
+ * missing optional one leaves its variables unset. An envFrom Secret gives every
+ * key it has, as `<prefix><key>` (a key it lacks is simply not set); `env` wins
+ * over envFrom.
  */
 export function secretEnvValues(container: BuilderContainer, secrets: Secrets | undefined): Record<string, string> {
   const values: Record<string, string> = {};
+  for (const from of container.secretEnvFrom) {
+    const secret = secrets?.[from.secret];
+    if (secret === undefined && from.optional) continue;
+    if (secret === undefined) {
+      throw new Error(`CreateContainerConfigError: envFrom of ${container.jobName}: Secret "${from.secret}" not found`);
+    }
+    for (const [key, value] of Object.entries(secret)) {
+      if (!(key in container.env)) values[`${from.prefix}${key}`] = value;
+    }
+  }
   for (const [name, ref] of Object.entries(container.secretEnv)) {
     const value = secrets?.[ref.secret]?.[ref.key];
     if (value === undefined && ref.optional) continue;

@@ -237,8 +237,27 @@ export const FAILURE_CASES: readonly FailureCase[] = [
     name: 'no push Secret',
     input: (s) => ({ build: { repo: s.repo.url, ref: 'main' }, secrets: {} }),
     outcome: {
-      docker: { notStarted: /CreateContainerConfigError: env REGISTRY_USERNAME .* Secret "registry-push" not found/ },
-      buildkit: { notStarted: /CreateContainerConfigError: env REGISTRY_USERNAME .* Secret "registry-push" not found/ },
+      docker: { notStarted: /CreateContainerConfigError: envFrom of .*: Secret "registry-push" not found/ },
+      buildkit: { notStarted: /CreateContainerConfigError: envFrom of .*: Secret "registry-push" not found/ },
+    },
+  },
+  {
+    // The builder reads the Secret whole (envFrom): a key it lacks stops the login step, naming the Secret and the key.
+    name: 'a push Secret without its password key',
+    input: (s) => ({
+      build: { repo: s.repo.url, ref: FAILURE_BRANCHES.registryDown, images: [hasher] },
+      commit: s.repo.commits.registryDown,
+      secrets: { 'registry-push': { username: s.env.registryUsername } },
+    }),
+    outcome: {
+      docker: {
+        steps: ['install-git', 'login'],
+        why: () => [/^!! Secret registry-push has no key password, or it is empty: the push Secret needs keys username and password \(README: Registry credentials\)$/m],
+      },
+      buildkit: {
+        steps: [...BEFORE_BUILDS.buildkit],
+        why: () => [/^!! Secret registry-push has no key password, or it is empty: the push Secret needs keys username and password \(README: Registry credentials\)$/m],
+      },
     },
   },
 ];
