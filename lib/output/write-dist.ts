@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { join } from 'path';
 import { App, Chart, Names } from 'cdk8s';
 import { checkPolicy, formatViolation } from '../policy/rules';
-import { Document, isCollection, isMap, isScalar, isSeq, visit } from 'yaml';
+import { Document, isCollection, isMap, isScalar, isSeq, Scalar, visit, YAMLMap, YAMLSeq } from 'yaml';
 
 /**
  * Writing dist/: YAML that kubectl reads back as written, and a folder that
@@ -52,15 +52,30 @@ export function plainInFlow(value: string): boolean {
   return /^[A-Za-z0-9_./][A-Za-z0-9_./@+=~%-]*(:[A-Za-z0-9_./@+=~%-]+)*$/.test(value);
 }
 
-/** No string in the collection spans lines (a script stays a block, readable in review). */
-function oneLine(node: unknown): boolean {
+/**
+ * Writes `node` (an env entry, a command...) in flow style, unless a string in
+ * it spans lines (a script stays a block, readable in review); its strings that
+ * are not plain inside a flow collection for kubectl (plainInFlow) are quoted.
+ */
+function flowWhenOneLine(node: YAMLMap | YAMLSeq): void {
+  const strings: Scalar[] = [];
   let multiLine = false;
-  visit(node as any, {
+  visit(node, {
     Scalar(_key, scalar) {
-      if (typeof scalar.value === 'string' && scalar.value.includes('\n')) multiLine = true;
+      if (typeof scalar.value !== 'string') return undefined;
+      if (scalar.value.includes('\n')) {
+        multiLine = true;
+        return visit.BREAK;
+      }
+      strings.push(scalar);
+      return undefined;
     },
   });
-  return !multiLine;
+  if (multiLine) return;
+  node.flow = true;
+  for (const scalar of strings) {
+    if (!scalar.type?.startsWith('QUOTE') && !plainInFlow(scalar.value as string)) scalar.type = 'QUOTE_DOUBLE';
+  }
 }
 
 /**
@@ -81,17 +96,13 @@ export function manifestsToYaml(docs: unknown[]): string {
       Pair(_key, pair) {
         if (!isScalar(pair.key) || typeof pair.key.value !== 'string') return;
         if (FLOW_ENTRIES.has(pair.key.value) && isSeq(pair.value)) {
-          for (const item of pair.value.items) if (isMap(item) && oneLine(item)) item.flow = true;
-        } else if (FLOW_VALUES.has(pair.key.value) && isCollection(pair.value) && oneLine(pair.value)) {
-          pair.value.flow = true;
+          for (const item of pair.value.items) if (isMap(item)) flowWhenOneLine(item);
+        } else if (FLOW_VALUES.has(pair.key.value) && isCollection(pair.value)) {
+          flowWhenOneLine(pair.value);
         }
       },
-    });
-    visit(doc, {
-      Scalar(_key, node, path) {
-        if (typeof node.value !== 'string' || node.type?.startsWith('QUOTE')) return;
-        const inFlow = path.some((p) => isCollection(p) && p.flow === true);
-        if (goYamlRetypes(node.value) || (inFlow && !plainInFlow(node.value))) node.type = 'QUOTE_DOUBLE';
+      Scalar(_key, node) {
+        if (typeof node.value === 'string' && !node.type?.startsWith('QUOTE') && goYamlRetypes(node.value)) node.type = 'QUOTE_DOUBLE';
       },
     });
     return doc.toString({ lineWidth: 0, indentSeq: false, flowCollectionPadding: false });
