@@ -22,7 +22,7 @@ import { AddressInfo } from 'net';
 import { join } from 'path';
 import { docker, dockerOk, E2EEnv, RunningEnv, startEnv, stopEnv } from './support/env';
 import { gcContainer, registryShim, RunningGc, startGcScript } from './support/garbage-collector';
-import { DOCKER_MANIFEST_V2, httpGet, httpRequest, RegistryClient } from './support/registry';
+import { DOCKER_MANIFEST_V2, httpGet, httpRequest, HttpResponse, RegistryClient } from './support/registry';
 import { short } from './support/suite';
 import { kubectl, startApiServer } from '../../lib/validation/apiserver';
 import { serviceAccountEnv } from '../support/service-account';
@@ -114,17 +114,10 @@ function runRetention(serviceAccount = { namespace: ns, name: 'registry-retentio
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-/** A write with the push account: status and Location. */
-function pushRequest(method: string, url: string, body: Buffer, contentType = 'application/octet-stream'): Promise<{ status: number; location: string }> {
+/** A write with the push account. */
+function pushRequest(method: string, url: string, body: Buffer, contentType = 'application/octet-stream'): Promise<HttpResponse> {
   const auth = Buffer.from(`${env.registryUsername}:${env.registryPassword}`).toString('base64');
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { 'Content-Type': contentType, Authorization: `Basic ${auth}` } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: String(res.headers.location ?? '') }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return httpRequest(method, url, { 'Content-Type': contentType, Authorization: `Basic ${auth}` }, body);
 }
 
 /** PUT a manifest (the push's last step) with the push account. */
@@ -137,7 +130,7 @@ async function pushBlob(name: string, data: Buffer): Promise<string> {
   const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
   const start = await pushRequest('POST', `${env.registryUrl}/v2/${name}/blobs/uploads/`, Buffer.alloc(0));
   expect(start.status).toBe(202);
-  const url = new URL(start.location, env.registryUrl);
+  const url = new URL(String(start.headers.location), env.registryUrl);
   url.searchParams.set('digest', digest);
   expect((await pushRequest('PUT', url.toString(), data)).status).toBe(201);
   return digest;

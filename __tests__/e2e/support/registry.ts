@@ -37,8 +37,8 @@ export function httpGet(url: string, headers: Record<string, string> = {}, redir
   });
 }
 
-/** Any method, plain HTTP, no redirects followed: for what the auth proxy answers. */
-export function httpRequest(method: string, url: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
+/** Any method, plain HTTP, no redirects followed: for what the auth proxy answers. `body`: what a write sends. */
+export function httpRequest(method: string, url: string, headers: Record<string, string> = {}, body?: Buffer): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -48,7 +48,7 @@ export function httpRequest(method: string, url: string, headers: Record<string,
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${url}: timed out`)));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
