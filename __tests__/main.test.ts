@@ -147,7 +147,7 @@ describe('builds.yaml edge cases', () => {
     writeFileSync(bomb, ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`), 'builds: *h'].join('\n'));
     const out = tmp();
     const refused = synth({ CDK8S_OUTDIR: out, BUILDS_CONFIG: bomb });
-    expect(refused.stderr).toMatch(/^error: \S*bomb\.yaml is not valid:\n {2}.*bomb\.yaml: \(top level\): YAML error: too many aliases/);
+    expect(refused.stderr).toMatch(/^error: \S*bomb\.yaml is not valid:\n {2}.*bomb\.yaml:\d+:\d+: \(top level\): YAML error: too many aliases/);
     expect(refused.stderr).not.toMatch(/^\s+at /m);
     expect(refused.status).toBe(1);
     expect(readdirSync(out)).toEqual([]);

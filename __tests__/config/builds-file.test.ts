@@ -113,11 +113,15 @@ builds:
     expect(problemsOf(`builds:
   - repo: https://x.example/a.git
     repo: https://x.example/b.git
-`)).toMatch(/^builds\.yaml:3:5: \(top level\): YAML error: Map keys must be unique/);
+`)).toBe('builds.yaml:3:5: (top level): YAML error: duplicated mapping key "repo"; keep one of them');
+    // Quoted or not, the same key: pointed at from its quote.
+    expect(problemsOf(`builds: []\n"builds": []\n`)).toBe('builds.yaml:2:1: (top level): YAML error: duplicated mapping key "builds"; keep one of them');
   });
 
   test('YAML syntax errors carry their position', () => {
-    expect(problemsOf('builds:\n  - repo: [unclosed\n')).toMatch(/^builds\.yaml:\d+:\d+: \(top level\): YAML error: /);
+    expect(problemsOf('builds:\n  - repo: [unclosed\n')).toBe('builds.yaml:3:1: (top level): YAML error: deficient indentation: '
+      + 'a [ ], { } or quoted value goes on here without its closing ], } or quote; close it, or indent its next line more');
+    expect(problemsOf('builds:\n  - repo: x\n     images: []\n')).toMatch(/^builds\.yaml:3:\d+: \(top level\): YAML error: bad indentation/);
   });
 
   test('source rules: ref, repo and paths', () => {
@@ -329,5 +333,142 @@ ${BUILD}`).split('\n')).toEqual([
     images:
       workr: 3
 ${BUILD}`)).toBe('builds.yaml:4:14: registry.retention.images.workr: no build pushes an image named "workr"; use one of: api, worker');
+  });
+});
+
+/**
+ * Line and column of the `occurrence`-th `needle` in `text` (+ `shift` characters), counted here by
+ * plain string search and line splitting, independently of the reader under test.
+ */
+function at(text: string, needle: string, { occurrence = 1, shift = 0 } = {}): string {
+  let index = -1;
+  for (let n = 0; n < occurrence; n++) {
+    index = text.indexOf(needle, index + 1);
+    if (index < 0) throw new Error(`"${needle}" (${occurrence}) is not in the text`);
+  }
+  index += shift;
+  const before = text.slice(0, index).split(/\r\n|\r|\n/);
+  return `builds.yaml:${before.length}:${before[before.length - 1].replace(/^\ufeff/, '').length + 1}`;
+}
+
+describe('parseBuildsFile: line and column of each problem', () => {
+  // Comments (with the characters YAML gives meaning to), a folded block scalar over several lines,
+  // flow collections inside block ones, a quoted key, and a problem on every level after them.
+  const SCHEMA_TEXT = `# builds.yaml: comments with "quotes", [brackets], {braces}, - dashes, | and >
+registry:
+  retention:   # a comment after a key: with a colon
+    # a whole-line comment: [x]
+    schedule: >-
+      30 2
+      * * 1-5
+    keepCommitTags: 0
+builders:
+  "engine": kaniko
+  nodeSelector:
+  tolerations: [{key: a, operator: Exists}, {key: b, operator: Same, effect: NoSchedule}]
+builds:
+  # the first build
+  - repo: https://x.example/app.git   # trailing comment
+    images:
+      - {context: svc/api, dockerfile: Dockerfile}
+      - {context: "../up", name: x}
+  - {ref: main, images: [{context: a}]}
+`;
+  const schemaProblems = (text: string) => [
+    `${at(text, 'keepCommitTags: 0', { shift: 'keepCommitTags: '.length })}: registry.retention.keepCommitTags: 0 is outside 1-1000; pick a value in 1-1000`,
+    `${at(text, 'kaniko')}: builders.engine: "kaniko" is not one of "docker", "buildkit"`,
+    // An empty value sits right after its key's colon.
+    `${at(text, 'nodeSelector:', { shift: 'nodeSelector:'.length })}: builders.nodeSelector: must be a object, got null`,
+    `${at(text, 'Same')}: builders.tolerations[1].operator: "Same" is not one of "Equal", "Exists"`,
+    // An unknown key's position is the key's; a missing key's, its mapping's.
+    `${at(text, 'name')}: builds[0].images[1].name: unknown key "name": image names are derived from the context directory (or the repository name) and cannot be set; remove it`,
+    `${at(text, '{ref')}: builds[1]: missing required key "repo": add it`,
+  ];
+
+  // The source rules (after the schema passed) locate their values the same way; a block scalar is located at its > or | header.
+  const RULES_TEXT = `# comment: [x] {y} - | >
+builds:
+  # the first build
+  - repo: https://x.example/app.git   # trailing: comment
+    ref: >-
+      main &&
+      reboot
+    images:
+      - {context: svc/api, dockerfile: Dockerfile}
+      - {context: "../up"}
+  - {repo: "https://x.example/b.git", images: [{context: a}, {context: b, dockerfile: '/abs'}]}
+`;
+  const rulesProblems = (text: string) => [
+    expect.stringMatching(new RegExp(`^${at(text, '>-')}: builds\\[0\\]\\.ref: "main && reboot" contains a space`)),
+    expect.stringMatching(new RegExp(`^${at(text, '"../up"')}: builds\\[0\\]\\.images\\[1\\]\\.context: "\\.\\./up" escapes the repository`)),
+    expect.stringMatching(new RegExp(`^${at(text, "'/abs'")}: builds\\[1\\]\\.images\\[1\\]\\.dockerfile: "/abs" is absolute`)),
+  ];
+
+  test('deep in flow and block collections, after comments and a multi-line block scalar', () => {
+    expect(problemsOf(SCHEMA_TEXT).split('\n')).toEqual(schemaProblems(SCHEMA_TEXT));
+    expect(problemsOf(RULES_TEXT).split('\n')).toEqual(rulesProblems(RULES_TEXT));
+  });
+
+  test('the same with CRLF line endings, and with a lone CR', () => {
+    for (const newline of ['\r\n', '\r']) {
+      const schemaText = SCHEMA_TEXT.replace(/\n/g, newline);
+      expect(problemsOf(schemaText).split('\n')).toEqual(schemaProblems(schemaText));
+      const rulesText = RULES_TEXT.replace(/\n/g, newline);
+      expect(problemsOf(rulesText).split('\n')).toEqual(rulesProblems(rulesText));
+    }
+  });
+
+  test('a byte order mark is not a column', () => {
+    const text = `\ufeffregisty: {}\n${SEED_BUILD}`;
+    expect(problemsOf(text)).toBe('builds.yaml:1:1: registy: unknown key "registy": allowed keys here: registry, builders, buildTrigger, builds');
+    expect(at(text, 'registy')).toBe('builds.yaml:1:1');
+  });
+
+  test('YAML 1.2: on, yes, no, y and n are strings, not booleans (kubectl would read them as YAML 1.1: dist/ quotes them)', () => {
+    const file = parseBuildsFile(`builders: {nodeSelector: {a: on, b: yes, c: no, d: y, e: N, f: off}}\n${SEED_BUILD}`);
+    expect(file.builders.nodeSelector).toEqual({ a: 'on', b: 'yes', c: 'no', d: 'y', e: 'N', f: 'off' });
+    expect(parseBuildsFile('builds: [{repo: "https://x.example/a.git", ref: on, trigger: {branches: [yes]}}]').builds[0])
+      .toMatchObject({ ref: 'on', trigger: { branches: ['yes'] } });
+    // A file that asks for YAML 1.1 gets it: then `yes` is a boolean, refused where a string belongs.
+    const text = `%YAML 1.1\n---\nbuilders: {nodeSelector: {a: yes}}\n${SEED_BUILD}`;
+    expect(problemsOf(text)).toBe(`${at(text, 'yes')}: builders.nodeSelector.a: must be a string, got boolean true (quote it)`);
+  });
+});
+
+describe('parseBuildsFile: files that are not one plain YAML mapping', () => {
+  test('empty, comments only, not a mapping', () => {
+    expect(problemsOf('')).toBe('builds.yaml: (top level): must be a object, got null');
+    expect(problemsOf('# nothing yet\n\n')).toBe('builds.yaml: (top level): must be a object, got null');
+    expect(problemsOf('\n\n- repo: x\n')).toBe('builds.yaml:3:1: (top level): must be a object, got a list');
+  });
+
+  test('more than one document', () => {
+    const text = `${SEED_BUILD}---\nbuilds: []\n`;
+    expect(problemsOf(text)).toBe(`${at(text, '---')}: (top level): YAML error: more than one document (after a "---" or "..." line); keep one: remove that line and what follows, or merge them`);
+    // A leading "---" starts the one document.
+    expect(() => parseBuildsFile(`---\n${SEED_BUILD}`)).not.toThrow();
+  });
+
+  test('tabs: refused as indentation; in a flow collection named as the cause', () => {
+    expect(problemsOf('registry:\n\tnodePort: 30500\nbuilds: []\n')).toBe('builds.yaml:2:1: (top level): YAML error: tab characters must not be used in indentation');
+    expect(problemsOf(`registry: {nodePort:\t30500}\n${SEED_BUILD}`)).toMatch(/^builds\.yaml:1:\d+: \(top level\): YAML error: deficient indentation: this line has a tab, .* replace it with spaces$/);
+    // A tab after a block key's colon is separation, as YAML says.
+    expect(parseBuildsFile(`registry:\n  nodePort:\t30500\n${SEED_BUILD}`).registry).toEqual({ nodePort: 30500 });
+  });
+
+  test('aliases: a value that contains itself, an alias to nothing, an alias bomb: refused at the alias', () => {
+    const self = `builders: &b {engine: *b}\n${SEED_BUILD}`;
+    expect(problemsOf(self)).toBe(`${at(self, '*b')}: (top level): YAML error: alias *b is inside the value it refers to (it would contain itself); write the value out`);
+    const none = `builders: *nope\n${SEED_BUILD}`;
+    expect(problemsOf(none)).toBe(`${at(none, '*nope')}: (top level): YAML error: alias *nope refers to no anchor before it; add &nope to the value it stands for, above it`);
+    // 9 aliases of 9 aliases of ...: 9^7 expansions; refused at the alias that passes 10,000.
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`), 'builds: *h'].join('\n');
+    expect(problemsOf(bomb)).toMatch(/^builds\.yaml:6:\d+: \(top level\): YAML error: too many aliases \(more than 10000 expansions/);
+  });
+
+  test('a long file: every build read, a problem in the last one located', () => {
+    const builds = Array.from({ length: 3000 }, (_, i) => `  - repo: https://x.example/r${i}.git\n    images: [{context: svc}]\n`).join('');
+    const text = `builds:\n${builds}  - {repo: https://x.example/last.git, images: [{context: /abs}]}\n`;
+    expect(problemsOf(text)).toMatch(new RegExp(`^${at(text, '/abs')}: builds\\[3000\\]\\.images\\[0\\]\\.context: "/abs" is absolute`));
   });
 });

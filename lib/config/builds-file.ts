@@ -1,12 +1,12 @@
 import { readFileSync } from 'fs';
 import { ErrorObject } from 'ajv';
-import { Document, isNode, LineCounter, parseDocument } from 'yaml';
 import { checkDockerfilePath, checkRef, checkRelativePath, checkRepoUrl, checkRepoUrlForEngine, normalizeRelativePath } from './source-rules';
 import { BuilderEngine, BuildSource, PlanError, planBuilds } from '../plan/build-plan';
 import { cpuMillis, DEFAULT_BUILDER_AMOUNTS, memoryMebibytes } from './quantity';
 import { compileBuildsSchema } from './schema-validator';
 import { deriveImageName } from '../plan/naming';
 import { imageReferenceProblem } from './image-reference';
+import { PathPart, YamlReadError, YamlSource } from './yaml-source';
 
 /**
  * builds.yaml: what users edit. The shape is a JSON Schema (validated by ajv,
@@ -278,8 +278,6 @@ export class ConfigError extends Error {
   }
 }
 
-type PathPart = string | number;
-
 /** `builds[1].images[0].context` → ['builds', 1, 'images', 0, 'context'] */
 function parsePath(path: string): PathPart[] {
   return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]));
@@ -289,21 +287,9 @@ function formatPath(parts: PathPart[]): string {
   return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${p}`)).join('');
 }
 
-/** Where a key path sits in the file: the value's node, or its nearest parent. */
-function locate(doc: Document, lines: LineCounter, parts: PathPart[], key?: string): { line?: number; column?: number } {
-  for (let n = parts.length; n >= 0; n--) {
-    const node = doc.getIn(parts.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      let offset = node.range[0];
-      if (key !== undefined && n === parts.length && 'items' in node) {
-        const pair = (node.items as any[]).find((item) => item?.key?.value === key);
-        offset = pair?.key?.range?.[0] ?? offset;
-      }
-      const pos = lines.linePos(offset);
-      return { line: pos.line, column: pos.col };
-    }
-  }
-  return {};
+/** Where a key path sits in the file: the value (or, given `key`, that key of the mapping), or its nearest parent. */
+function locate(source: YamlSource, parts: PathPart[], key?: string): { line?: number; column?: number } {
+  return source.locate(parts, key) ?? {};
 }
 
 function describe(value: unknown): string {
@@ -509,31 +495,26 @@ function resourceProblems(resources: { requests?: ResourceAmounts; limits?: Reso
  * problem; returns the file with defaults applied.
  */
 export function parseBuildsFile(text: string, file = 'builds.yaml'): BuildsFile {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => {
-      const pos = lines.linePos(e.pos[0]);
-      return { path: '', line: pos.line, column: pos.col, message: `YAML error: ${e.message.split('\n')[0]}` };
-    }));
-  }
-  let raw: any;
+  let source: YamlSource;
   try {
-    // One anchor may be used many times (each use of a small node counts ~1); an alias bomb
-    // (aliases of aliases, exponential) exceeds this at once and is refused in plain words.
-    raw = doc.toJS({ maxAliasCount: 10_000 });
+    // js-yaml, YAML 1.2 core schema (an unquoted `on` stays a string). One anchor may be used many
+    // times (each use counts 1, plus the aliases inside what it refers to); an alias bomb (aliases
+    // of aliases, exponential) exceeds this at once and is refused at its alias, in plain words.
+    source = YamlSource.read(text, { maxAliasExpansions: 10_000 });
   } catch (e) {
-    throw new ConfigError(file, [{ path: '', message: `YAML error: too many aliases (${(e as Error).message}); write the values out or use fewer nested aliases` }]);
+    if (!(e instanceof YamlReadError)) throw e;
+    throw new ConfigError(file, [{ path: '', ...e.position, message: `YAML error: ${e.message}` }]);
   }
+  const raw: any = source.value;
   if (!validateSchema(raw)) {
     // A bad property name is reported once (propertyNames), not again by the pattern inside it.
     throw new ConfigError(file, (validateSchema.errors ?? []).filter((error) => error.propertyName === undefined).map((error) => {
       const { parts, key, message } = schemaMessage(error, raw);
-      return { path: formatPath(key ? [...parts, key] : parts), ...locate(doc, lines, parts, key), message };
+      return { path: formatPath(key ? [...parts, key] : parts), ...locate(source, parts, key), message };
     }));
   }
   const problems = [...sourceProblems(raw), ...builderProblems(raw), ...triggerProblems(raw)];
-  const located = (found: { parts: PathPart[]; message: string }[]) => new ConfigError(file, found.map(({ parts, message }) => ({ path: formatPath(parts), ...locate(doc, lines, parts), message })));
+  const located = (found: { parts: PathPart[]; message: string }[]) => new ConfigError(file, found.map(({ parts, message }) => ({ path: formatPath(parts), ...locate(source, parts), message })));
   if (problems.length > 0) {
     throw located(problems);
   }
