@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { load as loadYaml, YAML11_SCHEMA, YAMLException } from 'js-yaml';
 import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH, NODE_RUN_PATH } from '../constructs/builder-container';
 import { BUILD_SCRIPT, BUILDER_COMMAND, SCRIPT_DIR, SCRIPT_FILE, WORKSPACE_PATH } from '../constructs/builder-script';
 import { APPARMOR_ANNOTATION_PREFIX, BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH, BUILDKIT_USER } from '../constructs/buildkit-container';
@@ -573,9 +573,10 @@ export const RULES: PolicyRule[] = [
     check: (manifests) => manifests.filter((m) => isObject(m) && m.kind === 'ConfigMap' && isRegistry(m) && typeof objectOr(m.data)['config.yml'] === 'string').flatMap((m) => {
       let config: any;
       try {
-        config = parseYaml(m.data['config.yml']);
+        // As the registry reads it: Go's yaml v2 (distribution's configuration/parser.go), YAML 1.1, so `enabled: yes` is true.
+        config = loadYaml(m.data['config.yml'], { schema: YAML11_SCHEMA });
       } catch (e: any) {
-        return [{ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: `not YAML: ${e.message}` }];
+        return [{ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: `not YAML: ${e instanceof YAMLException ? `${e.reason} (line ${(e.mark?.line ?? 0) + 1})` : e.message}` }];
       }
       const problems = [];
       if (objectOr(objectOr(objectOr(config).storage).delete).enabled !== true) problems.push({ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: 'storage.delete.enabled is not true: retention cannot delete' });
