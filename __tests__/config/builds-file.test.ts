@@ -140,6 +140,18 @@ builds:
     ]);
   });
 
+  test('a value with a line break or a control character is shown on one line, not echoed raw into the message', () => {
+    const message = problemsOf('builds:\n  - repo: https://x.example/app.git\n    ref: |\n      main\n      FAKE: builds.yaml:1:1: injected\n'
+      + '    images:\n      - context: "a\\tb\\u202eX"\n');
+    expect(message.split('\n')).toEqual([
+      'builds.yaml:3:10: builds[0].ref: "main\\u{a}FAKE: builds.yaml:1:1: injected\\u{a}" contains a space, control or shell character; '
+        + 'use a branch name, a tag or a full 40-character commit SHA, e.g. "main", "v1.2.0", "feature/login"',
+      expect.stringMatching(/^builds\.yaml:7:18: builds\[0\]\.images\[0\]\.context: "a\\u\{9\}b\\u\{202e\}X" contains characters outside/),
+    ]);
+    expect(problemsOf('"reg\\nistry": {}\nbuilds: [{repo: "https://x.example/app.git"}]\n'))
+      .toMatch(/^builds\.yaml:1:1: reg\\u\{a\}istry: unknown key "reg\\u\{a\}istry": allowed keys here/);
+  });
+
   test('a Dockerfile may leave its context but not the repository; buildkit keeps it in the context', () => {
     const ok = parseBuildsFile('builds: [{repo: "https://x.example/app.git", images: [{context: services/api, dockerfile: ../../docker/api.Dockerfile}]}]');
     expect(ok.builds[0].images[0]).toEqual({ context: 'services/api', dockerfile: '../../docker/api.Dockerfile' });

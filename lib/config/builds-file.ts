@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import { ErrorObject } from 'ajv';
-import { checkDockerfilePath, checkRef, checkRelativePath, checkRepoUrl, checkRepoUrlForEngine, normalizeRelativePath } from './source-rules';
+import { checkDockerfilePath, checkRef, checkRelativePath, checkRepoUrl, checkRepoUrlForEngine, normalizeRelativePath, quoted, showInvisible } from './source-rules';
 import { BuilderEngine, BuildSource, PlanError, planBuilds } from '../plan/build-plan';
 import { cpuMillis, DEFAULT_BUILDER_AMOUNTS, memoryMebibytes } from './quantity';
 import { compileBuildsSchema } from './schema-validator';
@@ -284,7 +284,7 @@ function parsePath(path: string): PathPart[] {
 }
 
 function formatPath(parts: PathPart[]): string {
-  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${p}`)).join('');
+  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${showInvisible(p)}`)).join('');
 }
 
 /** Where a key path sits in the file: the value (or, given `key`, that key of the mapping), or its nearest parent. */
@@ -305,10 +305,10 @@ function schemaMessage(error: ErrorObject, data: unknown): { parts: PathPart[]; 
       const key = params.additionalProperty as string;
       const allowed = Object.keys((error.parentSchema as any)?.properties ?? {});
       const hint = UNKNOWN_KEY_HINTS[key] ?? `allowed keys here: ${allowed.join(', ')}`;
-      return { parts, key, message: `unknown key "${key}": ${hint}` };
+      return { parts, key, message: `unknown key ${quoted(key)}: ${hint}` };
     }
     case 'required':
-      return { parts, message: `missing required key "${params.missingProperty}": add it` };
+      return { parts, message: `missing required key ${quoted(params.missingProperty)}: add it` };
     case 'type':
       return { parts, message: `must be ${params.type === 'integer' ? 'a whole number' : `a ${params.type}`}, got ${describe(value)}${params.type === 'string' ? ' (quote it)' : ''}` };
     case 'minimum':
@@ -398,7 +398,7 @@ function sourceProblems(raw: any): { parts: PathPart[]; message: string }[] {
     if (!images.has(name)) {
       found.push({
         parts: ['registry', 'retention', 'images', name],
-        message: `no build pushes an image named "${name}"; use one of: ${[...images].sort().join(', ')}`,
+        message: `no build pushes an image named ${quoted(name)}; use one of: ${[...images].sort().join(', ')}`,
       });
     }
   }
@@ -455,7 +455,7 @@ function builderProblems(raw: any): { parts: PathPart[]; message: string }[] {
 function labelKeyPrefixProblem(key: string): string | undefined {
   const slash = key.lastIndexOf('/');
   if (slash > 253) {
-    return `the prefix of label key "${key.slice(0, 40)}..." is ${slash} characters long, more than 253; shorten it`;
+    return `the prefix of label key ${quoted(`${key.slice(0, 40)}...`)} is ${slash} characters long, more than 253; shorten it`;
   }
   return undefined;
 }

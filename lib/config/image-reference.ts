@@ -1,3 +1,5 @@
+import { quoted } from './source-rules';
+
 /**
  * Image references as the kubelet reads them (distribution's reference
  * grammar, github.com/distribution/reference, which the kubelet and
@@ -36,11 +38,11 @@ export function imageReferenceProblem(ref: string): string | undefined {
   const match = REFERENCE.exec(ref);
   if (!match) {
     const short = ref.length > 80 ? `${ref.slice(0, 80)}...` : ref;
-    return `"${short}" is not an image reference ([host[:port]/]path[:tag][@digest], the path in lower case); ${example}`;
+    return `${quoted(short)} is not an image reference ([host[:port]/]path[:tag][@digest], the path in lower case); ${example}`;
   }
   const name = normalizedName(match[1]);
   if (name.length > MAX_IMAGE_NAME_TOTAL_LENGTH) {
-    return `the repository name "${name.slice(0, 40)}..." is ${name.length} characters long, more than ${MAX_IMAGE_NAME_TOTAL_LENGTH} `
+    return `the repository name ${quoted(`${name.slice(0, 40)}...`)} is ${name.length} characters long, more than ${MAX_IMAGE_NAME_TOTAL_LENGTH} `
       + `(tag and digest not counted); the kubelet refuses such an image (InvalidImageName). Use a shorter name, ${example}`;
   }
   return undefined;

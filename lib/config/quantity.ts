@@ -1,5 +1,6 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { quoted } from './source-rules';
 
 /**
  * Kubernetes quantities from builds.yaml (already checked by its schema) as
@@ -12,7 +13,7 @@ const SIZE_UNITS: Record<string, (n: number) => Size> = { Mi: Size.mebibytes, Gi
 export function sizeFromQuantity(quantity: string): Size {
   const match = /^(\d+)(Mi|Gi|Ti)$/.exec(quantity);
   if (!match) {
-    throw new Error(`"${quantity}" is not a size; use a whole number of Mi, Gi or Ti, e.g. "512Mi"`);
+    throw new Error(`${quoted(quantity)} is not a size; use a whole number of Mi, Gi or Ti, e.g. "512Mi"`);
   }
   return SIZE_UNITS[match[2]](Number(match[1]));
 }
@@ -30,7 +31,7 @@ export function cpuMillis(quantity: string): number {
 /** "512Mi" → 512, "1Gi" → 1024, "1Ti" → 1048576. */
 export function memoryMebibytes(quantity: string): number {
   const match = /^(\d+)(Mi|Gi|Ti)$/.exec(quantity);
-  if (!match) throw new Error(`"${quantity}" is not a size`);
+  if (!match) throw new Error(`${quoted(quantity)} is not a size`);
   return Number(match[1]) * { Mi: 1, Gi: 1024, Ti: 1024 * 1024 }[match[2] as 'Mi' | 'Gi' | 'Ti'];
 }
 

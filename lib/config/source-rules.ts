@@ -23,32 +23,32 @@ export function checkRef(ref: string): string | undefined {
     return `is ${ref.length} characters long (max 255); ${fix}`;
   }
   if (ref.startsWith('-')) {
-    return `"${ref}" starts with "-", which git would read as an option; ${fix}`;
+    return `${quoted(ref)} starts with "-", which git would read as an option; ${fix}`;
   }
   // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   if (SHELL_META.test(ref) || /[\x00-\x1f\x7f]/.test(ref)) {
-    return `"${ref}" contains a space, control or shell character; ${fix}`;
+    return `${quoted(ref)} contains a space, control or shell character; ${fix}`;
   }
   if (!/^[A-Za-z0-9._/+@-]+$/.test(ref)) {
-    return `"${ref}" contains characters outside letters, digits and ._/+-@; ${fix}`;
+    return `${quoted(ref)} contains characters outside letters, digits and ._/+-@; ${fix}`;
   }
   if (ref.includes('..')) {
-    return `"${ref}" contains "..", which git refuses in ref names; ${fix}`;
+    return `${quoted(ref)} contains "..", which git refuses in ref names; ${fix}`;
   }
   if (ref.includes('@{') || ref === '@') {
-    return `"${ref}" is a git revision expression, not a ref name; ${fix}`;
+    return `${quoted(ref)} is a git revision expression, not a ref name; ${fix}`;
   }
   if (ref.includes('//') || ref.startsWith('/') || ref.endsWith('/')) {
-    return `"${ref}" has an empty path component; ${fix}`;
+    return `${quoted(ref)} has an empty path component; ${fix}`;
   }
   if (ref.endsWith('.') || ref.endsWith('.lock')) {
-    return `"${ref}" ends with "." or ".lock", which git refuses; ${fix}`;
+    return `${quoted(ref)} ends with "." or ".lock", which git refuses; ${fix}`;
   }
   if (ref.split('/').some((c) => c.startsWith('.'))) {
-    return `"${ref}" has a component starting with ".", which git refuses; ${fix}`;
+    return `${quoted(ref)} has a component starting with ".", which git refuses; ${fix}`;
   }
   if (/^[0-9a-f]{7,39}$/.test(ref)) {
-    return `"${ref}" looks like an abbreviated commit SHA; abbreviations are ambiguous and cannot be fetched, give all 40 characters`;
+    return `${quoted(ref)} looks like an abbreviated commit SHA; abbreviations are ambiguous and cannot be fetched, give all 40 characters`;
   }
   return undefined;
 }
@@ -78,12 +78,18 @@ function isPlainSshUser(user: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/.test(user) && !TOKEN_PREFIX.test(user) && !/[0-9].*[0-9].*[0-9].*[0-9].*[0-9]/.test(user);
 }
 
+/** Invisible characters (but the plain space) written as `\\u{...}`, so a message shows what was typed, on one line. */
+export function showInvisible(text: string): string {
+  // eslint-disable-next-line no-misleading-character-class -- the same class as INVISIBLE
+  return text.replace(new RegExp(INVISIBLE.source, 'gu'), (c) => (c === ' ' ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`));
+}
+
+/** A value from builds.yaml, quoted for a message: a line break or a control character in it cannot split or forge log lines. */
+export const quoted = (value: string): string => `"${showInvisible(value)}"`;
+
 /** The URL with anything in its user part replaced by `***`, for messages (never echo a secret into a log). */
 export function redactRepoUrl(repo: string): string {
-  return repo
-    .replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#]*@/, '$1***@')
-    // eslint-disable-next-line no-misleading-character-class -- the same class as INVISIBLE
-    .replace(new RegExp(INVISIBLE.source, 'gu'), (c) => (c === ' ' ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`));
+  return showInvisible(repo.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#]*@/, '$1***@'));
 }
 
 const CREDENTIAL_FIX = 'remove it: dist/, build logs and image labels would carry it in clear text. Give the builder read access another way (a public mirror, or a deploy key in the node\'s git config)';
@@ -115,7 +121,7 @@ export function checkRepoUrl(repo: string): string | undefined {
     if (user === undefined) return `${shown} is not a URL; ${fix}`;
     if (!isPlainSshUser(user)) return `${shown} has a user part that is not a plain login name such as "git" (it looks like a credential); ${CREDENTIAL_FIX}`;
     if (host.startsWith('-')) return `${shown}: the host starts with "-", which ssh would read as an option; ${fix}`;
-    if (!/^[A-Za-z0-9.-]+$/.test(host)) return `${shown}: the host "${host}" is not a host name; ${fix}`;
+    if (!/^[A-Za-z0-9.-]+$/.test(host)) return `${shown}: the host ${quoted(host)} is not a host name; ${fix}`;
     if (path.startsWith('-')) return `${shown}: the path starts with "-", which the remote git would read as an option; ${fix}`;
     if (!/^[A-Za-z0-9._~/-]+$/.test(path)) return `${shown}: the path contains characters outside letters, digits and ._~/-; ${fix}`;
     return undefined;
@@ -168,16 +174,16 @@ export function checkRelativePath(path: string, example: string): string | undef
     return `must not be empty; ${fix}`;
   }
   if (path.startsWith('/')) {
-    return `"${path}" is absolute; ${fix}`;
+    return `${quoted(path)} is absolute; ${fix}`;
   }
   if (path.startsWith('-')) {
-    return `"${path}" starts with "-", which a command would read as an option; ${fix}`;
+    return `${quoted(path)} starts with "-", which a command would read as an option; ${fix}`;
   }
   if (!/^[A-Za-z0-9._/@+-]+$/.test(path)) {
-    return `"${path}" contains characters outside letters, digits and ._/@+-; ${fix}`;
+    return `${quoted(path)} contains characters outside letters, digits and ._/@+-; ${fix}`;
   }
   if (path.split('/').includes('..')) {
-    return `"${path}" escapes the repository with ".."; ${fix}`;
+    return `${quoted(path)} escapes the repository with ".."; ${fix}`;
   }
   return undefined;
 }
@@ -198,15 +204,15 @@ export function checkDockerfilePath(dockerfile: string, context: string, engine:
   if (problem) return problem;
   const fix = `give a path relative to the context that stays inside the repository, e.g. "../docker/Dockerfile"`;
   if (steps[steps.length - 1] === '..') {
-    return `"${dockerfile}" names a directory, not a file; ${fix}`;
+    return `${quoted(dockerfile)} names a directory, not a file; ${fix}`;
   }
   const at = context.split('/').filter((s) => s !== '' && s !== '.');
   for (const step of steps) {
     if (step !== '..') at.push(step);
-    else if (at.pop() === undefined) return `"${dockerfile}" escapes the repository from context "${context}"; ${fix}`;
+    else if (at.pop() === undefined) return `${quoted(dockerfile)} escapes the repository from context ${quoted(context)}; ${fix}`;
   }
   if (engine === 'buildkit') {
-    return `"${dockerfile}" leaves the context "${context}", but the buildkit engine reads the Dockerfile from the context's `
+    return `${quoted(dockerfile)} leaves the context ${quoted(context)}, but the buildkit engine reads the Dockerfile from the context's `
       + 'git subdirectory; move the Dockerfile into the context, or build this repository with engine "docker"';
   }
   return undefined;
