@@ -3,7 +3,9 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
 import { AWKWARD_VALUES } from '../support/awkward-values';
-import { DistIo, goYamlRetypes, manifestsToYaml, OutputError, plainInFlow, writeDist } from '../../lib/output/write-dist';
+import { ROOT, synthBuilds, synthDefault } from '../support/synth';
+import { manifestsToYamlByDocument } from '../support/yaml-document-writer';
+import { DistIo, FLOW_ENTRIES, FLOW_VALUES, goYamlRetypes, manifestsToYaml, OutputError, plainInFlow, writeDist } from '../../lib/output/write-dist';
 
 const tmp = () => fs.mkdtempSync(join(tmpdir(), 'write-dist-'));
 const readDir = (dir: string) => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(join(dir, f), 'utf-8')]));
@@ -133,5 +135,89 @@ spec:
 
   test.each(['main', 'https://git.example.com/team/x.git', 'localhost:30500', '/opt/image-builder/build.sh', 'v1.2.0', 'a_b.c@d+e=f~g%h'])('%j stays plain', (value) => {
     expect(plainInFlow(value)).toBe(true);
+  });
+});
+
+describe('the text is what a yaml Document of the manifests writes (the writer before it was written by hand)', () => {
+  const same = (docs: unknown[]) => expect(manifestsToYaml(docs)).toBe(manifestsToYamlByDocument(docs));
+
+  test("dist/'s manifests, synthesized", () => {
+    same(synthDefault());
+  });
+
+  test.each([
+    ['dist/', join(ROOT, 'dist')],
+    ['chart/', join(ROOT, 'chart', 'templates')],
+  ])('%s as committed: read back and written again, the same text from both writers', (_what, dir) => {
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+      const text = fs.readFileSync(join(dir, file), 'utf-8');
+      const docs = parseAllDocuments(text, { version: '1.1' }).map((d) => d.toJS());
+      same(docs);
+      expect(manifestsToYaml(docs)).toBe(text);
+    }
+  });
+
+  test('a 1,000-build app (npm run bench)', () => {
+    const lines = ['builds:'];
+    for (let b = 0; b < 1000; b++) lines.push(`  - repo: https://git.example.com/team/service-${b}.git`, '    ref: main', '    images:', `      - context: components/s${b}-c0`);
+    const docs = synthBuilds(`${lines.join('\n')}\n`);
+    expect(docs.length).toBeGreaterThan(1000);
+    same(docs);
+  }, 120_000);
+
+  /** Strings that are plain for neither reader, or only nearly: indicators, YAML 1.1 words and numbers, multi-line scripts, odd characters. */
+  const STRINGS = [...AWKWARD_VALUES, 'e5', 'E+10', 'e-3', 'e', 'ex5', 'E5x', '.5', '1e3', '0x1F', '1_000', '190:20:30', '2024-01-02', 'y', 'Yes', 'NULL', '<<',
+    '---x', '--- x', '...', '...x', '%x', 'a: b', 'a:b:c', 'http://h:80/x', 'a#b', '/opt/x.sh', 'Build-1.2_3', 'a//b',
+    'line 1\nline 2\n', '  indented\nscript\n', 'trailing\n\n', 'two\n\n\nblank\n', '\n', '\n\nlead', 'end \n', 'tab\t\nx', 'x\n  y', '#!/bin/sh\nset -eu\n',
+    'x\u0007y', 'nul\u0000', 'é', 'line\u2028sep', '\u00a0nbsp', 'emoji 🙂', 'a"b\'c', "'", '"', 'x'.repeat(1100), `${'k'.repeat(1030)}`];
+  const KEYS = [...FLOW_ENTRIES, ...FLOW_VALUES, 'name', 'value', 'data', 'spec', 'items', '0', '12', ...STRINGS];
+  const SCALARS: unknown[] = [...STRINGS, 0, 1, -1, 30500, 1.5, -0, 1e21, 2 ** 53, 0.1, -2.5e-7, true, false, null];
+
+  /** A small seeded generator (mulberry32), so a failure names a seed that reproduces it. */
+  function random(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function randomManifest(next: () => number): Record<string, unknown> {
+    const pick = <T>(from: readonly T[]): T => from[Math.floor(next() * from.length)];
+    const scalar = () => pick(SCALARS);
+    const map = (depth: number): Record<string, unknown> => {
+      const m: Record<string, unknown> = {};
+      const size = Math.floor(next() * 5);
+      for (let i = 0; i < size; i++) {
+        const key = next() < 0.5 ? pick([...FLOW_ENTRIES, ...FLOW_VALUES]) : pick(KEYS);
+        m[key] = FLOW_ENTRIES.has(key) && next() < 0.7 ? Array.from({ length: Math.floor(next() * 4) }, () => (next() < 0.8 ? map(depth + 1) : value(depth + 1))) : value(depth + 1);
+      }
+      return m;
+    };
+    const value = (depth: number): unknown => {
+      const r = next();
+      if (depth > 4 || r < 0.45) return scalar();
+      if (r < 0.75) return map(depth);
+      return Array.from({ length: Math.floor(next() * 4) }, () => value(depth + 1));
+    };
+    return map(0);
+  }
+
+  test.each(Array.from({ length: 20 }, (_, i) => i + 1))('random manifests from awkward keys and values, seed %i', (seed) => {
+    const next = random(seed);
+    for (let i = 0; i < 50; i++) same([randomManifest(next), randomManifest(next)]);
+  });
+
+  test('every awkward string as a key and a value, in block and flow style, at several depths', () => {
+    for (const s of STRINGS) {
+      const flowed = { name: s, [s]: s, value: [s, { [s]: s }] };
+      same([{ [s]: s, list: [s, [s], { [s]: s }], env: [flowed], command: [s, s], deep: { er: { still: { [s]: [s] } } } }]);
+    }
+  });
+
+  test('documents that are not maps: absent, a sequence, a scalar', () => {
+    same([undefined, ['a', 'on', { b: 1 }], 'on', 'plain', 'line 1\nline 2\n', 5, null, {}]);
   });
 });

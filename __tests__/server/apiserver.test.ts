@@ -158,6 +158,23 @@ describe('flow-style env entries: kubectl (go-yaml) reads back what manifestsToY
     expect(JSON.parse(read.stdout).spec.containers[0].env).toEqual(env);
     expect(text).toContain('- {name: V0, value: "a?b"}');
   });
+
+  // manifestsToYaml writes the easy scalars itself and has `yaml` write the rest: every kind of
+  // place (block key and value, flow list, block literal) with every awkward string, read back.
+  test('awkward keys and values as block map keys and values, a flow command, multi-line scripts', () => {
+    const oneLine = AWKWARD_VALUES.filter((v) => !v.includes('\n'));
+    const annotations = Object.fromEntries(AWKWARD_VALUES.filter((v) => v !== '').map((v, i) => [v, AWKWARD_VALUES[(i + 7) % AWKWARD_VALUES.length]]));
+    const data = { ...Object.fromEntries(AWKWARD_VALUES.map((v, i) => [`k${i}`, v])), script: '#!/bin/sh\nset -eu\n  indented: yes\n', kept: 'x\n\n', lead: '\n  y\n' };
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'm', annotations }, data };
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x:1', command: oneLine, args: ['sh', '-c', 'echo "$X"\nexit 0\n'] }] } };
+    for (const manifest of [configMap, pod]) {
+      const read = kubectl(['label', '--local', '-f', '-', 'read=back', '-o', 'json'], manifestsToYaml([manifest]));
+      expect(read.stderr).toBe('');
+      const back = JSON.parse(read.stdout);
+      delete back.metadata.labels;
+      expect(back).toEqual(manifest);
+    }
+  });
 });
 
 describe('round trip: kubectl apply -f dist/ for real, then read back', () => {

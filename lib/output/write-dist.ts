@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { join } from 'path';
 import { App, Chart, Names } from 'cdk8s';
 import { checkPolicy, formatViolation } from '../policy/rules';
-import { Document, isCollection, isMap, isScalar, isSeq, Scalar, visit, YAMLMap, YAMLSeq } from 'yaml';
+import { Document, Scalar, YAMLMap } from 'yaml';
 
 /**
  * Writing dist/: YAML that kubectl reads back as written, and a folder that
@@ -53,32 +53,6 @@ export function plainInFlow(value: string): boolean {
 }
 
 /**
- * Writes `node` (an env entry, a command...) in flow style, unless a string in
- * it spans lines (a script stays a block, readable in review); its strings that
- * are not plain inside a flow collection for kubectl (plainInFlow) are quoted.
- */
-function flowWhenOneLine(node: YAMLMap | YAMLSeq): void {
-  const strings: Scalar[] = [];
-  let multiLine = false;
-  visit(node, {
-    Scalar(_key, scalar) {
-      if (typeof scalar.value !== 'string') return undefined;
-      if (scalar.value.includes('\n')) {
-        multiLine = true;
-        return visit.BREAK;
-      }
-      strings.push(scalar);
-      return undefined;
-    },
-  });
-  if (multiLine) return;
-  node.flow = true;
-  for (const scalar of strings) {
-    if (!scalar.type?.startsWith('QUOTE') && !plainInFlow(scalar.value as string)) scalar.type = 'QUOTE_DOUBLE';
-  }
-}
-
-/**
  * The manifests as YAML, as cdk8s writes them (YAML 1.1, no line wrapping,
  * documents joined by `---`), with three changes that keep what kubectl reads
  * and make dist/ smaller (1,000 builds: `npm run bench`): block sequences
@@ -87,26 +61,210 @@ function flowWhenOneLine(node: YAMLMap | YAMLSeq): void {
  * unless a string in them spans lines;
  * and every string kubectl would retype (goYamlRetypes), or that is not plain
  * inside a flow collection for kubectl (plainInFlow), double-quoted.
+ *
+ * The text is what a `yaml` Document of the manifest writes with those
+ * options, byte for byte, in a fifth of the time (1,000 builds): this code lays
+ * out the maps and sequences (cdk8s gives JSON values), and writes a key or
+ * value itself only when it is a plain string for certain (PLAIN), `true`,
+ * `false`, `null` or a safe integer. Every other scalar (a quoted or
+ * multi-line string, a float) is written by `yaml`, in the same place
+ * (yamlScalar), so the library decides every hard case.
+ * __tests__/output/write-dist.test.ts checks both give the same text.
  */
 export function manifestsToYaml(docs: unknown[]): string {
   return docs.map((manifest) => {
     if (manifest === undefined) return '\n';
-    const doc = new Document(manifest, { keepUndefined: true, version: '1.1' });
-    visit(doc, {
-      Pair(_key, pair) {
-        if (!isScalar(pair.key) || typeof pair.key.value !== 'string') return;
-        if (FLOW_ENTRIES.has(pair.key.value) && isSeq(pair.value)) {
-          for (const item of pair.value.items) if (isMap(item)) flowWhenOneLine(item);
-        } else if (FLOW_VALUES.has(pair.key.value) && isCollection(pair.value)) {
-          flowWhenOneLine(pair.value);
-        }
-      },
-      Scalar(_key, node) {
-        if (typeof node.value === 'string' && !node.type?.startsWith('QUOTE') && goYamlRetypes(node.value)) node.type = 'QUOTE_DOUBLE';
-      },
-    });
-    return doc.toString({ lineWidth: 0, indentSeq: false, flowCollectionPadding: false });
+    if (isCollection(manifest)) {
+      noSharedObjects(manifest, new Set());
+      return `${blockCollection(manifest, '', false)}\n`;
+    }
+    const doc = new Document(manifest, DOCUMENT_OPTIONS);
+    quoteForKubectl(doc.contents as Scalar, false);
+    return doc.toString(TO_STRING_OPTIONS);
   }).join('---\n');
+}
+
+const DOCUMENT_OPTIONS = { keepUndefined: true, version: '1.1' } as const;
+const TO_STRING_OPTIONS = { lineWidth: 0, indentSeq: false, flowCollectionPadding: false } as const;
+
+/**
+ * Strings both readers take as the same string written plain, in a key or a
+ * value, block or flow: a letter or `/`, then letters, digits and
+ * `_./@+=~%-`, with `:` only between two of those (so plainInFlow holds, and no
+ * `: `, ` #`, indicator or trailing `:` that YAML reads as syntax). Not
+ * enough alone: GO_YAML_WORDS (`on`, `null`...) and `e5`-like floats of
+ * YAML 1.1 are not strings; those go to `yaml`, which quotes them.
+ */
+const PLAIN = /^(?![eE][-+]?[0-9]+$)[A-Za-z/][A-Za-z0-9_./@+=~%-]*(:[A-Za-z0-9_./@+=~%-]+)*$/;
+
+/** `yaml` writes an implicit key longer than this as an explicit one (`? key`). */
+const MAX_IMPLICIT_KEY = 1024;
+
+type Collection = Record<string, unknown> | unknown[];
+
+/** A map or sequence of a manifest; a scalar is false, an object other than a plain object or an array an error. */
+function isCollection(value: unknown): value is Collection {
+  if (Array.isArray(value)) return true;
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return true;
+  throw new Error(`manifestsToYaml: a ${proto?.constructor?.name ?? 'non-JSON'} object in a manifest; cdk8s gives JSON values`);
+}
+
+/**
+ * `yaml` writes an object met twice in one document as an anchor and aliases
+ * (`&a1`, `*a1`), which this writer does not: cdk8s's manifests never share
+ * one (they are made fresh by its resolve step), so one that does is an error,
+ * not a different text.
+ */
+function noSharedObjects(value: Collection, seen: Set<object>): void {
+  if (seen.has(value)) throw new Error('manifestsToYaml: one object twice in a manifest; cdk8s gives a tree of fresh JSON values');
+  seen.add(value);
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (isCollection(item)) noSharedObjects(item, seen);
+}
+
+/** True when a string in `value`, a key included, spans lines: then it stays in block style. */
+function hasMultiLineString(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\n');
+  if (!isCollection(value)) return false;
+  if (Array.isArray(value)) return value.some(hasMultiLineString);
+  return Object.keys(value).some((key) => key.includes('\n') || hasMultiLineString(value[key]));
+}
+
+const isEmpty = (value: Collection) => (Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0);
+
+/** Where a scalar stands, as far as how `yaml` writes it depends on it (with its indentation). */
+type Place = 'key' | 'value' | 'flow key' | 'flow value';
+
+/**
+ * A scalar standing at `place`, where `yaml`'s context indentation is
+ * `indent`: written here when it is certain (PLAIN, booleans, null, safe
+ * integers), else by `yaml`.
+ */
+function scalar(value: unknown, indent: string, place: Place): string {
+  if (typeof value === 'string') {
+    if (PLAIN.test(value) && !GO_YAML_WORDS.has(value)) return value;
+  } else if (typeof value === 'boolean') {
+    return value ? 'true' : 'false';
+  } else if (value === null) {
+    return 'null';
+  } else if (Number.isSafeInteger(value) && !Object.is(value, -0)) {
+    return String(value);
+  }
+  return yamlScalar(value, indent, place);
+}
+
+/**
+ * A map or sequence in block style whose context indentation is `indent`
+ * (its first line unindented: the caller writes what comes before it); with
+ * `flowEntries`, a sequence's maps that fit on one line are written in flow style.
+ */
+function blockCollection(value: Collection, indent: string, flowEntries: boolean): string {
+  const itemIndent = `${indent}  `;
+  let text = '';
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      let itemText: string;
+      if (!isCollection(item)) itemText = scalar(item, itemIndent, 'value');
+      else if (flowEntries && !Array.isArray(item) && !hasMultiLineString(item)) itemText = flowCollection(item, itemIndent);
+      else itemText = blockCollection(item, itemIndent, false);
+      text += text === '' ? `- ${itemText}` : `\n${indent}- ${itemText}`;
+    }
+    return text === '' ? '[]' : text;
+  }
+  for (const key of Object.keys(value)) {
+    const pair = blockPair(key, value[key], indent);
+    text += text === '' ? pair : `\n${indent}${pair}`;
+  }
+  return text === '' ? '{}' : text;
+}
+
+/** `key: value` in a block map whose indentation is `indent`. */
+function blockPair(key: string, value: unknown, indent: string): string {
+  const inner = `${indent}  `;
+  let keyText = scalar(key, inner, 'key');
+  const explicitKey = keyText.length > MAX_IMPLICIT_KEY;
+  keyText = explicitKey ? `? ${keyText}\n${indent}:` : `${keyText}:`;
+  if (!isCollection(value)) return `${keyText} ${scalar(value, inner, 'value')}`;
+  const flow = isEmpty(value) || (FLOW_VALUES.has(key) && !hasMultiLineString(value));
+  // indentSeq false: the `- ` of a block sequence counts as indentation, so it starts at its key's column
+  const valueIndent = !flow && Array.isArray(value) && !explicitKey ? indent : inner;
+  if (flow) return `${keyText} ${flowCollection(value, valueIndent)}`;
+  const valueText = blockCollection(value, valueIndent, FLOW_ENTRIES.has(key));
+  return explicitKey ? `${keyText} ${valueText}` : `${keyText}\n${valueIndent}${valueText}`;
+}
+
+/**
+ * A map or sequence in flow style, on one line (no string in it spans lines),
+ * whose context indentation is `indent`.
+ */
+function flowCollection(value: Collection, indent: string): string {
+  // `yaml` indents a flow collection's items one step, and a pair's key and value one more.
+  const inner = `${indent}    `;
+  const item = (v: unknown) => (isCollection(v) ? flowCollection(v, inner) : scalar(v, inner, 'flow value'));
+  if (Array.isArray(value)) return `[${value.map(item).join(', ')}]`;
+  return `{${Object.keys(value).map((key) => `${scalar(key, inner, 'flow key')}: ${item(value[key])}`).join(', ')}}`;
+}
+
+/** Double-quotes a string node where kubectl would retype it, or, inside a flow collection, where it is not plain for kubectl there. */
+function quoteForKubectl(node: Scalar, inFlow: boolean): void {
+  if (typeof node.value === 'string' && (goYamlRetypes(node.value) || (inFlow && !plainInFlow(node.value)))) node.type = 'QUOTE_DOUBLE';
+}
+
+/** What yamlScalar has had `yaml` write, by place and indentation, then by value. */
+const yamlScalars = new Map<string, Map<unknown, string>>();
+
+/**
+ * A scalar as `yaml` writes it at `place` with context indentation `indent`
+ * (a block literal's lines are indented by it): `yaml` writes a small
+ * document holding it there (yamlScalarDocument), and the scalar is cut out
+ * of that text. Cached: dist/'s hard scalars are few (scripts, numbers as strings).
+ */
+function yamlScalar(value: unknown, indent: string, place: Place): string {
+  const where = `${place}:${indent.length}`;
+  let written = yamlScalars.get(where);
+  if (!written) yamlScalars.set(where, (written = new Map()));
+  let text = written.get(value);
+  if (text === undefined) {
+    text = yamlScalarDocument(value, indent.length / 2, place);
+    written.set(value, text);
+  }
+  return text;
+}
+
+/**
+ * Has `yaml` write a document where `value` stands at `place` at indentation
+ * `depth` steps: block maps `a:` nested to that depth, then `v: VALUE` (a
+ * value), `KEY: 0` (a key), or `f: {v: VALUE}` / `f: {KEY: 0}` in flow style
+ * (whose scalars are two steps deeper). Returns the scalar's text in it.
+ */
+function yamlScalarDocument(value: unknown, depth: number, place: Place): string {
+  const key = place === 'key' || place === 'flow key';
+  const inFlow = place === 'flow key' || place === 'flow value';
+  const levels = depth - (inFlow ? 3 : 1);
+  if (levels < 0) throw new Error(`manifestsToYaml: no ${place} at depth ${depth}`);
+  const leaf = key ? { [value as string]: 0 } : { v: value };
+  let contents: Record<string, unknown> = inFlow ? { f: leaf } : leaf;
+  for (let i = 0; i < levels; i++) contents = { a: contents };
+  const doc = new Document(contents, DOCUMENT_OPTIONS);
+  const path = [...Array<string>(levels).fill('a'), ...(inFlow ? ['f'] : [])];
+  const map = (path.length > 0 ? doc.getIn(path, true) : doc.contents) as YAMLMap<Scalar, Scalar>;
+  map.flow = inFlow;
+  const pair = map.items[0];
+  quoteForKubectl((key ? pair.key : pair.value) as Scalar, inFlow);
+  const text = doc.toString(TO_STRING_OPTIONS);
+  let head = '';
+  for (let i = 0; i < levels; i++) head += `${'  '.repeat(i)}a:\n`;
+  const lastIndent = '  '.repeat(levels);
+  head += lastIndent;
+  const cut = (before: string, after: string): string | undefined => (text.startsWith(before) && text.endsWith(after)
+    && text.length >= before.length + after.length ? text.slice(before.length, text.length - after.length) : undefined);
+  let found: string | undefined;
+  if (place === 'key') found = cut(`${head}? `, `\n${lastIndent}: 0\n`) ?? cut(head, ': 0\n');
+  else if (place === 'flow key') found = cut(`${head}f: {`, ': 0}\n');
+  else found = cut(`${head}${inFlow ? 'f: {v: ' : 'v: '}`, inFlow ? '}\n' : '\n');
+  if (found === undefined) throw new Error(`manifestsToYaml: yaml wrote ${JSON.stringify(text)} for a ${place} at depth ${depth}`);
+  return found;
 }
 
 /** The file operations writeDist uses, so tests can make one fail (disk full, read-only). */
