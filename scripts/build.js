@@ -13,13 +13,11 @@ const ROOT = join(__dirname, '..');
 const OUT = join(ROOT, 'build');
 const STAMP = join(OUT, 'inputs.json');
 
-/** Entry points: main.ts, what scripts/cdk8s-policy-plugin.js needs, and validate (scripts/validate.js) with its worker. */
+/** Entry points: main.ts, what scripts/cdk8s-policy-plugin.js needs, and validate (scripts/validate.js). */
 const ENTRIES = {
   main: 'main.ts',
   policy: 'scripts/policy-plugin-modules.ts',
   validate: 'scripts/validate.ts',
-  // Reads parts of large inputs on other threads (lib/validation/parallel-reader.ts).
-  'validate-worker': 'lib/validation/validate-worker.ts',
 };
 
 function sourceFiles(dir) {
@@ -167,26 +165,6 @@ function buildTimeModules(esbuild) {
   };
 }
 
-/**
- * The esbuild plugin that bundles the `yaml` package's browser build instead of its Node build:
- * the same package and version and the same code, except that the Node build's parser reads
- * process.env.LOG_TOKENS for every token (a debug hook; each read is a call into Node's C++),
- * a sixth of the time `npm run validate` spent reading a 3 MB dist/.
- */
-function yamlWithoutEnvHooks() {
-  return {
-    name: 'yaml-without-env-hooks',
-    setup(build) {
-      build.onResolve({ filter: /^yaml$/ }, async (args) => {
-        if (args.pluginData?.nodeBuild) return undefined;
-        const resolved = await build.resolve('yaml', { kind: args.kind, resolveDir: args.resolveDir, pluginData: { nodeBuild: true } });
-        if (resolved.errors.length > 0 || !/[\\/]yaml[\\/]dist[\\/]index\.js$/.test(resolved.path)) return undefined;
-        return { path: join(dirname(dirname(resolved.path)), 'browser', 'index.js') };
-      });
-    },
-  };
-}
-
 /** Builds build/ if an input changed since the last build; resolves to true when it built. */
 async function ensureBuilt() {
   const inputs = staleSnapshot();
@@ -204,7 +182,7 @@ async function ensureBuilt() {
     keepNames: true,
     write: false,
     logLevel: 'warning',
-    plugins: [buildTimeModules(esbuild), yamlWithoutEnvHooks()],
+    plugins: [buildTimeModules(esbuild)],
   });
   mkdirSync(OUT, { recursive: true });
   for (const file of result.outputFiles) writeAtomically(file.path, file.contents);

@@ -1,13 +1,21 @@
 import { readFileSync } from 'fs';
-import { Composer, isMap, isScalar, isSeq, LineCounter, Parser } from 'yaml';
+import {
+  boolYaml11Tag, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mergeTag, NOT_RESOLVED,
+  nullYaml11Tag, parseEvents, ScalarEvent, Schema, YAMLException,
+} from 'js-yaml';
 import type { Manifest } from '../policy/rules';
 import type { Problem } from './problems';
 
 /**
  * The one manifest reader of `npm run validate` and the cdk8s policy plugin.
- * Each file is read and parsed once, as kubectl reads it (YAML 1.1: an unquoted
- * `on` is a boolean), and every object gets one identity that all layers
- * (policy, kubeconform, API server) report against.
+ * Each file is read and parsed once, as kubectl reads it (go-yaml v2, YAML 1.1:
+ * an unquoted `on` is a boolean), and every object gets one identity that all
+ * layers (policy, kubeconform, API server) report against.
+ *
+ * js-yaml reads the whole file in one go (its event parser, then its
+ * constructor); only a file with a YAML error is read again document by
+ * document, cut at the markers where YAML itself ends a document, so that an
+ * error in one document hides none of the others.
  */
 
 /** Which object a problem is about: the identity shared by every layer. */
@@ -56,69 +64,429 @@ export function refOf(manifest: Manifest): ObjectRef | undefined {
   return refs.get(manifest);
 }
 
-/** kind, apiVersion and metadata of a document the reader refused, as far as they can be read. */
-function identityOf(doc: { toJS(options: { maxAliasCount: number }): unknown }): any {
-  try {
-    const js: any = doc.toJS({ maxAliasCount: 1000 });
-    return { kind: js?.kind, apiVersion: js?.apiVersion, metadata: js?.metadata };
-  } catch {
-    return {};
+// ---------------------------------------------------------------------------------------------
+// Scalars as kubectl reads them. kubectl (sigs.k8s.io/yaml) is go-yaml v2: YAML 1.1's null and
+// booleans (`on`, `y`, `NO`), but numbers are whatever Go's strconv takes once underscores are
+// dropped (`0X1F`, `0o17`, `08`, `1e3`, `1e1_0`), no sexagesimal numbers (`1:20` is a string),
+// and timestamps stay strings. js-yaml's own YAML11_SCHEMA follows the 1.1 spec instead (`1e3`
+// a string, `1:20` the number 80, `2024-01-02` a Date), so its int, float and timestamp tags are
+// swapped for these two (the kubectl read-back test in __tests__/validation/reader.test.ts).
+
+const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|0[0-7]*|[1-9][0-9]*)$/;
+const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+const GO_FLOAT_WORDS: Record<string, number> = {
+  '.inf': Infinity, '.Inf': Infinity, '.INF': Infinity, '+.inf': Infinity, '+.Inf': Infinity, '+.INF': Infinity,
+  '-.inf': -Infinity, '-.Inf': -Infinity, '-.INF': -Infinity, '.nan': NaN, '.NaN': NaN, '.NAN': NaN,
+};
+const NUMBER_FIRST_CHARS = ['-', '+', '.', ...'0123456789'];
+
+function goInt(source: string): number | typeof NOT_RESOLVED {
+  const plain = source.replace(/_/g, '');
+  if (!GO_INT.test(plain)) return NOT_RESOLVED;
+  const sign = plain[0] === '-' ? -1 : 1;
+  const digits = /^[-+]/.test(plain) ? plain.slice(1) : plain;
+  const prefix = digits.slice(0, 2).toLowerCase();
+  if (prefix === '0x') return sign * parseInt(digits.slice(2), 16);
+  if (prefix === '0b') return sign * parseInt(digits.slice(2), 2);
+  if (prefix === '0o') return sign * parseInt(digits.slice(2), 8);
+  if (digits.length > 1 && digits[0] === '0') return sign * parseInt(digits, 8);
+  return sign * Number(digits);
+}
+
+const goIntTag = defineScalarTag('tag:yaml.org,2002:int', {
+  implicit: true,
+  implicitFirstChars: NUMBER_FIRST_CHARS,
+  resolve: goInt,
+  identify: (v) => Number.isInteger(v),
+});
+
+const goFloatTag = defineScalarTag('tag:yaml.org,2002:float', {
+  implicit: true,
+  implicitFirstChars: NUMBER_FIRST_CHARS,
+  resolve: (source) => {
+    if (source in GO_FLOAT_WORDS) return GO_FLOAT_WORDS[source];
+    const plain = source.replace(/_/g, '');
+    return GO_FLOAT.test(plain) ? Number(plain) : NOT_RESOLVED;
+  },
+  identify: (v) => typeof v === 'number',
+});
+
+/** `!!binary`: go-yaml decodes it into a string, which kubectl sends as that string. */
+const goBinaryTag = defineScalarTag('tag:yaml.org,2002:binary', {
+  resolve: (source) => (/^[A-Za-z0-9+/=\s]*$/.test(source) ? Buffer.from(source.replace(/\s/g, ''), 'base64').toString('utf-8') : NOT_RESOLVED),
+  identify: () => false,
+});
+
+/** What kubectl reads: YAML 1.1 null, booleans and merge keys; go-yaml's numbers; no timestamps. */
+export const KUBECTL_SCHEMA = new Schema([...FAILSAFE_SCHEMA.tags, nullYaml11Tag, boolYaml11Tag, goIntTag, goFloatTag, mergeTag, goBinaryTag]);
+
+// ---------------------------------------------------------------------------------------------
+// Limits. go-yaml refuses a document whose aliases expand into most of it (a "billion laughs"),
+// and an alias to a node that contains it; so does this reader, counting as go-yaml counts
+// (decode.go allowedAliasRatio), before anything is built.
+
+/** Nesting deeper than this is refused (js-yaml's default is 100; CRD schemas nest deeper than people do). */
+const MAX_DEPTH = 1000;
+/** Alias nodes per document, a hard cap on top of the expansion check. */
+const MAX_ALIASES = 10_000;
+
+function allowedAliasRatio(decoded: number): number {
+  if (decoded <= 400_000) return 0.99;
+  if (decoded >= 4_000_000) return 0.10;
+  return 0.99 - 0.89 * ((decoded - 400_000) / 3_600_000);
+}
+
+/** Why the aliases of events[from..to) make the document unreadable, or undefined when they do not. */
+function aliasProblem(source: string, events: Event[], from: number, to: number): string | undefined {
+  const sizes = new Map<string, number>();
+  const open: Array<{ anchor?: string; size: number }> = [{ size: 0 }];
+  let aliased = 0;
+  const anchorOf = (e: { anchorStart: number; anchorEnd: number }) => (e.anchorStart >= 0 ? source.slice(e.anchorStart, e.anchorEnd) : undefined);
+  for (let i = from; i < to; i++) {
+    const e = events[i];
+    switch (e.type) {
+      case EVENT_ID.MAPPING:
+      case EVENT_ID.SEQUENCE:
+        open.push({ anchor: anchorOf(e), size: 1 });
+        break;
+      case EVENT_ID.SCALAR: {
+        const anchor = anchorOf(e);
+        if (anchor !== undefined) sizes.set(anchor, 1);
+        open[open.length - 1].size += 1;
+        break;
+      }
+      case EVENT_ID.ALIAS: {
+        const name = source.slice(e.anchorStart, e.anchorEnd);
+        if (open.some((f) => f.anchor === name)) return `alias *${name} refers to a node that contains it`;
+        const size = sizes.get(name) ?? 1;
+        aliased += size;
+        open[open.length - 1].size += size;
+        break;
+      }
+      case EVENT_ID.POP: {
+        if (open.length === 1) break;
+        const done = open.pop()!;
+        if (done.anchor !== undefined) sizes.set(done.anchor, done.size);
+        open[open.length - 1].size += done.size;
+        break;
+      }
+    }
+  }
+  const decoded = open[0].size;
+  if (aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded)) {
+    return `its aliases expand to ${decoded > 1e12 ? 'more than 10^12' : decoded} nodes, ${Math.round((100 * aliased) / decoded)}% of them from aliases (an alias bomb; kubectl refuses it as "excessive aliasing")`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where documents start and end in the text, and lines.
+
+/** A document marker: `---` or `...` at the start of a line, then a space, a line break or the end. */
+const MARKER = /^(?:---|\.\.\.)(?=[ \t\r\n]|$)/gm;
+/** A line that is no content: blank, a comment, or a directive (`%YAML 1.1`). */
+const NO_CONTENT_LINE = /^[ \t]*(?:#.*)?\r?$|^%/;
+
+interface Chunk { readonly start: number; readonly end: number }
+
+/**
+ * The file cut where YAML ends a document: before every `---` line and after
+ * every `...` line (also what kubeconform is given, splitDocuments). A part
+ * with nothing but directives, comments and blank lines goes with the part
+ * after it, as directives belong to the document after them.
+ */
+function cutDocuments(source: string): Chunk[] {
+  const cuts = [0];
+  MARKER.lastIndex = 0;
+  for (let m = MARKER.exec(source); m; m = MARKER.exec(source)) {
+    if (m[0] === '---') {
+      if (m.index > 0) cuts.push(m.index);
+    } else {
+      const eol = source.indexOf('\n', m.index);
+      cuts.push(eol < 0 ? source.length : eol + 1);
+    }
+  }
+  cuts.push(source.length);
+  const chunks: Chunk[] = [];
+  let start = 0;
+  for (let i = 1; i < cuts.length; i++) {
+    const end = cuts[i];
+    if (end <= start) continue;
+    const lines = source.slice(start, end).split('\n');
+    const directivesOnly = lines.some((l) => l.startsWith('%')) && lines.every((l) => NO_CONTENT_LINE.test(l));
+    if (directivesOnly && i < cuts.length - 1) continue; // joins the next part
+    chunks.push({ start, end });
+    start = end;
+  }
+  return chunks;
+}
+
+/** 1-based line numbers of offsets in a text (line breaks: `\n`). */
+class Lines {
+  private readonly starts: number[] = [0];
+  constructor(text: string) {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+  lineOf(offset: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  }
+  startOf(line: number): number {
+    return this.starts[Math.min(line, this.starts.length) - 1];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Documents from events.
+
+/** Where an event's node starts in the source: its tag, anchor or value (js-yaml's own rule). */
+function eventStart(e: Event): number {
+  if ('tagStart' in e && e.tagStart >= 0) return e.tagStart;
+  if ('anchorStart' in e && e.anchorStart >= 0) return e.anchorStart;
+  if ('valueStart' in e && e.valueStart >= 0) return e.valueStart;
+  if ('start' in e) return e.start;
+  return -1;
+}
+
+/** Index after the node that starts at events[i]. */
+function skipNode(events: Event[], i: number): number {
+  const t = events[i].type;
+  if (t !== EVENT_ID.MAPPING && t !== EVENT_ID.SEQUENCE) return i + 1;
+  let depth = 0;
+  for (let j = i; j < events.length; j++) {
+    const u = events[j].type;
+    if (u === EVENT_ID.MAPPING || u === EVENT_ID.SEQUENCE) depth++;
+    else if (u === EVENT_ID.POP && --depth === 0) return j + 1;
+  }
+  return events.length;
+}
+
+/** The plain-text scalar at events[i], if it is a scalar with a value. */
+function scalarText(source: string, events: Event[], i: number): string | undefined {
+  const e = events[i];
+  return e?.type === EVENT_ID.SCALAR && e.valueStart >= 0 ? getScalarValue(source, e as ScalarEvent) : undefined;
+}
+
+interface Identity { kind?: string; apiVersion?: string; namespace?: string; name?: string }
+
+/**
+ * kind, apiVersion, metadata.name and metadata.namespace of a mapping read
+ * from its events alone (for a document that could not be built: a duplicate
+ * key, an alias bomb, or the part of it before a syntax error).
+ */
+function identityFromEvents(source: string, events: Event[], i: number): Identity {
+  const found: Identity = {};
+  if (events[i]?.type !== EVENT_ID.MAPPING) return found;
+  const pairs = (at: number, visit: (key: string | undefined, value: number) => void) => {
+    let j = at + 1;
+    while (j < events.length && events[j].type !== EVENT_ID.POP) {
+      const key = scalarText(source, events, j);
+      const value = skipNode(events, j);
+      if (value >= events.length || events[value].type === EVENT_ID.POP) break;
+      visit(key, value);
+      j = skipNode(events, value);
+    }
+  };
+  pairs(i, (key, value) => {
+    if ((key === 'kind' || key === 'apiVersion') && found[key] === undefined) found[key] = str(scalarText(source, events, value));
+    if (key === 'metadata' && events[value].type === EVENT_ID.MAPPING) {
+      pairs(value, (k, v) => {
+        if ((k === 'name' || k === 'namespace') && found[k] === undefined) found[k] = str(scalarText(source, events, v));
+      });
+    }
+  });
+  return found;
+}
+
+interface EventDoc {
+  /** Index of the DOCUMENT event, of its content's first event, and after its POP. */
+  readonly at: number;
+  readonly content: number;
+  readonly end: number;
+  readonly hasAlias: boolean;
+}
+
+/** The documents of an event stream. */
+function eventDocs(events: Event[]): EventDoc[] {
+  const docs: EventDoc[] = [];
+  let depth = 0;
+  let at = 0;
+  let hasAlias = false;
+  for (let i = 0; i < events.length; i++) {
+    const t = events[i].type;
+    if (t === EVENT_ID.POP) {
+      if (--depth === 0) docs.push({ at, content: at + 1, end: i + 1, hasAlias });
+    } else if (t === EVENT_ID.ALIAS) {
+      hasAlias = true;
+    } else if (t !== EVENT_ID.SCALAR) {
+      if (t === EVENT_ID.DOCUMENT) {
+        at = i;
+        hasAlias = false;
+      }
+      depth++;
+    }
+  }
+  return docs;
+}
+
+/** An empty document (`---` alone, comments only): one empty plain scalar, no tag, no anchor. */
+const isEmptyContent = (e: Event) => e.type === EVENT_ID.SCALAR && e.valueStart < 0 && e.tagStart < 0 && e.anchorStart < 0;
+
+const CONSTRUCT = { schema: KUBECTL_SCHEMA, maxAliases: MAX_ALIASES, maxTotalMergeKeys: 10_000 };
+
+const columnOf = (e: YAMLException) => (e.mark ? ` (column ${e.mark.column + 1})` : '');
+
+/** A js-yaml error in plain words. */
+function yamlMessage(e: unknown, source: string, events?: Event[]): string {
+  if (!(e instanceof YAMLException)) return `cannot read this document: ${(e as Error)?.message ?? e}`;
+  if (e.reason === 'duplicated mapping key' && e.mark && events) {
+    const key = events.find((ev) => ev.type === EVENT_ID.SCALAR && eventStart(ev) === e.mark!.position) as ScalarEvent | undefined;
+    const name = key && key.valueStart >= 0 ? getScalarValue(source, key) : undefined;
+    return `${name !== undefined ? `key ${JSON.stringify(name)}` : 'a key'} is given twice in this mapping (kubectl refuses it); keep one${columnOf(e)}`;
+  }
+  if (e.reason.startsWith('aliases exceeded maxAliases')) return `cannot read this document: more than ${MAX_ALIASES} aliases (kubectl refuses excessive aliasing)`;
+  return `${e.reason}${columnOf(e)}`;
+}
+
+/**
+ * Reads the documents of `text` (a whole file, or a part of it starting at
+ * `offset` of the file) whose events are known: builds each object, refuses
+ * duplicate keys and alias bombs per document.
+ */
+function readEventDocs(file: string, source: string, text: string, offset: number, events: Event[], lines: Lines, chunks: Chunk[], out: ManifestFile): void {
+  const docs = eventDocs(events);
+  let built: unknown[] | undefined;
+  if (!docs.some((d) => d.hasAlias)) {
+    try {
+      built = constructFromEvents(events, { ...CONSTRUCT, source: text });
+    } catch {
+      built = undefined; // read one document at a time below, to name the one that failed
+    }
+  }
+  let chunk = 0;
+  for (const [n, d] of docs.entries()) {
+    const first = events[d.content];
+    if (isEmptyContent(first)) continue; // empty and comment-only documents hold no object: kubectl skips them
+    const start = offset + eventStart(first);
+    const line = lines.lineOf(start);
+    while (chunk < chunks.length - 1 && chunks[chunk + 1].start <= start) chunk++;
+    const docText = source.slice(chunks[chunk].start, chunks[chunk].end);
+    let value: unknown;
+    let problem: { line: number; message: string } | undefined;
+    if (built) {
+      value = built[n];
+    } else {
+      const bomb = d.hasAlias ? aliasProblem(text, events, d.content, d.end - 1) : undefined;
+      if (bomb) {
+        problem = { line, message: `cannot read this document: ${bomb}` };
+      } else {
+        try {
+          value = constructFromEvents(events.slice(d.at, d.end), { ...CONSTRUCT, source: text })[0];
+        } catch (e) {
+          const at = e instanceof YAMLException && e.mark ? lines.lineOf(offset + e.mark.position) : line;
+          problem = { line: at, message: yamlMessage(e, text, events.slice(d.content, d.end)) };
+        }
+      }
+    }
+    let manifest: Manifest | undefined;
+    if (!problem) {
+      if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype) {
+        manifest = value as Manifest;
+      } else {
+        const what = Array.isArray(value) ? 'a list' : 'a single value';
+        problem = { line, message: `this document is ${what}, not a Kubernetes object (a mapping with apiVersion, kind and metadata)` };
+      }
+    }
+    const m: any = manifest ?? identityFromEvents(text, events, d.content);
+    const id: Identity = manifest ? { kind: m.kind, apiVersion: m.apiVersion, namespace: m.metadata?.namespace, name: m.metadata?.name } : m;
+    const ref: ObjectRef = {
+      kind: str(id.kind), apiVersion: str(id.apiVersion), namespace: str(id.namespace), name: str(id.name),
+      file, line, index: out.docs.length,
+    };
+    if (problem) out.problems.push({ layer: 'yaml', file, line: problem.line, message: problem.message });
+    if (manifest) refs.set(manifest, ref);
+    out.docs.push({ ref, text: docText, manifest });
   }
 }
 
 /**
- * Reads one file; never throws for its content, only for I/O (see readManifestFile).
- * `linesBefore`: the text is a part of `file` that starts after this many lines
- * (lib/validation/parallel-reader.ts reads large files in parts).
+ * A document with a syntax error: its problem, and the object as far as it
+ * can be read (identity and line from the text before the error, read again
+ * without the lines from the error on).
  */
-export function parseManifestText(source: string, file: string, linesBefore = 0): ManifestFile {
-  const lines = new LineCounter();
-  // parseAllDocuments, one document at a time: each document's syntax tree is dropped as soon as
-  // it is read, instead of all of them living until the end (on 3 MB, that was a third of the time in GC).
-  const composer = new Composer({ version: '1.1', uniqueKeys: true, prettyErrors: false });
-  const problems: Problem[] = [];
-  const found: ManifestDoc[] = [];
-  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(source))) {
-    // Empty documents, comment-only documents and a trailing `---` hold no object: kubectl skips them.
-    const empty = doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null && doc.contents.source === '');
-    if (empty && doc.errors.length === 0) continue;
-    const start = doc.contents?.range?.[0] ?? doc.range[0];
-    const line = lines.linePos(start).line + linesBefore;
-    const [docStart, , docEnd] = doc.range;
-    const text = source.slice(docStart, docEnd);
-    let manifest: Manifest | undefined;
-    if (doc.errors.length === 0 && isMap(doc.contents)) {
-      try {
-        const js = doc.toJS({ maxAliasCount: 1000 });
-        if (js !== null && typeof js === 'object' && !Array.isArray(js)) manifest = js;
-      } catch (e) {
-        problems.push({ layer: 'yaml', file, line, message: `cannot read this document: ${(e as Error).message.split('\n')[0]}` });
+function readBrokenChunk(file: string, source: string, chunk: Chunk, error: unknown, lines: Lines, out: ManifestFile): void {
+  const text = source.slice(chunk.start, chunk.end);
+  const firstLine = lines.lineOf(chunk.start);
+  const mark = error instanceof YAMLException ? error.mark : undefined;
+  const errorLine = mark ? firstLine + mark.line : firstLine;
+  let identity: Identity = {};
+  let line: number | undefined;
+  let before = mark ? text.slice(0, lines.startOf(errorLine) - chunk.start) : '';
+  for (let attempt = 0; attempt < 8 && before.trim() !== ''; attempt++) {
+    try {
+      const events = parseEvents(before, { maxDepth: MAX_DEPTH });
+      const doc = eventDocs(events)[0];
+      if (doc && !isEmptyContent(events[doc.content])) {
+        identity = identityFromEvents(before, events, doc.content);
+        line = lines.lineOf(chunk.start + eventStart(events[doc.content]));
       }
+      break;
+    } catch (e) {
+      // Again without the line of this error (or, when it is at the very end, the last line).
+      const m = e instanceof YAMLException ? e.mark : undefined;
+      const lastLine = before.lastIndexOf('\n', before.length - 2) + 1;
+      const cut = Math.min(m ? before.lastIndexOf('\n', m.position - 1) + 1 : 0, lastLine);
+      if (cut <= 0) break;
+      before = before.slice(0, cut);
     }
-    // A document with YAML errors has no object, but its identity is still what its text says
-    // (`Pod/web`, not "(no kind) (no name)"), as far as the parser could read it.
-    const m: any = manifest ?? (isMap(doc.contents) ? identityOf(doc) : {});
-    const ref: ObjectRef = {
-      kind: str(m.kind), apiVersion: str(m.apiVersion), namespace: str(m.metadata?.namespace), name: str(m.metadata?.name),
-      file, line, index: found.length,
-    };
-    for (const e of doc.errors) {
-      const pos = lines.linePos(e.pos[0]);
-      problems.push({ layer: 'yaml', file, line: pos.line + linesBefore, message: `${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')} (column ${pos.col})` });
-    }
-    if (doc.errors.length === 0 && !isMap(doc.contents)) {
-      const what = isSeq(doc.contents) ? 'a list' : 'a single value';
-      problems.push({ layer: 'yaml', file, line, message: `this document is ${what}, not a Kubernetes object (a mapping with apiVersion, kind and metadata)` });
-    }
-    if (manifest) refs.set(manifest, ref);
-    found.push({ ref, text, manifest });
   }
-  return { file, docs: found, problems };
+  if (line === undefined) {
+    // The first line with content (a `---` line counts when something follows the marker).
+    const own = text.split('\n');
+    const at = own.findIndex((l) => !NO_CONTENT_LINE.test(l) && !/^---[ \t]*(#.*)?\r?$/.test(l));
+    line = firstLine + Math.max(0, at);
+  }
+  out.problems.push({ layer: 'yaml', file, line: errorLine, message: yamlMessage(error, text) });
+  out.docs.push({
+    ref: { kind: str(identity.kind), apiVersion: str(identity.apiVersion), namespace: str(identity.namespace), name: str(identity.name), file, line, index: out.docs.length },
+    text,
+  });
 }
 
-/** Gives objects read in another thread (a structured clone) their identities here. */
-export function adoptDocs(docs: ManifestDoc[]): void {
-  for (const d of docs) if (d.manifest) refs.set(d.manifest, d.ref);
+/** Reads one file's text; never throws for its content, only for I/O (see readManifestFile). */
+export function parseManifestText(source: string, file: string): ManifestFile {
+  const out: ManifestFile = { file, docs: [], problems: [] };
+  const lines = new Lines(source);
+  const chunks = cutDocuments(source);
+  let events: Event[] | undefined;
+  try {
+    events = parseEvents(source, { maxDepth: MAX_DEPTH });
+  } catch {
+    events = undefined;
+  }
+  if (events) {
+    readEventDocs(file, source, source, 0, events, lines, chunks, out);
+    return out;
+  }
+  // A syntax error somewhere: each document on its own, so the others are still read.
+  for (const chunk of chunks) {
+    const text = source.slice(chunk.start, chunk.end);
+    let own: Event[];
+    try {
+      own = parseEvents(text, { maxDepth: MAX_DEPTH });
+    } catch (e) {
+      readBrokenChunk(file, source, chunk, e, lines, out);
+      continue;
+    }
+    readEventDocs(file, source, text, chunk.start, own, lines, [chunk], out);
+  }
+  return out;
 }
 
 /** Reads a file from disk; a file that cannot be read is a problem, not an exception. */

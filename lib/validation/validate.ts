@@ -2,8 +2,7 @@ import { apiserverProblems, ApiServerOptions, startApiServer } from './apiserver
 import { collectFiles } from './files';
 import { readFileSync } from 'fs';
 import { KubeconformOptions, kubeconformProblems, splitDocuments, startKubeconform } from './kubeconform';
-import { ManifestFile } from './manifests';
-import { readManifestFiles } from './parallel-reader';
+import { ManifestFile, parseManifestText, readManifestFile } from './manifests';
 import { policyProblems } from './policy';
 import { Layer, Problem } from './problems';
 
@@ -31,7 +30,7 @@ export interface ValidateResult {
 export async function validate(paths: string[], options: ValidateOptions = {}): Promise<ValidateResult> {
   const names = collectFiles(paths);
   // kubeconform starts on the documents (split at their markers, no parse) and runs while the
-  // files are parsed and the policy rules run: the YAML parse is the slow part in Node.
+  // files are parsed and the policy rules run.
   const sources = names.map((name) => {
     try {
       return readFileSync(name, 'utf-8');
@@ -40,7 +39,7 @@ export async function validate(paths: string[], options: ValidateOptions = {}): 
     }
   });
   const early = startKubeconform(sources.flatMap((s) => (s === undefined ? [] : splitDocuments(s))), options.kubeconform);
-  const files = await readManifestFiles(names, sources);
+  const files = names.map((name, i) => (sources[i] === undefined ? readManifestFile(name) : parseManifestText(sources[i]!, name)));
   const layers: Layer[] = ['yaml', ...(options.policy === false ? [] : ['policy' as const]), 'kubeconform', ...(options.server ? ['apiserver' as const] : [])];
   const refs = files.flatMap((f) => f.docs.map((d) => d.ref));
   // If the quick split and the parser disagree on the documents (unusual YAML), run it again on the parsed texts.

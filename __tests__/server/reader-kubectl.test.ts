@@ -1,0 +1,81 @@
+import { execFileSync, spawnSync } from 'child_process';
+import { join } from 'path';
+import { isDeepStrictEqual } from 'util';
+import { KUBECTL } from '../../lib/validation/apiserver';
+import { parseManifestText } from '../../lib/validation/manifests';
+import { kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
+import { asJson, disagreements, goodObjects } from '../support/reader-differential';
+import { oracleParseManifestText } from '../support/yaml-reader-oracle';
+import { ROOT } from '../support/synth';
+
+/**
+ * Where the manifest reader (js-yaml) and the reader it replaced (the `yaml`
+ * package) disagree, the real kubectl decides: `kubectl label --local -o json`
+ * reads a file exactly as `kubectl apply` does (sigs.k8s.io/yaml, go-yaml v2)
+ * and needs no server. The edits are the seeds of __tests__/validation/reader.test.ts.
+ */
+
+beforeAll(() => {
+  // The kubectl built with the API server (cached in .tools/ after the first build).
+  execFileSync('bash', [join(ROOT, 'scripts', 'validate-tools', 'install-apiserver.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+}, 40 * 60_000);
+
+const LABEL = 'reader-test.example.com/read';
+
+/** The objects kubectl reads from `text` (without the label it was asked to add), or its error. */
+function kubectlReads(text: string): { objects?: unknown[]; error?: string } {
+  const run = spawnSync(KUBECTL, ['label', '--local', '-f', '-', `${LABEL}=yes`, '-o', 'json'], { input: text, encoding: 'utf-8' });
+  if (run.status !== 0) return { error: run.stderr.trim() };
+  const objects = JSON.parse(`[${run.stdout.replace(/\n}\n{/g, '\n},\n{')}]`);
+  for (const o of objects) {
+    delete o.metadata.labels[LABEL];
+    if (Object.keys(o.metadata.labels).length === 0) delete o.metadata.labels;
+  }
+  return { objects };
+}
+
+/** A kubectl error about the YAML itself (not about the object it found). */
+const YAML_ERROR = /error converting YAML to JSON|invalid Yaml document separator|yaml: /;
+
+test('the scalar table is what kubectl reads', () => {
+  const read = kubectlReads(scalarsWidget());
+  expect(read.error).toBeUndefined();
+  expect((read.objects![0] as any).spec).toEqual(kubectlSpec());
+  expect(asJson(parseManifestText(scalarsWidget(), 'w.yaml').docs[0].manifest).spec).toEqual(kubectlSpec());
+});
+
+test('where the two readers disagree on randomized edits, kubectl reads what the js-yaml reader reads', () => {
+  const judged = disagreements(600).map((d) => {
+    const mine = parseManifestText(d.mutant.text, 'm.yaml');
+    const read = kubectlReads(d.mutant.text);
+    const label = `seed ${d.seed} (${d.source}: ${d.mutant.what})`;
+    if (read.error !== undefined && !YAML_ERROR.test(read.error)) return `${label}: not judged, kubectl refused the object: ${read.error}`;
+    if (read.error !== undefined) return mine.problems.length > 0 ? 'agrees' : `${label}: kubectl refused the YAML (${read.error}), the reader did not`;
+    if (mine.problems.length > 0) return `${label}: kubectl read it, the reader refused it: ${mine.problems[0].message}`;
+    return isDeepStrictEqual(read.objects, goodObjects(mine)) ? 'agrees' : `${label}: kubectl read ${JSON.stringify(read.objects)}, the reader ${JSON.stringify(goodObjects(mine))}`;
+  });
+  expect(judged.filter((j) => j !== 'agrees' && !j.includes('not judged'))).toEqual([]);
+  // Most disagreements are judged (an edit may also make the object one kubectl refuses, such as a numeric kind).
+  expect(judged.filter((j) => j === 'agrees').length).toBeGreaterThan(judged.length / 2);
+});
+
+describe('aliases, as kubectl takes them', () => {
+  test('an alias to a node that contains it: kubectl refuses it, and so does the reader (the yaml package did not)', () => {
+    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: self, x: *m}\n';
+    expect(kubectlReads(text).error).toMatch(YAML_ERROR);
+    expect(parseManifestText(text, 's.yaml').problems).toHaveLength(1);
+    expect(oracleParseManifestText(text, 's.yaml').problems).toHaveLength(0);
+  });
+
+  test('an alias bomb: kubectl refuses it as excessive aliasing, the reader too', () => {
+    const bomb = ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: bomb}', 'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)].join('\n');
+    expect(kubectlReads(bomb).error).toMatch(/excessive aliasing/);
+    expect(parseManifestText(bomb, 'b.yaml').problems.map((p) => p.message)).toEqual([expect.stringMatching(/alias bomb/)]);
+  });
+
+  test('anchors used several times, and a merge key: kubectl reads the same object as the reader', () => {
+    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: &l {x: z}}\ndata: &d {a: "1"}\nx: [*l, *l, *d, *d]\nm: {<<: *d, b: "2"}\n';
+    expect(goodObjects(parseManifestText(text, 'a.yaml'))).toEqual(kubectlReads(text).objects);
+  });
+});

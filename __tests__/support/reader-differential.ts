@@ -1,0 +1,68 @@
+/**
+ * The differential test's shared part: the corpus (dist/, chart/, the test
+ * fixtures), the two readers side by side, and the mutants on which they
+ * disagree. Used by __tests__/validation/reader.test.ts (the readers against
+ * each other) and __tests__/server/reader-kubectl.test.ts (kubectl decides
+ * where they disagree).
+ */
+import { readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { isDeepStrictEqual } from 'util';
+import { ManifestFile, parseManifestText } from '../../lib/validation/manifests';
+import { ROOT } from './synth';
+import { Disagreement, mutate, random } from './yaml-mutants';
+import { oracleParseManifestText } from './yaml-reader-oracle';
+
+export const CORPUS_DIRS = ['dist', 'chart/templates', '__tests__/fixtures/manifests/bad', '__tests__/fixtures/manifests/good'];
+
+/** Every manifest file of the corpus: [path relative to the repository, text]. */
+export function corpus(): Array<[string, string]> {
+  return CORPUS_DIRS.flatMap((dir) => readdirSync(join(ROOT, dir)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()
+    .map((f): [string, string] => [`${dir}/${f}`, readFileSync(join(ROOT, dir, f), 'utf-8')]));
+}
+
+/** The objects as JSON would carry them (what kubectl sends): a Date or a NaN shows. */
+export const asJson = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? `number ${x}` : x)) ?? 'null');
+
+/** What the two readers are compared on: each object's identity and line, its object, and the lines with problems. */
+export function view(f: ManifestFile) {
+  return {
+    docs: f.docs.map((d) => ({ ref: d.ref, manifest: d.manifest === undefined ? undefined : asJson(d.manifest) })),
+    problemLines: f.problems.map((p) => p.line),
+  };
+}
+
+/** The objects read without problems, in order. */
+export const goodObjects = (f: ManifestFile) => f.docs.flatMap((d) => (d.manifest ? [asJson(d.manifest)] : []));
+
+/** Mutants are made from small texts: each fixture whole, and the first three documents of dist/ and chart/. */
+export function mutationBases(): Array<[string, string]> {
+  return corpus().map(([name, text]): [string, string] => [name, /^(dist|chart)\//.test(name) ? text.split(/^(?=---)/m).slice(0, 3).join('') : text]);
+}
+
+/**
+ * The mutants of seeds [0, count) on which the readers disagree. They agree
+ * when they give the same objects, identities, lines and problem lines; or,
+ * when both report a problem (an edit that breaks YAML: each reports its first
+ * error its own way), when they find the same number of documents and the same
+ * objects in the documents without problems.
+ */
+export function disagreements(count: number): Disagreement[] {
+  const bases = mutationBases();
+  const found: Disagreement[] = [];
+  for (let seed = 0; seed < count; seed++) {
+    const [source, base] = bases[seed % bases.length];
+    const mutant = mutate(base, random(seed));
+    const mine = parseManifestText(mutant.text, 'm.yaml');
+    const theirs = oracleParseManifestText(mutant.text, 'm.yaml');
+    const a = view(mine);
+    const b = view(theirs);
+    if (isDeepStrictEqual(a, b)) continue;
+    const mineBad = mine.problems.length > 0;
+    const theirsBad = theirs.problems.length > 0;
+    if (mineBad && theirsBad && mine.docs.length === theirs.docs.length && isDeepStrictEqual(goodObjects(mine), goodObjects(theirs))) continue;
+    const problems = mineBad && theirsBad ? 'both' : mineBad ? 'new' : theirsBad ? 'oracle' : 'neither';
+    found.push({ seed, source, mutant, problems });
+  }
+  return found;
+}

@@ -1,0 +1,122 @@
+import { isDeepStrictEqual } from 'util';
+import { KUBECTL_SCHEMA, parseManifestText } from '../../lib/validation/manifests';
+import { kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
+import { asJson, corpus, disagreements, goodObjects, view } from '../support/reader-differential';
+import { oracleParseManifestText } from '../support/yaml-reader-oracle';
+
+/**
+ * The manifest reader (js-yaml) against the reader it replaced (the `yaml`
+ * package, YAML 1.1: __tests__/support/yaml-reader-oracle.ts), on the real
+ * manifests and on randomized edits of them. Where they disagree on purpose
+ * (scalars go-yaml types otherwise than the YAML 1.1 spec), kubectl decides:
+ * __tests__/server/reader-kubectl.test.ts runs the real one on the same edits.
+ */
+
+const line = (text: string, file = 'x.yaml') => {
+  const f = parseManifestText(text, file);
+  return {
+    docs: f.docs.map((d) => `${d.ref.kind ?? '-'}/${d.ref.name ?? '-'}@${d.ref.line}${d.manifest ? '' : ' (not read)'}`),
+    problems: f.problems.map((p) => `${p.line}: ${p.message}`),
+  };
+};
+
+describe('the same objects as the yaml-package reader', () => {
+  test.each(corpus().map(([name, text]) => [name, text]))('%s: same identities, lines, objects and problems', (_name, text) => {
+    const mine = parseManifestText(text, 'f.yaml');
+    expect(view(mine)).toEqual(view(oracleParseManifestText(text, 'f.yaml')));
+    // Each object's own text (what kubeconform and kubectl are given) reads as that object.
+    for (const d of mine.docs.filter((doc) => doc.manifest)) expect(goodObjects(parseManifestText(d.text, 'part.yaml'))).toEqual([asJson(d.manifest)]);
+  });
+
+  const SEEDS = 600;
+  test(`${SEEDS} randomized edits: they disagree only where a scalar was edited (kubectl decides those)`, () => {
+    const unexplained = disagreements(SEEDS)
+      .filter((d) => !(d.problems === 'neither' && /replaced by|awkward|anchor/.test(d.mutant.what)))
+      .map((d) => `seed ${d.seed} (${d.source}: ${d.mutant.what}): problems from ${d.problems}`);
+    expect(unexplained).toEqual([]);
+  });
+});
+
+describe('as kubectl reads YAML (go-yaml v2)', () => {
+  test('scalars: what kubectl makes of each (the table the server test checks against kubectl itself)', () => {
+    const f = parseManifestText(scalarsWidget(), 'w.yaml');
+    expect(f.problems).toEqual([]);
+    expect(asJson(f.docs[0].manifest).spec).toEqual(kubectlSpec());
+  });
+
+  test('the yaml package\'s YAML 1.1 differs from kubectl here, which is why the reader does not follow it', () => {
+    const theirs = asJson(oracleParseManifestText(scalarsWidget(), 'w.yaml').docs[0].manifest).spec;
+    const differ = Object.entries(kubectlSpec()).filter(([k, v]) => !isDeepStrictEqual(theirs[k], v)).length;
+    expect(differ).toBeGreaterThan(5);
+  });
+
+  test('keys are typed too: `y` and `n` are booleans, `0x10` a number', () => {
+    const f = parseManifestText('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: k}\ndata: {y: a, n: b, 0x10: c}\n', 'k.yaml');
+    expect(f.docs[0].manifest!.data).toEqual({ true: 'a', false: 'b', 16: 'c' });
+  });
+
+  test('the schema has no timestamps: dates stay strings', () => {
+    expect(KUBECTL_SCHEMA.tags.map((t) => t.tagName)).not.toContain('tag:yaml.org,2002:timestamp');
+  });
+});
+
+describe('documents', () => {
+  const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`;
+
+  test('an error in one document hides none of the others; the broken one keeps its identity and line', () => {
+    expect(line(`${cm('a')}---\n# the broken one\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec: [unclosed\n---\n${cm('c')}`)).toEqual({
+      docs: ['ConfigMap/a@1', 'Pod/web@6 (not read)', 'ConfigMap/c@12'],
+      problems: ['11: deficient indentation (column 1)'],
+    });
+  });
+
+  test('errors in two documents: both reported, each at its line', () => {
+    expect(line(`${cm('a')}x: [\n---\n${cm('b')}---\n${cm('c')}y: {\n`).problems.map((p) => p.split(':')[0])).toEqual(['5', '14']);
+  });
+
+  test('duplicate keys: refused with the key and its line, the document still named, the others read', () => {
+    expect(line(`${cm('a')}---\n${cm('dup')}data:\n  k: 1\n  k: 2\n---\n${cm('c')}`)).toEqual({
+      docs: ['ConfigMap/a@1', 'ConfigMap/dup@5 (not read)', 'ConfigMap/c@12'],
+      problems: ['10: key "k" is given twice in this mapping (kubectl refuses it); keep one (column 3)'],
+    });
+  });
+
+  test('`...` ends a document; directives belong to the document after them; a marker inside a block scalar ends it', () => {
+    expect(line(`${cm('a')}...\n%YAML 1.1\n%TAG !e! tag:example.com,2000:\n---\n${cm('b')}data:\n  s: |\n    text\n---\n${cm('c')}`).docs)
+      .toEqual(['ConfigMap/a@1', 'ConfigMap/b@8', 'ConfigMap/c@15']);
+  });
+
+  test('`--- ` with content on the marker line, a BOM, CRLF line ends', () => {
+    expect(line('--- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n').docs).toEqual(['ConfigMap/a@1']);
+    expect(line(`\uFEFF${cm('a')}`).docs).toEqual(['ConfigMap/a@1']);
+    expect(line(`${cm('a')}---\n${cm('b')}`.replace(/\n/g, '\r\n')).docs).toEqual(['ConfigMap/a@1', 'ConfigMap/b@5']);
+  });
+
+  test('JSON, also indented with tabs, and on one line', () => {
+    expect(line('{\n\t"apiVersion": "v1",\n\t"kind": "ConfigMap",\n\t"metadata": {\n\t\t"name": "t"\n\t}\n}\n', 'x.json').docs).toEqual(['ConfigMap/t@1']);
+    expect(line('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"j","namespace":"n"}}', 'x.json').docs).toEqual(['ConfigMap/j@1']);
+  });
+});
+
+describe('aliases', () => {
+  test('anchors used several times are read (shared values)', () => {
+    const f = parseManifestText('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: &l {x: z}}\ndata: &d {a: "1"}\nx: [*l, *l, *d, *d]\n', 'a.yaml');
+    expect(f.problems).toEqual([]);
+    expect(asJson(f.docs[0].manifest).x).toEqual([{ x: 'z' }, { x: 'z' }, { a: '1' }, { a: '1' }]);
+  });
+
+  test('an alias to a node that contains it is refused (the object would contain itself)', () => {
+    expect(line('apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: self, x: *m}\n')).toEqual({
+      docs: ['ConfigMap/self@1 (not read)'],
+      problems: ['1: cannot read this document: alias *m refers to a node that contains it'],
+    });
+  });
+
+  test('an alias bomb is refused before anything is built, and the next document is still read', () => {
+    const bomb = ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: bomb}', 'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)].join('\n');
+    const f = line(`${bomb}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n`);
+    expect(f.docs).toEqual(['ConfigMap/bomb@1 (not read)', 'ConfigMap/after@13']);
+    expect(f.problems).toEqual([expect.stringMatching(/^1: cannot read this document: its aliases expand to \d+ nodes, 100% of them from aliases \(an alias bomb/)]);
+  });
+});
