@@ -62,6 +62,34 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
     ]);
   });
 
+  describe('started without its wrapper script when the pinned binary and current schemas are in place', () => {
+    // A tools folder whose kubeconform is a stand-in printing `version` for -v and a report naming no object otherwise.
+    const standInTools = (version: string, stamp = readFileSync(join(ROOT, '.tools', 'schemas', 'v1.27.16-standalone-strict', '.stamp'), 'utf-8')) => {
+      const dir = tmp();
+      mkdirSync(join(dir, 'bin'));
+      mkdirSync(join(dir, 'schemas', 'v1.27.16-standalone-strict'), { recursive: true });
+      mkdirSync(join(dir, 'src', 'swagger', 'v1.27.16'), { recursive: true });
+      writeFileSync(join(dir, 'bin', 'kubeconform'), `#!/bin/sh\n[ "$1" = -v ] && echo ${version} && exit 0\necho '{"resources": []}'\n`, { mode: 0o755 });
+      writeFileSync(join(dir, 'schemas', 'v1.27.16-standalone-strict', '.stamp'), stamp);
+      symlinkSync(join(ROOT, '.tools', 'src', 'swagger', 'v1.27.16', 'swagger.json'), join(dir, 'src', 'swagger', 'v1.27.16', 'swagger.json'));
+      return dir;
+    };
+    const pod = () => [bad('unknown-field')];
+
+    test('the pinned version with current schemas: started directly (here the stand-in, whose silence is a problem)', async () => {
+      expect(summary(await kubeconformProblems(pod(), { toolsDir: standInTools('v0.8.0') }))).toEqual([
+        expect.stringMatching(/^Pod\/unknown-field: not checked: kubeconform did not report on this object/),
+      ]);
+    });
+
+    test.each([
+      ['another version', () => standInTools('v0.7.0')],
+      ['schemas stamped for another swagger.json or converter', () => standInTools('v0.8.0', 'stale\n')],
+    ])('%s: the wrapper runs it, which installs and generates what the pins say', async (_what, tools) => {
+      expect(summary(await kubeconformProblems(pod(), { toolsDir: tools() }))).toEqual(['Pod/unknown-field spec.containers[0].imagePullPolicyy: unknown field']);
+    });
+  });
+
   test('fails closed: an object kubeconform cannot check (unknown kind) is a problem', async () => {
     const file = parseManifestText('apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n', 'widget.yaml');
     expect(summary(await kubeconformProblems([file]))).toEqual(['Widget/w: could not find schema for Widget']);

@@ -459,32 +459,26 @@ function readBrokenChunk(file: string, source: string, chunk: Chunk, error: unkn
   });
 }
 
-/** Reads one file's text; never throws for its content, only for I/O (see readManifestFile). */
+/**
+ * Reads one file's text; never throws for its content, only for I/O (see
+ * readManifestFile). Each document is parsed on its own, cut at the markers
+ * where YAML itself ends a document: an error in one hides none of the others,
+ * and a document's events are garbage as soon as its object is built (all the
+ * events of a 2 MB file at once cost more in garbage collection than parsing).
+ */
 export function parseManifestText(source: string, file: string): ManifestFile {
   const out: ManifestFile = { file, docs: [], problems: [] };
   const lines = new Lines(source);
-  const chunks = cutDocuments(source);
-  let events: Event[] | undefined;
-  try {
-    events = parseEvents(source, { maxDepth: MAX_DEPTH });
-  } catch {
-    events = undefined;
-  }
-  if (events) {
-    readEventDocs(file, source, source, 0, events, lines, chunks, out);
-    return out;
-  }
-  // A syntax error somewhere: each document on its own, so the others are still read.
-  for (const chunk of chunks) {
+  for (const chunk of cutDocuments(source)) {
     const text = source.slice(chunk.start, chunk.end);
-    let own: Event[];
+    let events: Event[];
     try {
-      own = parseEvents(text, { maxDepth: MAX_DEPTH });
+      events = parseEvents(text, { maxDepth: MAX_DEPTH });
     } catch (e) {
       readBrokenChunk(file, source, chunk, e, lines, out);
       continue;
     }
-    readEventDocs(file, source, text, chunk.start, own, lines, [chunk], out);
+    readEventDocs(file, source, text, chunk.start, events, lines, [chunk], out);
   }
   return out;
 }
