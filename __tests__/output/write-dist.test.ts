@@ -5,7 +5,8 @@ import { parseAllDocuments } from 'yaml';
 import { AWKWARD_VALUES } from '../support/awkward-values';
 import { ROOT, synthBuilds, synthDefault } from '../support/synth';
 import { manifestsToYamlByDocument } from '../support/yaml-document-writer';
-import { DistIo, FLOW_ENTRIES, FLOW_VALUES, goYamlRetypes, manifestsToYaml, OutputError, plainInFlow, writeDist } from '../../lib/output/write-dist';
+import { ApiObject, App, Chart } from 'cdk8s';
+import { DistIo, FLOW_ENTRIES, FLOW_VALUES, goYamlRetypes, manifestsToYaml, OutputError, plainInFlow, synthFiles, writeDist } from '../../lib/output/write-dist';
 
 const tmp = () => fs.mkdtempSync(join(tmpdir(), 'write-dist-'));
 const readDir = (dir: string) => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(join(dir, f), 'utf-8')]));
@@ -219,5 +220,20 @@ describe('the text is what a yaml Document of the manifests writes (the writer b
 
   test('documents that are not maps: absent, a sequence, a scalar', () => {
     same([undefined, ['a', 'on', { b: 1 }], 'on', 'plain', 'line 1\nline 2\n', 5, null, {}]);
+  });
+});
+
+describe('synthFiles', () => {
+  const appWith = (...chartNames: string[]) => {
+    const app = new App({ outdir: tmp() });
+    for (const name of chartNames) new ApiObject(new Chart(app, name), 'c', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${name}` }, data: { a: 'on' } });
+    return app;
+  };
+
+  test('one chart, and several: a file per chart, named as cdk8s names it, holding its objects', () => {
+    expect(synthFiles(appWith('one'))).toEqual({ 'one.k8s.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-one\ndata:\n  a: "on"\n' });
+    const files = synthFiles(appWith('b', 'a', 'c'));
+    expect(Object.keys(files).sort()).toEqual(['a.k8s.yaml', 'b.k8s.yaml', 'c.k8s.yaml']);
+    expect(files['c.k8s.yaml']).toContain('name: cm-c\n');
   });
 });
