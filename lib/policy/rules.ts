@@ -93,6 +93,7 @@ let podSpecCache: WeakMap<Manifest, PodSpecAt[]> | undefined;
 /** The same, for the Pod specs of all objects (every rule is given the same list) and each Pod spec's containers. */
 let podSpecsCache: WeakMap<Manifest[], PodSpecAt[]> | undefined;
 let containersCache: WeakMap<PodSpecAt, Array<{ container: any; path: string }>> | undefined;
+let envCache: WeakMap<object, Record<string, unknown>> | undefined;
 
 function podSpecsOf(m: Manifest): PodSpecAt[] {
   const cached = podSpecCache?.get(m);
@@ -236,8 +237,13 @@ function pushSecretEnvFromProblems(at: PodSpecAt, container: any, path: string):
   return problems;
 }
 
+/** A container's env as name -> value (read by five rules: once per checkPolicy; callers only read it). */
 function envOf(container: any): Record<string, unknown> {
-  return Object.fromEntries(entries(container.env).map(([e]) => [e.name, e.value]));
+  const cached = envCache?.get(container);
+  if (cached) return cached;
+  const env = Object.fromEntries(entries(container.env).map(([e]) => [e.name, e.value]));
+  if (isObject(container)) envCache?.set(container, env);
+  return env;
 }
 
 /** Each engine's builder container: the command it must run, and its script's key and text in the ConfigMap. */
@@ -537,7 +543,11 @@ export const RULES: PolicyRule[] = [
       const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
       // Every pattern has a `$` or a `{`: most strings need no regular expression at all.
       const secretMaterial = (text: string) => (text.includes('$') || text.includes('{') ? SECRET_MATERIAL.find((s) => s.re.test(text)) : undefined);
-      for (const { path, text } of stringsOf(m, (text) => secretMaterial(text) !== undefined)) {
+      // Every pattern needs a `$`, `{SSH` or `auths` in a string, which JSON keeps as it is: an object
+      // without any of them (nearly all) is not walked string by string.
+      const json = JSON.stringify(m);
+      const candidates = json.includes('$') || json.includes('{SSH') || json.includes('auths') ? stringsOf(m, (text) => secretMaterial(text) !== undefined) : [];
+      for (const { path, text } of candidates) {
         problems.push({ object, manifest: m, path, message: `${secretMaterial(text)!.what} in the manifest` });
       }
       for (const at of podSpecs([m])) {
@@ -680,6 +690,7 @@ export function checkPolicy(manifests: Manifest[], rules: PolicyRule[] = RULES):
   podSpecCache = new WeakMap();
   podSpecsCache = new WeakMap();
   containersCache = new WeakMap();
+  envCache = new WeakMap();
   try {
     return rules.flatMap((rule) => {
       try {
@@ -693,6 +704,7 @@ export function checkPolicy(manifests: Manifest[], rules: PolicyRule[] = RULES):
     podSpecCache = undefined;
     podSpecsCache = undefined;
     containersCache = undefined;
+    envCache = undefined;
   }
 }
 

@@ -208,10 +208,16 @@ function cutDocuments(source: string): Chunk[] {
   }
   cuts.push(source.length);
   const chunks: Chunk[] = [];
+  const directives = /^%/m.test(source);
   let start = 0;
   for (let i = 1; i < cuts.length; i++) {
     const end = cuts[i];
     if (end <= start) continue;
+    if (!directives) {
+      chunks.push({ start, end });
+      start = end;
+      continue;
+    }
     const lines = source.slice(start, end).split('\n');
     const directivesOnly = lines.some((l) => l.startsWith('%')) && lines.every((l) => NO_CONTENT_LINE.test(l));
     if (directivesOnly && i < cuts.length - 1) continue; // joins the next part
