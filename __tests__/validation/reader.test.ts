@@ -1,7 +1,9 @@
 import { isDeepStrictEqual } from 'util';
+import { splitDocuments } from '../../lib/validation/kubeconform';
 import { KUBECTL_SCHEMA, parseManifestText } from '../../lib/validation/manifests';
 import { kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
-import { asJson, corpus, disagreements, goodObjects, view } from '../support/reader-differential';
+import { asJson, corpus, disagreements, goodObjects, mutationBases, view } from '../support/reader-differential';
+import { mutate, random } from '../support/yaml-mutants';
 import { oracleParseManifestText } from '../support/yaml-reader-oracle';
 
 /**
@@ -35,6 +37,16 @@ describe('the same objects as the yaml-package reader', () => {
       .map((d) => `seed ${d.seed} (${d.source}: ${d.mutant.what}): problems from ${d.problems}`);
     expect(unexplained).toEqual([]);
   });
+});
+
+test('kubeconform, started before the parse, is given exactly the documents the reader finds (corpus and 600 edits)', () => {
+  const bases = mutationBases();
+  const texts = [...corpus().map(([, text]) => text), ...Array.from({ length: 600 }, (_, seed) => mutate(bases[seed % bases.length][1], random(seed)).text)];
+  const differ = texts.filter((text) => {
+    const read = parseManifestText(text, 'x.yaml').docs.map((d) => (d.text.endsWith('\n') ? d.text : `${d.text}\n`));
+    return !isDeepStrictEqual(splitDocuments(text), read);
+  });
+  expect(differ).toEqual([]);
 });
 
 describe('as kubectl reads YAML (go-yaml v2)', () => {

@@ -3,7 +3,7 @@ import { createHash } from 'crypto';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { ManifestFile, ObjectRef } from './manifests';
+import { documentTexts, ManifestFile, ObjectRef } from './manifests';
 import { objectProblem, pointerToPath, Problem } from './problems';
 import { projectPath } from '../project-root';
 
@@ -176,33 +176,12 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
 }
 
 /**
- * The objects of a YAML stream as text, split at document markers (`---` or
- * `...` at the start of a line, which end a document wherever they appear),
- * without parsing: empty and comment-only documents are dropped, as the
- * reader drops them. Used to start kubeconform before the full parse.
+ * The objects of a YAML stream as text, cut where the manifest reader cuts
+ * them (`---` and `...` lines), without parsing; empty and comment-only
+ * documents are dropped, as the reader drops them. Used to start kubeconform
+ * before the full parse.
  */
-export function splitDocuments(source: string): string[] {
-  const chunks: string[] = [];
-  let current: string[] = [];
-  const flush = () => {
-    const text = current.join('\n');
-    const content = current.filter((l, i) => !/^\s*(#.*)?$/.test(l) && !(i === 0 && /^---\s*(#.*)?$/.test(l)) && !/^%/.test(l) && !/^\.\.\.\s*$/.test(l));
-    if (content.length > 0) chunks.push(text.endsWith('\n') ? text : `${text}\n`);
-    current = [];
-  };
-  for (const line of source.split('\n')) {
-    if (/^---(\s|$)/.test(line)) {
-      flush();
-      current.push(line);
-    } else if (/^\.\.\.\s*$/.test(line)) {
-      flush();
-    } else {
-      current.push(line);
-    }
-  }
-  flush();
-  return chunks;
-}
+export const splitDocuments = documentTexts;
 
 function readReport(run: ToolRun, byPath: Map<string, ObjectRef>): Problem[] {
   const all = [...byPath.values()];

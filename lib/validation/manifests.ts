@@ -227,6 +227,21 @@ function cutDocuments(source: string): Chunk[] {
   return chunks;
 }
 
+/** A line with content: not blank, a comment, a directive, a bare `---` or a `...` marker. */
+const CONTENT_LINE = /^(?![ \t]*(?:#.*)?\r?$)(?!%)(?!---[ \t]*(?:#.*)?\r?$)(?!\.\.\.[ \t]*(?:#.*)?\r?$)/m;
+
+/**
+ * The documents of a YAML stream as text, cut where the reader cuts them,
+ * without parsing: parts with no content (empty and comment-only documents,
+ * a trailing `---`) are dropped, as the reader drops them; each ends with a
+ * line break. kubeconform starts on these before the parse (kubeconform.ts).
+ */
+export function documentTexts(source: string): string[] {
+  return cutDocuments(source).map((c) => source.slice(c.start, c.end))
+    .filter((text) => CONTENT_LINE.test(text))
+    .map((text) => (text.endsWith('\n') ? text : `${text}\n`));
+}
+
 /** 1-based line numbers of offsets in a text (line breaks: `\n`). */
 class Lines {
   private readonly starts: number[] = [0];
