@@ -268,6 +268,15 @@ describe('IB014: no secret material, whichever way it sneaks in', () => {
     const line = 'builder:$2y$05$' + 'a'.repeat(53);
     expect(violations((ms) => { configMap(ms).data.htpasswd = line; })).toEqual(['a bcrypt password hash in the manifest']);
   });
+  // In the builder Job, which has no `$` of its own: the check's prefilter must still let each pattern through.
+  test.each([
+    ['an LDAP SHA password hash', `{SSHA}${'A'.repeat(32)}`],
+    ['an apr1 password hash', `builder:$apr1$abcdefgh$${'a'.repeat(22)}`],
+    ['a crypt(3) SHA password hash', `builder:$6$salt$${'a'.repeat(86)}`],
+  ])('%s in an annotation of an object without other secret-looking text', (what, hash) => {
+    expect(JSON.stringify(job(synthDefault()))).not.toMatch(/\$|\{SSH|auths/);
+    expect(violations((ms) => { job(ms).metadata.annotations = { note: hash }; })).toEqual([`${what} in the manifest`]);
+  });
   test('a docker config.json with auths in an annotation', () => {
     expect(violations((ms) => { job(ms).metadata.annotations = { cfg: '{"auths": {"localhost:30500": {"auth": "YnVpbGRlcjpodW50ZXIy"}}}' }; }))
       .toEqual(['a docker config.json with credentials in the manifest']);

@@ -1,11 +1,11 @@
-import { load as loadYaml, YAML11_SCHEMA, YAMLException } from 'js-yaml';
+import { load as loadYaml, YAMLException } from 'js-yaml';
 import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH, NODE_RUN_PATH } from '../constructs/builder-container';
 import { BUILD_SCRIPT, BUILDER_COMMAND, SCRIPT_DIR, SCRIPT_FILE, WORKSPACE_PATH } from '../constructs/builder-script';
 import { APPARMOR_ANNOTATION_PREFIX, BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH, BUILDKIT_USER } from '../constructs/buildkit-container';
 import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE, BUILDKITD_FLAGS } from '../constructs/buildkit-script';
 import { deriveImageName } from '../plan/naming';
 import { REGISTRY_DATA_PATH } from '../constructs/registry';
-import { parseManifestText } from '../validation/manifests';
+import { KUBECTL_SCHEMA, parseManifestText } from '../validation/manifests';
 import { PUSH_SECRET_ENV_PREFIX, PUSH_SECRET_PASSWORD_KEY, PUSH_SECRET_USERNAME_KEY } from '../constructs/push-secret';
 
 /**
@@ -597,8 +597,9 @@ export const RULES: PolicyRule[] = [
     check: (manifests) => manifests.filter((m) => isObject(m) && m.kind === 'ConfigMap' && isRegistry(m) && typeof objectOr(m.data)['config.yml'] === 'string').flatMap((m) => {
       let config: any;
       try {
-        // As the registry reads it: Go's yaml v2 (distribution's configuration/parser.go), YAML 1.1, so `enabled: yes` is true.
-        config = loadYaml(m.data['config.yml'], { schema: YAML11_SCHEMA });
+        // As the registry reads it: Go's yaml v2 (distribution's configuration/parser.go), the same reader as kubectl's
+        // (YAML 1.1 booleans, so `enabled: yes` is true; Go's numbers; dates stay strings).
+        config = loadYaml(m.data['config.yml'], { schema: KUBECTL_SCHEMA });
       } catch (e: any) {
         return [{ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: `not YAML: ${e instanceof YAMLException ? `${e.reason} (line ${(e.mark?.line ?? 0) + 1})` : e.message}` }];
       }
