@@ -177,7 +177,7 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
 
 /**
  * The objects of a YAML stream as text, cut where the manifest reader cuts
- * them (`---` and `...` lines), without parsing; empty and comment-only
+ * them (lines starting with `---`, as kubectl cuts; after a `...` line nothing), without parsing; empty and comment-only
  * documents are dropped, as the reader drops them. Used to start kubeconform
  * before the full parse.
  */

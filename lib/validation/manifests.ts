@@ -14,7 +14,7 @@ import type { Problem } from './problems';
  *
  * js-yaml reads the whole file in one go (its event parser, then its
  * constructor); only a file with a YAML error is read again document by
- * document, cut at the markers where YAML itself ends a document, so that an
+ * document, cut where kubectl cuts (lines starting with `---`), so that an
  * error in one document hides none of the others.
  */
 
@@ -182,52 +182,86 @@ function aliasProblem(source: string, events: Event[], from: number, to: number)
 // ---------------------------------------------------------------------------------------------
 // Where documents start and end in the text, and lines.
 
-/** A document marker: `---` or `...` at the start of a line, then a space, a line break or the end. */
-const MARKER = /^(?:---|\.\.\.)(?=[ \t\r\n]|$)/gm;
-/** A line that is no content: blank, a comment, or a directive (`%YAML 1.1`). */
-const NO_CONTENT_LINE = /^[ \t]*(?:#.*)?\r?$|^%/;
+/** A line kubectl cuts at (apimachinery's YAMLReader): any line that starts with `---`. */
+const SEPARATOR_LINE = /^---.*$/gm;
+/** A `...` document end marker line (go-yaml reads the first document of a part and drops the rest). */
+const DOTS_LINE = /^\.\.\.(?=[ \t\r\n]|$)/m;
+/** A line that is no content: blank or a comment. */
+const NO_CONTENT_LINE = /^[ \t]*(?:#.*)?\r?$/;
 
-interface Chunk { readonly start: number; readonly end: number }
+interface Chunk {
+  readonly start: number;
+  /** Where the part that is read ends (after a `...` line, kubectl reads nothing more of the part). */
+  readonly end: number;
+}
+
+/** Text that the cut reads as spaces (what kubectl drops, or what is a problem already). */
+interface Blank { readonly offset: number; readonly length: number }
+
+/** A problem of the cut itself, at an offset of the file. */
+interface CutProblem { readonly offset: number; readonly message: string }
 
 /**
- * The file cut where YAML ends a document: before every `---` line and after
- * every `...` line (also what kubeconform is given, splitDocuments). A part
- * with nothing but directives, comments and blank lines goes with the part
- * after it, as directives belong to the document after them.
+ * The file cut exactly where kubectl cuts it (apimachinery's YAMLReader, also
+ * what kubeconform is given, splitDocuments): before every line that starts
+ * with `---`, nowhere else. What kubectl refuses or reads otherwise than YAML
+ * would is a problem: a `---` line with content after the marker (kubectl
+ * refuses the file), content after a `...` line (go-yaml reads the first
+ * document of a part and silently drops the rest: not read here either), and
+ * a `%` directive (kubectl fails on it).
  */
-function cutDocuments(source: string): Chunk[] {
+function cutDocuments(source: string): { chunks: Chunk[]; problems: CutProblem[]; blanks: Blank[] } {
   const cuts = [0];
-  MARKER.lastIndex = 0;
-  for (let m = MARKER.exec(source); m; m = MARKER.exec(source)) {
-    if (m[0] === '---') {
-      if (m.index > 0) cuts.push(m.index);
-    } else {
-      const eol = source.indexOf('\n', m.index);
-      cuts.push(eol < 0 ? source.length : eol + 1);
+  const problems: CutProblem[] = [];
+  const blanks: Blank[] = [];
+  SEPARATOR_LINE.lastIndex = 0;
+  for (let m = SEPARATOR_LINE.exec(source); m; m = SEPARATOR_LINE.exec(source)) {
+    if (m.index > 0) cuts.push(m.index);
+    const after = m[0].slice(3).trim();
+    if (after !== '' && !after.startsWith('#')) {
+      problems.push({ offset: m.index, message: 'kubectl refuses a `---` line with content after it: put the content on the next line' });
+    } else if (after !== '' && m.index > 0) {
+      // `---#c`: kubectl drops the line it cuts at (not the first line of the file); YAML would not read it as a marker.
+      blanks.push({ offset: m.index + 3, length: m[0].length - 3 });
     }
   }
   cuts.push(source.length);
   const chunks: Chunk[] = [];
-  const directives = /^%/m.test(source);
-  let start = 0;
   for (let i = 1; i < cuts.length; i++) {
-    const end = cuts[i];
+    const start = cuts[i - 1];
+    let end = cuts[i];
     if (end <= start) continue;
-    if (!directives) {
-      chunks.push({ start, end });
-      start = end;
-      continue;
+    const text = source.slice(start, end);
+    // kubectl drops the `---` line it cuts at: a `%` line before the content of a part is a directive to go-yaml.
+    let at = 0;
+    for (const [n, l] of text.split('\n').entries()) {
+      if (l.startsWith('%')) {
+        problems.push({ offset: start + at, message: 'kubectl refuses YAML directives; remove the line' });
+        blanks.push({ offset: start + at, length: l.length }); // read as a blank line, so that the document after it is still read
+      }
+      else if (!NO_CONTENT_LINE.test(l) && !(n === 0 && l.startsWith('---'))) break;
+      at += l.length + 1;
     }
-    const lines = source.slice(start, end).split('\n');
-    const directivesOnly = lines.some((l) => l.startsWith('%')) && lines.every((l) => NO_CONTENT_LINE.test(l));
-    if (directivesOnly && i < cuts.length - 1) continue; // joins the next part
+    const dots = DOTS_LINE.exec(text);
+    if (dots) {
+      const eol = text.indexOf('\n', dots.index);
+      const rest = eol < 0 ? '' : text.slice(eol + 1);
+      let at = eol + 1;
+      for (const l of rest.split('\n')) {
+        if (!NO_CONTENT_LINE.test(l)) {
+          problems.push({ offset: start + at, message: 'kubectl ignores everything after `...` up to the next `---`; remove the `...` line or start a new document with `---`' });
+          break;
+        }
+        at += l.length + 1;
+      }
+      if (eol >= 0) end = start + eol + 1;
+    }
     chunks.push({ start, end });
-    start = end;
   }
-  return chunks;
+  return { chunks, problems, blanks };
 }
 
-/** A line with content: not blank, a comment, a directive, a bare `---` or a `...` marker. */
+/** A line with content: not blank, a comment, a directive, a `---` line or a `...` marker. */
 const CONTENT_LINE = /^(?![ \t]*(?:#.*)?\r?$)(?!%)(?!---[ \t]*(?:#.*)?\r?$)(?!\.\.\.[ \t]*(?:#.*)?\r?$)/m;
 
 /**
@@ -237,7 +271,7 @@ const CONTENT_LINE = /^(?![ \t]*(?:#.*)?\r?$)(?!%)(?!---[ \t]*(?:#.*)?\r?$)(?!\.
  * line break. kubeconform starts on these before the parse (kubeconform.ts).
  */
 export function documentTexts(source: string): string[] {
-  return cutDocuments(source).map((c) => source.slice(c.start, c.end))
+  return cutDocuments(source).chunks.map((c) => source.slice(c.start, c.end))
     .filter((text) => CONTENT_LINE.test(text))
     .map((text) => (text.endsWith('\n') ? text : `${text}\n`));
 }
@@ -441,7 +475,7 @@ function readEventDocs(file: string, source: string, text: string, offset: numbe
  * can be read (identity and line from the text before the error, read again
  * without the lines from the error on).
  */
-function readBrokenChunk(file: string, source: string, chunk: Chunk, error: unknown, lines: Lines, out: ManifestFile): void {
+function readBrokenChunk(file: string, source: string, ownText: string, chunk: Chunk, error: unknown, lines: Lines, out: ManifestFile): void {
   const text = source.slice(chunk.start, chunk.end);
   const firstLine = lines.lineOf(chunk.start);
   const mark = error instanceof YAMLException ? error.mark : undefined;
@@ -476,31 +510,39 @@ function readBrokenChunk(file: string, source: string, chunk: Chunk, error: unkn
   out.problems.push({ layer: 'yaml', file, line: errorLine, message: yamlMessage(error, text) });
   out.docs.push({
     ref: { kind: str(identity.kind), apiVersion: str(identity.apiVersion), namespace: str(identity.namespace), name: str(identity.name), file, line, index: out.docs.length },
-    text,
+    text: ownText,
   });
 }
 
 /**
  * Reads one file's text; never throws for its content, only for I/O (see
- * readManifestFile). Each document is parsed on its own, cut at the markers
- * where YAML itself ends a document: an error in one hides none of the others,
+ * readManifestFile). Each document is parsed on its own, cut where kubectl
+ * cuts: an error in one hides none of the others,
  * and a document's events are garbage as soon as its object is built (all the
  * events of a 2 MB file at once cost more in garbage collection than parsing).
  */
 export function parseManifestText(source: string, file: string): ManifestFile {
   const out: ManifestFile = { file, docs: [], problems: [] };
   const lines = new Lines(source);
-  for (const chunk of cutDocuments(source)) {
-    const text = source.slice(chunk.start, chunk.end);
+  const cut = cutDocuments(source);
+  // What is read: the text with the blanks as spaces (same offsets); what kubectl and kubeconform are given: the text itself.
+  let read = source;
+  for (const b of cut.blanks) read = `${read.slice(0, b.offset)}${' '.repeat(b.length)}${read.slice(b.offset + b.length)}`;
+  let pending = cut.problems.map((p) => ({ layer: 'yaml' as const, file, line: lines.lineOf(p.offset), message: p.message, offset: p.offset }));
+  for (const chunk of cut.chunks) {
+    for (const p of pending.filter((q) => q.offset < chunk.end)) out.problems.push({ layer: p.layer, file, line: p.line, message: p.message });
+    pending = pending.filter((q) => q.offset >= chunk.end);
+    const text = read.slice(chunk.start, chunk.end);
     let events: Event[];
     try {
       events = parseEvents(text, { maxDepth: MAX_DEPTH });
     } catch (e) {
-      readBrokenChunk(file, source, chunk, e, lines, out);
+      readBrokenChunk(file, read, source.slice(chunk.start, chunk.end), chunk, e, lines, out);
       continue;
     }
     readEventDocs(file, source, text, chunk.start, events, lines, [chunk], out);
   }
+  for (const p of pending) out.problems.push({ layer: p.layer, file, line: p.line, message: p.message });
   return out;
 }
 
