@@ -99,6 +99,15 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ['%YAML 1.2 directive', 'refuses', `%YAML 1.2\n---\n${cm('a')}`],
     ['%TAG directive', 'refuses', `%TAG !e! tag:example.com,2000:\n---\n${cm('a')}`],
     ['a directive after `---`', 'refuses', `${cm('a')}---\n%YAML 1.1\n${cm('b')}`],
+    ...['.inf', '-.inf', '+.Inf', '.INF', '.nan', '.NaN', '.NAN', '!!float .inf'].map((v): [string, 'refuses', string] => [`the value ${v}`, 'refuses', `${cm('a')}data: {x: ${v}}\n`]),
+    ['infinity in a list', 'refuses', `${cm('a')}spec: {x: [1, -.inf]}\n`],
+    ['quoted infinity and NaN, and .infinity', 'reads', `${cm('a')}data: {x: '.inf', y: ".nan", z: .infinity}\n`],
+    ...['~', 'null', 'NULL', '!!null ""'].map((k): [string, 'refuses', string] => [`the key ${k}`, 'refuses', `${cm('a')}data:\n  ${k}: x\n`]),
+    ['an empty explicit key', 'refuses', `${cm('a')}data:\n  ?\n  : x\n`],
+    ['quoted null keys', 'reads', `${cm('a')}data:\n  "~": x\n  'null': y\n`],
+    ['a plain key of 1025 characters', 'refuses', `${cm('a')}data:\n  ${'k'.repeat(1025)}: x\n`],
+    ['a quoted key of 1025 characters with its quotes', 'refuses', `${cm('a')}data: {"${'k'.repeat(1023)}": x}\n`],
+    ['keys of 1024 characters, and an explicit key of 2000', 'reads', `${cm('a')}data:\n  ${'k'.repeat(1024)}: x\n  "${'q'.repeat(1022)}": y\n  ? ${'e'.repeat(2000)}\n  : z\n`],
   ];
   test.each(CASES)('%s: kubectl %s', (_name, verdict, text) => {
     const read = kubectlReads(text);

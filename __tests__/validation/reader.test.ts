@@ -136,6 +136,34 @@ describe('documents', () => {
   });
 });
 
+describe('values kubectl cannot send as JSON', () => {
+  const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: v}\n';
+  const INF = 'kubectl cannot send infinity/NaN as JSON; quote it if it is a string';
+
+  test('infinity and NaN, in every form go-yaml takes, as values: a problem at their line; quoted they are strings', () => {
+    for (const v of ['.inf', '-.inf', '+.inf', '.Inf', '-.INF', '.nan', '.NaN', '.NAN', '!!float .inf']) {
+      expect(line(`${cm}data:\n  a: ok\n  x: ${v}\n`)).toEqual({ docs: ['ConfigMap/v@1 (not read)'], problems: [`6: ${INF}`] });
+    }
+    expect(line(`${cm}x: [1, .nan]\ny: {a: -.inf}\n`).problems).toEqual([`4: ${INF}`, `5: ${INF}`]);
+    expect(line(`${cm}data: {x: '.inf', y: ".nan", z: .infinity}\n`).problems).toEqual([]);
+  });
+
+  test('a null key (`~`, `null`, none): a problem at its line; quoted it is a string', () => {
+    for (const k of ['~', 'null', 'Null', 'NULL', '!!null ""']) {
+      expect(line(`${cm}data:\n  ${k}: x\n`).problems).toEqual(['5: a null key (`~`, `null` or none): kubectl cannot send it as JSON; quote it if it is a string']);
+    }
+    expect(line(`${cm}data:\n  a: 1\n  ?\n  : x\n`).problems).toEqual(['7: a null key (`~`, `null` or none): kubectl cannot send it as JSON; quote it if it is a string']);
+    expect(line(`${cm}data:\n  "~": x\n  'null': y\n  "": z\n`).problems).toEqual([]);
+  });
+
+  test('an implicit key of more than 1024 characters: a problem (go-yaml refuses it); 1024, or an explicit `?` key, is read', () => {
+    const k = (n: number) => 'k'.repeat(n);
+    expect(line(`${cm}data:\n  ${k(1025)}: x\n`).problems).toEqual([expect.stringMatching(/^5: a key longer than 1024 characters: kubectl \(go-yaml\) refuses it; shorten it/)]);
+    expect(line(`${cm}data: {"${k(1023)}": x}\n`).problems).toHaveLength(1);
+    expect(line(`${cm}data:\n  ${k(1024)}: x\n  "${k(1022)}": y\n  ? ${k(2000)}\n  : z\n`).problems).toEqual([]);
+  });
+});
+
 describe('aliases', () => {
   test('anchors used several times are read (shared values)', () => {
     const f = parseManifestText('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: &l {x: z}}\ndata: &d {a: "1"}\nx: [*l, *l, *d, *d]\n', 'a.yaml');

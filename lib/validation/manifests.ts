@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import {
   boolYaml11Tag, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mergeTag, NOT_RESOLVED,
-  nullYaml11Tag, parseEvents, ScalarEvent, Schema, YAMLException,
+  nullYaml11Tag, parseEvents, SCALAR_STYLE, ScalarEvent, Schema, YAMLException,
 } from 'js-yaml';
 import type { Manifest } from '../policy/rules';
 import type { Problem } from './problems';
@@ -177,6 +177,65 @@ function aliasProblem(source: string, events: Event[], from: number, to: number)
     return `its aliases expand to ${decoded > 1e12 ? 'more than 10^12' : decoded} nodes, ${Math.round((100 * aliased) / decoded)}% of them from aliases (an alias bomb; kubectl refuses it as "excessive aliasing")`;
   }
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What go-yaml reads but kubectl cannot send: infinity and NaN (JSON has no such numbers), a null
+// key (sigs.k8s.io/yaml: "Unsupported map key"), and an implicit key longer than 1024 characters
+// (go-yaml: "mapping values are not allowed in this context").
+
+/** The longest implicit key go-yaml takes, from its first character (tag, anchor, quote) to the `:`. */
+const MAX_IMPLICIT_KEY = 1024;
+const NULL_WORDS = new Set(['', '~', 'null', 'Null', 'NULL']);
+
+/** The plain-or-tagged scalar's resolution for these checks: 'null', 'nonfinite' or undefined. */
+function goScalarKind(source: string, e: ScalarEvent): 'null' | 'nonfinite' | undefined {
+  const tag = e.tagStart >= 0 ? source.slice(e.tagStart, e.tagEnd) : undefined;
+  if (tag === undefined && e.style !== SCALAR_STYLE.PLAIN) return undefined;
+  if (tag === undefined && e.valueStart >= 0 && !'~nN.+-'.includes(source[e.valueStart])) return undefined; // the common case, without decoding
+  const value = e.valueStart >= 0 ? getScalarValue(source, e) : '';
+  if (tag === '!!null' || tag === '!<tag:yaml.org,2002:null>') return 'null';
+  if (tag === undefined && NULL_WORDS.has(value)) return 'null';
+  if ((tag === undefined || tag === '!!float' || tag === '!<tag:yaml.org,2002:float>') && value in GO_FLOAT_WORDS) return 'nonfinite';
+  return undefined;
+}
+
+/** Where (offset in `source`) and why kubectl cannot send what the events [from, to) of a document read as. */
+function unsendable(source: string, events: Event[], from: number, to: number): Array<{ offset: number; message: string }> {
+  const found: Array<{ offset: number; message: string }> = [];
+  const frames: Array<{ map: boolean; n: number }> = [];
+  for (let i = from; i < to; i++) {
+    const e = events[i];
+    if (e.type === EVENT_ID.POP) {
+      frames.pop();
+      continue;
+    }
+    if (e.type === EVENT_ID.DOCUMENT) continue;
+    const parent = frames[frames.length - 1];
+    const isKey = parent !== undefined && parent.map && parent.n % 2 === 0;
+    if (parent) parent.n++;
+    if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) frames.push({ map: e.type === EVENT_ID.MAPPING, n: 0 });
+    if (e.type !== EVENT_ID.SCALAR) continue;
+    const start = eventStart(e);
+    const kind = goScalarKind(source, e);
+    if (isKey) {
+      if (kind === 'null') {
+        found.push({ offset: start >= 0 ? start : Math.max(0, eventStart(events[i + 1])), message: 'a null key (`~`, `null` or none): kubectl cannot send it as JSON; quote it if it is a string' });
+        continue;
+      }
+      const end = e.valueEnd >= 0 ? e.valueEnd : start;
+      const colon = source.indexOf(':', end);
+      const quoted = e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED;
+      const from = quoted && start === e.valueStart ? start - 1 : start;
+      const explicit = /(?:^|[\s,{[])\?[ \t]*$/.test(source.slice(source.lastIndexOf('\n', from - 1) + 1, from));
+      if (!explicit && colon > 0 && [...source.slice(from, colon)].length > MAX_IMPLICIT_KEY) {
+        found.push({ offset: start, message: `a key longer than ${MAX_IMPLICIT_KEY} characters: kubectl (go-yaml) refuses it; shorten it, or write it as an explicit key (\`? key\` then \`: value\` on the next line)` });
+      }
+    } else if (kind === 'nonfinite') {
+      found.push({ offset: start, message: 'kubectl cannot send infinity/NaN as JSON; quote it if it is a string' });
+    }
+  }
+  return found;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,7 +493,11 @@ function readEventDocs(file: string, source: string, text: string, offset: numbe
     const docText = source.slice(chunks[chunk].start, chunks[chunk].end);
     let value: unknown;
     let problem: { line: number; message: string } | undefined;
-    if (built) {
+    const bad = unsendable(text, events, d.content, d.end - 1);
+    if (bad.length > 0) {
+      for (const b of bad.slice(0, -1)) out.problems.push({ layer: 'yaml', file, line: lines.lineOf(offset + b.offset), message: b.message });
+      problem = { line: lines.lineOf(offset + bad[bad.length - 1].offset), message: bad[bad.length - 1].message };
+    } else if (built) {
       value = built[n];
     } else {
       const bomb = d.hasAlias ? aliasProblem(text, events, d.content, d.end - 1) : undefined;
