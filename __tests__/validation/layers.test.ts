@@ -109,7 +109,7 @@ describe('manifest reader (one parse, one identity per object)', () => {
   });
 
   test('duplicate keys are refused with their line', () => {
-    expect(bad('duplicate-key').problems.map((p) => `${p.line}: ${p.message}`)).toEqual(['10: key "image" is given twice in this mapping (kubectl refuses it); keep one (column 7)']);
+    expect(bad('duplicate-key').problems.map((p) => `${p.line}: ${p.message}`)).toEqual(['10: key "image" is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one (column 7)']);
   });
 
   test('empty documents, comment-only documents and a trailing --- are no objects, as for kubectl', () => {

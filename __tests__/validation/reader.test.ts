@@ -91,7 +91,7 @@ describe('documents', () => {
   test('duplicate keys: refused with the key and its line, the document still named, the others read', () => {
     expect(line(`${cm('a')}---\n${cm('dup')}data:\n  k: 1\n  k: 2\n---\n${cm('c')}`)).toEqual({
       docs: ['ConfigMap/a@1', 'ConfigMap/dup@5 (not read)', 'ConfigMap/c@12'],
-      problems: ['10: key "k" is given twice in this mapping (kubectl refuses it); keep one (column 3)'],
+      problems: ['10: key "k" is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one (column 3)'],
     });
   });
 

@@ -462,7 +462,7 @@ function yamlMessage(e: unknown, source: string, events?: Event[]): string {
   if (e.reason === 'duplicated mapping key' && e.mark && events) {
     const key = events.find((ev) => ev.type === EVENT_ID.SCALAR && eventStart(ev) === e.mark!.position) as ScalarEvent | undefined;
     const name = key && key.valueStart >= 0 ? getScalarValue(source, key) : undefined;
-    return `${name !== undefined ? `key ${JSON.stringify(name)}` : 'a key'} is given twice in this mapping (kubectl refuses it); keep one${columnOf(e)}`;
+    return `${name !== undefined ? `key ${JSON.stringify(name)}` : 'a key'} is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one${columnOf(e)}`;
   }
   if (e.reason.startsWith('aliases exceeded maxAliases')) return `cannot read this document: more than ${MAX_ALIASES} aliases (kubectl refuses excessive aliasing)`;
   return `${e.reason}${columnOf(e)}`;
