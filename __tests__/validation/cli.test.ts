@@ -56,7 +56,7 @@ describe('npm run validate on anyone\'s input: a plain message and exit 1, never
     expect(lines[lines.length - 1]).toMatch(/^INVALID: 2 file\(s\), 4 object\(s\), \d+ problem\(s\)/);
     expect(run.stdout).toContain(`${dir}/a.yaml:1: Pod (no name): `);
     expect(run.stdout).toMatch(/a\.yaml:6: this document is a list, not a Kubernetes object/);
-    expect(run.stdout).toMatch(/a\.yaml:9: deficient indentation \(column 1\) \[yaml\]/);
+    expect(run.stdout).toMatch(/a\.yaml:9: deficient indentation: a \[ \], \{ \} or quoted value goes on here without its closing \], \} or quote; close it, or indent its next line more \(column 1\) \[yaml\]/);
     expect(run.stdout).toMatch(/b\.json:1: ConfigMap\/c data\.a: got number, want null or string \[kubeconform\]/);
     expect(run.stdout).not.toMatch(/null null|undefined|\[object Object\]|\ba array\b/);
     expect(run.status).toBe(1);

@@ -80,7 +80,7 @@ describe('documents', () => {
   test('an error in one document hides none of the others; the broken one keeps its identity and line', () => {
     expect(line(`${cm('a')}---\n# the broken one\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec: [unclosed\n---\n${cm('c')}`)).toEqual({
       docs: ['ConfigMap/a@1', 'Pod/web@6 (not read)', 'ConfigMap/c@12'],
-      problems: ['11: deficient indentation (column 1)'],
+      problems: ['11: deficient indentation: a [ ], { } or quoted value goes on here without its closing ], } or quote; close it, or indent its next line more (column 1)'],
     });
   });
 

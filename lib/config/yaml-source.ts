@@ -276,7 +276,7 @@ export class YamlSource {
  * inside `[ ]` or `{ }` gives (js-yaml takes it for indentation, unlike the
  * YAML spec): name both.
  */
-function deficientIndentation(text: string, offset: number | undefined): string {
+export function deficientIndentation(text: string, offset: number | undefined): string {
   if (offset !== undefined) {
     const lineStart = Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
     const lineEnd = text.slice(offset).search(/[\r\n]|$/) + offset;

@@ -3,6 +3,7 @@ import {
   boolYaml11Tag, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mergeTag, NOT_RESOLVED,
   nullYaml11Tag, parseEvents, SCALAR_STYLE, ScalarEvent, Schema, YAMLException,
 } from 'js-yaml';
+import { deficientIndentation } from '../config/yaml-source';
 import type { Manifest } from '../policy/rules';
 import type { Problem } from './problems';
 
@@ -465,6 +466,7 @@ function yamlMessage(e: unknown, source: string, events?: Event[]): string {
     return `${name !== undefined ? `key ${JSON.stringify(name)}` : 'a key'} is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one${columnOf(e)}`;
   }
   if (e.reason.startsWith('aliases exceeded maxAliases')) return `cannot read this document: more than ${MAX_ALIASES} aliases (kubectl refuses excessive aliasing)`;
+  if (e.reason === 'deficient indentation') return `${deficientIndentation(source, e.mark?.position)}${columnOf(e)}`;
   return `${e.reason}${columnOf(e)}`;
 }
 
