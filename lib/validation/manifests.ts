@@ -471,11 +471,12 @@ function yamlMessage(e: unknown, source: string, events?: Event[]): string {
 }
 
 /**
- * Reads the documents of `text` (a whole file, or a part of it starting at
- * `offset` of the file) whose events are known: builds each object, refuses
- * duplicate keys and alias bombs per document.
+ * Reads the document of one chunk (`text`, starting at `offset` of the file;
+ * `docText`: the chunk as the file has it, what kubectl and kubeconform are
+ * given) whose events are known: builds the object, refuses duplicate keys
+ * and alias bombs.
  */
-function readEventDocs(file: string, source: string, text: string, offset: number, events: Event[], lines: Lines, chunks: Chunk[], out: ManifestFile): void {
+function readEventDocs(file: string, text: string, docText: string, offset: number, events: Event[], lines: Lines, out: ManifestFile): void {
   const docs = eventDocs(events);
   let built: unknown[] | undefined;
   if (!docs.some((d) => d.hasAlias)) {
@@ -485,14 +486,11 @@ function readEventDocs(file: string, source: string, text: string, offset: numbe
       built = undefined; // read one document at a time below, to name the one that failed
     }
   }
-  let chunk = 0;
   for (const [n, d] of docs.entries()) {
     const first = events[d.content];
     if (isEmptyContent(first)) continue; // empty and comment-only documents hold no object: kubectl skips them
     const start = offset + eventStart(first);
     const line = lines.lineOf(start);
-    while (chunk < chunks.length - 1 && chunks[chunk + 1].start <= start) chunk++;
-    const docText = source.slice(chunks[chunk].start, chunks[chunk].end);
     let value: unknown;
     let problem: { line: number; message: string } | undefined;
     const bad = unsendable(text, events, d.content, d.end - 1);
@@ -605,7 +603,7 @@ export function parseManifestText(source: string, file: string): ManifestFile {
       readBrokenChunk(file, read, source.slice(chunk.start, chunk.end), chunk, e, lines, out);
       continue;
     }
-    readEventDocs(file, source, text, chunk.start, events, lines, [chunk], out);
+    readEventDocs(file, text, source.slice(chunk.start, chunk.end), chunk.start, events, lines, out);
   }
   for (const p of pending) out.problems.push({ layer: p.layer, file, line: p.line, message: p.message });
   return out;
