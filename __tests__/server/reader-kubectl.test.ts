@@ -107,6 +107,8 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ['quoted null keys', 'reads', `${cm('a')}data:\n  "~": x\n  'null': y\n`],
     ['a plain key of 1025 characters', 'refuses', `${cm('a')}data:\n  ${'k'.repeat(1025)}: x\n`],
     ['a quoted key of 1025 characters with its quotes', 'refuses', `${cm('a')}data: {"${'k'.repeat(1023)}": x}\n`],
+    ['a list as a key in a later document', 'refuses', `${cm('a')}---\n${cm('b')}? [a]\n: 1\n`],
+    ['a mapping as a flow key', 'refuses', `${cm('a')}data: {{a: 1}: x}\n`],
     ['keys of 1024 characters, and an explicit key of 2000', 'reads', `${cm('a')}data:\n  ${'k'.repeat(1024)}: x\n  "${'q'.repeat(1022)}": y\n  ? ${'e'.repeat(2000)}\n  : z\n`],
   ];
   test.each(CASES)('%s: kubectl %s', (_name, verdict, text) => {

@@ -88,6 +88,13 @@ describe('documents', () => {
     expect(line(`${cm('a')}x: [\n---\n${cm('b')}---\n${cm('c')}y: {\n`).problems.map((p) => p.split(':')[0])).toEqual(['5', '14']);
   });
 
+  test('a key that is a list or a mapping: refused at its own line, also in a later document, in plain words', () => {
+    const KEY = 'a key that is a list or a mapping: kubectl refuses it ("invalid map key"; JSON keys are strings); make the key a string';
+    expect(line(`${cm('a')}---\n${cm('b')}? [a]\n: 1\n`)).toEqual({ docs: ['ConfigMap/a@1', 'ConfigMap/b@5 (not read)'], problems: [`8: ${KEY}`] });
+    expect(line(`${cm('a')}---\n${cm('b')}data:\n  x: 1\n  ? {a: 1}\n  : 1\n`).problems).toEqual([`10: ${KEY}`]);
+    expect(line(`${cm('a')}data: {[a]: 1}\n`).problems).toEqual([`4: ${KEY}`]);
+  });
+
   test('duplicate keys: refused with the key and its line, the document still named, the others read', () => {
     expect(line(`${cm('a')}---\n${cm('dup')}data:\n  k: 1\n  k: 2\n---\n${cm('c')}`)).toEqual({
       docs: ['ConfigMap/a@1', 'ConfigMap/dup@5 (not read)', 'ConfigMap/c@12'],

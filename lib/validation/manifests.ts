@@ -457,6 +457,32 @@ const CONSTRUCT = { schema: KUBECTL_SCHEMA, maxAliases: MAX_ALIASES, maxTotalMer
 
 const columnOf = (e: YAMLException) => (e.mark ? ` (column ${e.mark.column + 1})` : '');
 
+/** js-yaml's reason for a key that is a list or a mapping (go-yaml: "invalid map key"). */
+const COMPLEX_KEY = 'object-based map does not support complex keys';
+
+/**
+ * Where (offset in the chunk) the constructor error `e` about the document
+ * events[from..to) is. js-yaml marks a key that is a list or a mapping at
+ * offset 0 (the position of the event that closes it): that key is found here.
+ */
+function constructErrorOffset(e: YAMLException, events: Event[], from: number, to: number): number {
+  if (e.reason !== COMPLEX_KEY) return e.mark?.position ?? 0;
+  const frames: Array<{ map: boolean; n: number }> = [];
+  for (let i = from; i < to; i++) {
+    const ev = events[i];
+    if (ev.type === EVENT_ID.POP) {
+      frames.pop();
+      continue;
+    }
+    const parent = frames[frames.length - 1];
+    if (parent) parent.n++;
+    if (ev.type !== EVENT_ID.MAPPING && ev.type !== EVENT_ID.SEQUENCE) continue;
+    if (parent?.map && parent.n % 2 === 1) return eventStart(ev);
+    frames.push({ map: ev.type === EVENT_ID.MAPPING, n: 0 });
+  }
+  return e.mark?.position ?? 0;
+}
+
 /** A js-yaml error in plain words. */
 function yamlMessage(e: unknown, source: string, events?: Event[]): string {
   if (!(e instanceof YAMLException)) return `cannot read this document: ${(e as Error)?.message ?? e}`;
@@ -466,6 +492,7 @@ function yamlMessage(e: unknown, source: string, events?: Event[]): string {
     return `${name !== undefined ? `key ${JSON.stringify(name)}` : 'a key'} is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one${columnOf(e)}`;
   }
   if (e.reason.startsWith('aliases exceeded maxAliases')) return `cannot read this document: more than ${MAX_ALIASES} aliases (kubectl refuses excessive aliasing)`;
+  if (e.reason === COMPLEX_KEY) return 'a key that is a list or a mapping: kubectl refuses it ("invalid map key"; JSON keys are strings); make the key a string';
   if (e.reason === 'deficient indentation') return `${deficientIndentation(source, e.mark?.position)}${columnOf(e)}`;
   return `${e.reason}${columnOf(e)}`;
 }
@@ -507,7 +534,7 @@ function readEventDocs(file: string, text: string, docText: string, offset: numb
         try {
           value = constructFromEvents(events.slice(d.at, d.end), { ...CONSTRUCT, source: text })[0];
         } catch (e) {
-          const at = e instanceof YAMLException && e.mark ? lines.lineOf(offset + e.mark.position) : line;
+          const at = e instanceof YAMLException && e.mark ? lines.lineOf(offset + constructErrorOffset(e, events, d.content, d.end)) : line;
           problem = { line: at, message: yamlMessage(e, text, events.slice(d.content, d.end)) };
         }
       }
