@@ -1,6 +1,6 @@
 import { Writable } from 'stream';
 import * as k8s from '@kubernetes/client-node';
-import { BUILDER_CONTAINER_NAME } from '../lib/constructs/builder-container';
+import { BUILDER_CONTAINER_NAME } from '../lib/constructs/contract';
 import { httpStatus } from './cluster-errors';
 import { MANAGED_BY } from './job';
 

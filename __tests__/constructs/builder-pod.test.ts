@@ -1,7 +1,8 @@
 import { Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { BuilderEngine, PlannedBuild } from '../../lib/plan/build-plan';
-import { BUILDER_CONTAINER_NAME, DOCKER_CLI_IMAGE } from '../../lib/constructs/builder-container';
+import { DOCKER_CLI_IMAGE } from '../../lib/constructs/builder-container';
+import { BUILDER_CONTAINER_NAME } from '../../lib/constructs/contract';
 import { BuilderPod } from '../../lib/constructs/builder-pod';
 import { BUILD_SCRIPT } from '../../lib/constructs/builder-script';
 import { envOf } from '../support/synth';

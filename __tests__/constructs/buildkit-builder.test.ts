@@ -5,9 +5,8 @@ import { Size, Testing } from 'cdk8s';
 import { checkRepoUrlForEngine } from '../../lib/config/source-rules';
 import { BuildJob } from '../../lib/constructs/build-job';
 import { BuilderPod } from '../../lib/constructs/builder-pod';
-import {
-  BUILDKIT_CONTAINER_NAME, BUILDKIT_IMAGE, BUILDKIT_STATE_PATH, BUILDKIT_VERSION, DEFAULT_BUILDKIT_RESOURCES,
-} from '../../lib/constructs/buildkit-container';
+import { BUILDKIT_IMAGE, BUILDKIT_VERSION, DEFAULT_BUILDKIT_RESOURCES } from '../../lib/constructs/buildkit-container';
+import { BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH } from '../../lib/constructs/contract';
 import { BUILDKIT_SCRIPT, BUILDKITD_FLAGS } from '../../lib/constructs/buildkit-script';
 import { BuilderEngine, PlannedBuild } from '../../lib/plan/build-plan';
 import { envOf, find, ROOT, synthBuilds } from '../support/synth';

@@ -1,5 +1,6 @@
 import { Size, Testing } from 'cdk8s';
-import { DEFAULT_REGISTRY_NODE_PORT, Registry, REGISTRY_DATA_PATH, REGISTRY_IMAGE } from '../../lib/constructs/registry';
+import { REGISTRY_DATA_PATH } from '../../lib/constructs/contract';
+import { DEFAULT_REGISTRY_NODE_PORT, Registry, REGISTRY_IMAGE } from '../../lib/constructs/registry';
 import { GC_SCRIPT } from '../../lib/constructs/registry-gc-script';
 import { find } from '../support/synth';
 

@@ -3,26 +3,11 @@ import * as kplus from 'cdk8s-plus-27';
 import { PlannedBuild } from '../plan/build-plan';
 import { BUILDER_COMMAND, NODE_RUN_MOUNT, SCRIPT_DIR, scriptEnvironment, WORKSPACE_PATH } from './builder-script';
 import { BuilderScriptConfigMap } from './builder-script-config-map';
+import { BUILDER_CONTAINER_NAME, NODE_RUN_PATH } from './contract';
 import { pushSecretEnvFrom } from './push-secret';
 
 /** The docker CLI image (Alpine based, so `apk add git` works), pinned. */
 export const DOCKER_CLI_IMAGE = 'docker:28.2.2-cli';
-
-/** The node's Docker socket: builders talk to the node's engine through it. */
-export const DOCKER_SOCKET_PATH = '/var/run/docker.sock';
-
-/**
- * The node directory that holds the socket, mounted read-only (connecting to a
- * socket needs no write access to the mount). Mounting the directory instead of
- * the socket itself lets the script say plainly that a node has no Docker
- * engine: with a `Socket` hostPath the kubelet never starts the container and
- * the Pod waits in ContainerCreating until the Job's deadline.
- */
-export const NODE_RUN_PATH = '/var/run';
-
-
-/** Name of the builder container, as in the hand-written Pod it replaces. */
-export const BUILDER_CONTAINER_NAME = 'docker-build';
 
 /** Label on every builder: `kubectl logs -l cdk8s-image-builder/build=<name>`. */
 export const BUILD_LABEL = 'cdk8s-image-builder/build';

@@ -1,5 +1,5 @@
 import { PlannedBuild } from '../plan/build-plan';
-import { PUSH_CREDENTIALS_SH } from './push-secret';
+import { PUSH_SECRET_ENV_PREFIX, PUSH_SECRET_PASSWORD_KEY, PUSH_SECRET_USERNAME_KEY } from './contract';
 
 /** Where the builder sees the node's /var/run (read-only): the Docker socket is below it. */
 export const NODE_RUN_MOUNT = '/node/run';
@@ -24,6 +24,19 @@ while :; do
   image_count=$((image_count + 1))
 done
 [ "$image_count" -ge 1 ] || die "no IMAGE_1_NAME in the environment: this builder names no image to build"
+`;
+
+/**
+ * Both engines' scripts, at their login step: the push credentials from the
+ * Secret's keys (envFrom), into shell variables that no child process inherits
+ * (the exported PUSH_SECRET_* are unset at once), or a clear failure naming
+ * the Secret and the key it lacks.
+ */
+export const PUSH_CREDENTIALS_SH = `# The push Secret comes whole (envFrom, prefix ${PUSH_SECRET_ENV_PREFIX}): keys ${PUSH_SECRET_USERNAME_KEY} and ${PUSH_SECRET_PASSWORD_KEY}.
+REGISTRY_USERNAME=\${${PUSH_SECRET_ENV_PREFIX}${PUSH_SECRET_USERNAME_KEY}:-} REGISTRY_PASSWORD=\${${PUSH_SECRET_ENV_PREFIX}${PUSH_SECRET_PASSWORD_KEY}:-}
+unset ${PUSH_SECRET_ENV_PREFIX}${PUSH_SECRET_USERNAME_KEY} ${PUSH_SECRET_ENV_PREFIX}${PUSH_SECRET_PASSWORD_KEY}
+[ -n "$REGISTRY_USERNAME" ] || die "Secret $REGISTRY_PUSH_SECRET has no key ${PUSH_SECRET_USERNAME_KEY}, or it is empty: the push Secret needs keys ${PUSH_SECRET_USERNAME_KEY} and ${PUSH_SECRET_PASSWORD_KEY} (README: Registry credentials)"
+[ -n "$REGISTRY_PASSWORD" ] || die "Secret $REGISTRY_PUSH_SECRET has no key ${PUSH_SECRET_PASSWORD_KEY}, or it is empty: the push Secret needs keys ${PUSH_SECRET_USERNAME_KEY} and ${PUSH_SECRET_PASSWORD_KEY} (README: Registry credentials)"
 `;
 
 /**

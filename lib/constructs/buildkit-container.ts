@@ -4,6 +4,7 @@ import { BuilderProps, placeBuilder, resourcesOver } from './builder-container';
 import { SCRIPT_DIR } from './builder-script';
 import { BUILDKIT_SCRIPT_CONFIG_MAP, BuilderScriptConfigMap } from './builder-script-config-map';
 import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE, buildkitScriptEnvironment } from './buildkit-script';
+import { APPARMOR_ANNOTATION_PREFIX, BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH, BUILDKIT_USER } from './contract';
 import { pushSecretEnvFrom } from './push-secret';
 
 /**
@@ -15,17 +16,6 @@ export const BUILDKIT_IMAGE = `moby/buildkit:${BUILDKIT_VERSION}-rootless`;
 
 export { BUILDKIT_SCRIPT_CONFIG_MAP };
 
-/** Name of the buildkit engine's builder container. */
-export const BUILDKIT_CONTAINER_NAME = 'buildkit';
-
-/** The user the rootless image is built for (its /etc/subuid names it); the image runs as no other. */
-export const BUILDKIT_USER = 1000;
-
-/** buildkitd's state (snapshots, local cache) in the rootless image: an emptyDir, as upstream's example mounts it. */
-export const BUILDKIT_STATE_PATH = '/home/user/.local/share/buildkit';
-
-/** AppArmor on Kubernetes 1.27: a Pod annotation per container (the appArmorProfile field needs 1.30). */
-export const APPARMOR_ANNOTATION_PREFIX = 'container.apparmor.security.beta.kubernetes.io/';
 
 /**
  * The build runs inside this container (unlike the docker engine, whose

@@ -1,7 +1,6 @@
 import { BUILDKIT_GIT_SUFFIX_ERE, BUILDKIT_HTTP_URL_ERE } from '../config/source-rules';
 import { PlannedBuild } from '../plan/build-plan';
-import { DEFAULT_DOCKERFILE, IMAGE_COUNT_SH, imageEnvironment, SCRIPT_DIR } from './builder-script';
-import { PUSH_CREDENTIALS_SH } from './push-secret';
+import { DEFAULT_DOCKERFILE, IMAGE_COUNT_SH, imageEnvironment, PUSH_CREDENTIALS_SH, SCRIPT_DIR } from './builder-script';
 
 /**
  * The buildkit engine's builder script and the environment that parameterizes it.

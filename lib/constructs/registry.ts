@@ -1,6 +1,7 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { REGISTRY_DATA_PATH } from './contract';
 import { dropAddressLabel, selectorLabels, standardLabels } from './labels';
 import { proxyNginxConf, registryConfigYaml } from './registry-config';
 import { GC_SCRIPT } from './registry-gc-script';
@@ -41,9 +42,6 @@ export const DEFAULT_GC_DRAIN_SECONDS = 30;
 
 /** Default NodePort: inside 30000-32767 and easy to recognise. */
 export const DEFAULT_REGISTRY_NODE_PORT = 30500;
-
-/** Where the registry keeps blobs and manifests. */
-export const REGISTRY_DATA_PATH = '/var/lib/registry';
 
 /** The unprivileged user the registry runs as (the image's default is root, which it does not need). */
 export const REGISTRY_USER = 1000;

@@ -1,12 +1,12 @@
 import { load as loadYaml, YAMLException } from 'js-yaml';
-import { BUILDER_CONTAINER_NAME, DOCKER_SOCKET_PATH, NODE_RUN_PATH } from '../constructs/builder-container';
 import { BUILD_SCRIPT, BUILDER_COMMAND, SCRIPT_DIR, SCRIPT_FILE, WORKSPACE_PATH } from '../constructs/builder-script';
-import { APPARMOR_ANNOTATION_PREFIX, BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH, BUILDKIT_USER } from '../constructs/buildkit-container';
 import { BUILDKIT_COMMAND, BUILDKIT_SCRIPT, BUILDKIT_SCRIPT_FILE, BUILDKITD_FLAGS } from '../constructs/buildkit-script';
+import {
+  APPARMOR_ANNOTATION_PREFIX, BUILDER_CONTAINER_NAME, BUILDKIT_CONTAINER_NAME, BUILDKIT_STATE_PATH, BUILDKIT_USER, DOCKER_SOCKET_PATH,
+  NODE_RUN_PATH, PUSH_SECRET_ENV_PREFIX, PUSH_SECRET_PASSWORD_KEY, PUSH_SECRET_USERNAME_KEY, REGISTRY_DATA_PATH,
+} from '../constructs/contract';
 import { deriveImageName } from '../plan/naming';
-import { REGISTRY_DATA_PATH } from '../constructs/registry';
 import { KUBECTL_SCHEMA, parseManifestText } from '../validation/manifests';
-import { PUSH_SECRET_ENV_PREFIX, PUSH_SECRET_PASSWORD_KEY, PUSH_SECRET_USERNAME_KEY } from '../constructs/push-secret';
 
 /**
  * The rules our manifests must keep, as data: an id, what it protects, and
