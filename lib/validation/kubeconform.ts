@@ -11,14 +11,17 @@ const SCRIPT = projectPath('scripts/validate-tools/kubeconform.sh');
 
 /**
  * The pinned kubeconform with its flags, to be started directly (no bash),
- * when it is in place: the binary, and the schemas of the pinned Kubernetes
- * with the stamp scripts/validate-tools/k8s-schemas.sh writes for the current
- * swagger.json and converter. Otherwise undefined, and the wrapper script
- * (SCRIPT) installs or generates what is missing first. The wrapper's bash,
- * version check and schema check cost ~0.1 s before kubeconform starts: a
- * tenth of a whole run on a 1,000-build dist/.
+ * when it is in place: the binary and the schemas of the pinned Kubernetes.
+ * Otherwise undefined, and the wrapper script (SCRIPT) installs or generates
+ * what is missing first. The wrapper's bash, version check and schema check
+ * cost ~0.1 s before kubeconform starts: a tenth of a whole run on a
+ * 1,000-build dist/. What the wrapper checks first is checked here while
+ * kubeconform runs: its version (`-v`, a second process) and `schemasCurrent`,
+ * the stamp scripts/validate-tools/k8s-schemas.sh writes for the current
+ * swagger.json and converter (hashing swagger.json takes ~15 ms); a run that
+ * fails either is done again through the wrapper.
  */
-function directKubeconform(toolsDir?: string): { command: string[]; version: string } | undefined {
+function directKubeconform(toolsDir?: string): { command: string[]; version: string; schemasCurrent: () => boolean } | undefined {
   try {
     const tools = dirname(SCRIPT);
     const pins = Object.fromEntries(readFileSync(join(tools, 'versions.env'), 'utf-8').split('\n')
@@ -27,15 +30,23 @@ function directKubeconform(toolsDir?: string): { command: string[]; version: str
     const bin = join(dir, 'bin', 'kubeconform');
     const schemas = join(dir, 'schemas', `${pins.K8S_VERSION}-standalone-strict`);
     accessSync(bin, constants.X_OK);
-    const stamp = createHash('sha256')
-      .update(readFileSync(join(dir, 'src', 'swagger', pins.K8S_VERSION, 'swagger.json')))
-      .update(readFileSync(join(tools, 'openapi2jsonschema.mjs')))
-      .digest('hex');
-    if (readFileSync(join(schemas, '.stamp'), 'utf-8').trim() !== stamp || !pins.KUBECONFORM_VERSION) return undefined;
+    const recorded = readFileSync(join(schemas, '.stamp'), 'utf-8').trim();
+    if (!pins.KUBECONFORM_VERSION) return undefined;
+    const schemasCurrent = () => {
+      try {
+        return recorded === createHash('sha256')
+          .update(readFileSync(join(dir, 'src', 'swagger', pins.K8S_VERSION, 'swagger.json')))
+          .update(readFileSync(join(tools, 'openapi2jsonschema.mjs')))
+          .digest('hex');
+      } catch {
+        return false;
+      }
+    };
     return {
       command: [bin, '-strict', '-summary', '-kubernetes-version', pins.K8S_VERSION.replace(/^v/, ''),
         '-schema-location', join(dir, 'schemas', '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json')],
       version: pins.KUBECONFORM_VERSION,
+      schemasCurrent,
     };
   } catch {
     return undefined;
@@ -156,11 +167,12 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
   const timeoutMs = options.timeoutMs ?? 60_000 + 100 * texts.length;
   const start = ([command, ...args]: string[]) => runTool(command, [...args, '-output', 'json', '-verbose', dir], { timeoutMs });
   const direct = options.command ? undefined : directKubeconform(options.toolsDir);
-  // Started directly, its version is asked at the same time; another version than the pinned one
-  // runs again through the wrapper, which installs the pinned one.
+  // Started directly, its version is asked at the same time and its schemas' stamp checked while it
+  // runs; another version than the pinned one, or stale schemas, run again through the wrapper, which
+  // installs the pinned one and generates the schemas.
   const run = direct
-    ? Promise.all([start(direct.command), runTool(direct.command[0], ['-v'], { timeoutMs })])
-      .then(([done, version]) => (version.stdout.trim() === direct.version ? done : start(['bash', SCRIPT])))
+    ? Promise.all([start(direct.command), runTool(direct.command[0], ['-v'], { timeoutMs }), direct.schemasCurrent()])
+      .then(([done, version, current]) => (version.stdout.trim() === direct.version && current ? done : start(['bash', SCRIPT])))
     : start(options.command ?? ['bash', SCRIPT]);
   return {
     finish: async (refs) => {

@@ -293,14 +293,17 @@ function cutDocuments(source: string): { chunks: Chunk[]; problems: CutProblem[]
     if (end <= start) continue;
     const text = source.slice(start, end);
     // kubectl drops the `---` line it cuts at: a `%` line before the content of a part is a directive to go-yaml.
-    let at = 0;
-    for (const [n, l] of text.split('\n').entries()) {
+    // Line by line up to the first content line only (a 1,000-build dist/ has 1,000 parts).
+    for (let at = 0, n = 0; at <= text.length; n++) {
+      const eol = text.indexOf('\n', at);
+      const l = text.slice(at, eol < 0 ? text.length : eol);
       if (l.startsWith('%')) {
         problems.push({ offset: start + at, message: 'kubectl refuses YAML directives; remove the line' });
         blanks.push({ offset: start + at, length: l.length }); // read as a blank line, so that the document after it is still read
       }
       else if (!NO_CONTENT_LINE.test(l) && !(n === 0 && l.startsWith('---'))) break;
-      at += l.length + 1;
+      if (eol < 0) break;
+      at = eol + 1;
     }
     const dots = DOTS_LINE.exec(text);
     if (dots) {
