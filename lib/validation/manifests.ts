@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import {
   boolYaml11Tag, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mergeTag, NOT_RESOLVED,
-  nullYaml11Tag, parseEvents, SCALAR_STYLE, ScalarEvent, Schema, YAMLException,
+  nullYaml11Tag, parseEvents, SCALAR_STYLE, ScalarEvent, ScalarTagDefinition, Schema, YAMLException,
 } from 'js-yaml';
 import { deficientIndentation } from '../config/yaml-source';
 import type { Manifest } from '../policy/rules';
@@ -453,6 +453,95 @@ function eventDocs(events: Event[]): EventDoc[] {
   return docs;
 }
 
+/** The implicit scalar tags of KUBECTL_SCHEMA by first character, in schema order (as js-yaml dispatches them). */
+const IMPLICIT = (() => {
+  const tags = KUBECTL_SCHEMA.tags.filter((t): t is ScalarTagDefinition => t.nodeKind === 'scalar' && t.implicit);
+  const any = tags.filter((t) => t.implicitFirstChars === null);
+  const byFirst = new Map<string, ScalarTagDefinition[]>();
+  for (const t of tags) for (const c of t.implicitFirstChars ?? []) byFirst.set(c, tags.filter((u) => u.implicitFirstChars === null || u.implicitFirstChars.includes(c)));
+  return { byFirst, any };
+})();
+
+/** Returned by plainObject for a document it leaves to js-yaml's constructor. */
+export const NOT_PLAIN = Symbol('not plain');
+
+/**
+ * The value of a document's events [from, to) built in one pass, for what
+ * nearly every manifest is: mappings, sequences and untagged scalars, with
+ * string keys. Anything else answers NOT_PLAIN, and the document goes to
+ * js-yaml's constructor and the checks of `unsendable`: a tag, an anchor or
+ * alias, a merge key, a key that is not a string (a null key included) or is
+ * `__proto__`, a duplicate key, an infinity or NaN, a key too long for an
+ * implicit key. So wherever it answers, it answers what constructFromEvents
+ * would with nothing for `unsendable` to report (the reader tests compare the
+ * two on every document they read: __tests__/validation/one-pass.test.ts),
+ * at about a third of the cost of both. Exported for those tests.
+ */
+export function plainObject(source: string, events: Event[], from: number, to: number): unknown {
+  const stack: Array<Record<string, unknown> | unknown[]> = [];
+  let key: string | undefined;
+  let root: unknown = NOT_PLAIN;
+  const add = (value: unknown): boolean => {
+    const top = stack[stack.length - 1];
+    if (top === undefined) {
+      root = value;
+    } else if (Array.isArray(top)) {
+      top.push(value);
+    } else if (key === undefined) {
+      if (typeof value !== 'string' || value === '__proto__' || Object.prototype.hasOwnProperty.call(top, value)) return false;
+      key = value;
+    } else {
+      top[key] = value;
+      key = undefined;
+    }
+    return true;
+  };
+  for (let i = from; i < to; i++) {
+    const e = events[i];
+    switch (e.type) {
+      case EVENT_ID.MAPPING:
+      case EVENT_ID.SEQUENCE: {
+        if (e.tagStart >= 0 || e.anchorStart >= 0) return NOT_PLAIN;
+        const value = e.type === EVENT_ID.MAPPING ? {} : [];
+        if (!add(value)) return NOT_PLAIN; // a collection as a key
+        stack.push(value);
+        break;
+      }
+      case EVENT_ID.SCALAR: {
+        if (e.tagStart >= 0 || e.anchorStart >= 0) return NOT_PLAIN;
+        const text = e.valueStart >= 0 ? getScalarValue(source, e) : '';
+        let value: unknown = text;
+        if (e.style === SCALAR_STYLE.PLAIN) {
+          const tags = IMPLICIT.byFirst.get(text.charAt(0)) ?? IMPLICIT.any;
+          for (const tag of tags) {
+            const resolved = tag.resolve(text, false, tag.tagName);
+            if (resolved === NOT_RESOLVED) continue;
+            if (tag === mergeTag) return NOT_PLAIN; // `<<`
+            if (typeof resolved === 'number' && !Number.isFinite(resolved)) return NOT_PLAIN; // kubectl cannot send infinity or NaN
+            value = resolved;
+            break;
+          }
+        }
+        const top = stack[stack.length - 1];
+        if (top !== undefined && !Array.isArray(top) && key === undefined) {
+          // A key: go-yaml takes an implicit key of at most 1024 characters (counted up to its `:`).
+          const start = e.valueStart >= 0 ? e.valueStart : -1;
+          if (start < 0 || source.indexOf(':', e.valueEnd) - start > MAX_IMPLICIT_KEY - 2) return NOT_PLAIN;
+        }
+        if (!add(value)) return NOT_PLAIN;
+        break;
+      }
+      case EVENT_ID.POP:
+        if (key !== undefined && !Array.isArray(stack[stack.length - 1])) return NOT_PLAIN; // a key without a value
+        stack.pop();
+        break;
+      default:
+        return NOT_PLAIN; // an alias, or a document event inside the range
+    }
+  }
+  return stack.length === 0 ? root : NOT_PLAIN;
+}
+
 /** An empty document (`---` alone, comments only): one empty plain scalar, no tag, no anchor. */
 const isEmptyContent = (e: Event) => e.type === EVENT_ID.SCALAR && e.valueStart < 0 && e.tagStart < 0 && e.anchorStart < 0;
 
@@ -508,28 +597,32 @@ function yamlMessage(e: unknown, source: string, events?: Event[]): string {
  */
 function readEventDocs(file: string, text: string, docText: string, offset: number, events: Event[], lines: Lines, out: ManifestFile): void {
   const docs = eventDocs(events);
-  let built: unknown[] | undefined;
-  if (!docs.some((d) => d.hasAlias)) {
-    try {
-      built = constructFromEvents(events, { ...CONSTRUCT, source: text });
-    } catch {
-      built = undefined; // read one document at a time below, to name the one that failed
+  // js-yaml's constructor, on all documents at once, only for those plainObject leaves to it.
+  let built: unknown[] | undefined | null = null;
+  const constructed = (): unknown[] | undefined => {
+    if (built === null) {
+      try {
+        built = docs.some((d) => d.hasAlias) ? undefined : constructFromEvents(events, { ...CONSTRUCT, source: text });
+      } catch {
+        built = undefined; // read one document at a time below, to name the one that failed
+      }
     }
-  }
+    return built;
+  };
   for (const [n, d] of docs.entries()) {
     const first = events[d.content];
     if (isEmptyContent(first)) continue; // empty and comment-only documents hold no object: kubectl skips them
     const start = offset + eventStart(first);
     const line = lines.lineOf(start);
-    let value: unknown;
+    let value = plainObject(text, events, d.content, d.end - 1);
     let problem: { line: number; message: string } | undefined;
-    const bad = unsendable(text, events, d.content, d.end - 1);
+    const bad = value === NOT_PLAIN ? unsendable(text, events, d.content, d.end - 1) : [];
     if (bad.length > 0) {
       for (const b of bad.slice(0, -1)) out.problems.push({ layer: 'yaml', file, line: lines.lineOf(offset + b.offset), message: b.message });
       problem = { line: lines.lineOf(offset + bad[bad.length - 1].offset), message: bad[bad.length - 1].message };
-    } else if (built) {
-      value = built[n];
-    } else {
+    } else if (value === NOT_PLAIN && constructed()) {
+      value = constructed()![n];
+    } else if (value === NOT_PLAIN) {
       const bomb = d.hasAlias ? aliasProblem(text, events, d.content, d.end - 1) : undefined;
       if (bomb) {
         problem = { line, message: `cannot read this document: ${bomb}` };
