@@ -36,6 +36,8 @@ function kubectlReads(text: string): { objects?: unknown[]; error?: string } {
 
 /** The reader's problem for content after a `...` line, which kubectl drops without a word. */
 const DROPS = 'kubectl ignores everything after `...`';
+/** The reader's problems for what kubectl drops without a word: after `...`, and documents after a `---` that follows a lone CR. */
+const DROPPED = /^kubectl ignores everything after `\.\.\.`|^kubectl reads only the first document here and ignores the rest/;
 
 /** A kubectl error about the YAML itself (not about the object it found). */
 const YAML_ERROR = /error converting YAML to JSON|invalid Yaml document separator|yaml: /;
@@ -109,6 +111,10 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ['a quoted key of 1025 characters with its quotes', 'refuses', `${cm('a')}data: {"${'k'.repeat(1023)}": x}\n`],
     ['a list as a key in a later document', 'refuses', `${cm('a')}---\n${cm('b')}? [a]\n: 1\n`],
     ['a mapping as a flow key', 'refuses', `${cm('a')}data: {{a: 1}: x}\n`],
+    ['CR-only line breaks, documents after `---` lines', 'drops', `${cm('a')}---\n${cm('b')}---\n${cm('c')}`.replace(/\n/g, '\r')],
+    ['CR-only line breaks, one document', 'reads', `# c\n${cm('a')}data:\n  k: |\n    x\n\n    y\n`.replace(/\n/g, '\r')],
+    ['CR-only line breaks at a `---` line with content after it (the CRs are on its line)', 'refuses', `---\n${cm('a')}`.replace(/\n/g, '\r')],
+    ['CRLF line breaks', 'reads', `${cm('a')}---\n${cm('b')}--- # c\n${cm('c')}`.replace(/\n/g, '\r\n')],
     ['keys of 1024 characters, and an explicit key of 2000', 'reads', `${cm('a')}data:\n  ${'k'.repeat(1024)}: x\n  "${'q'.repeat(1022)}": y\n  ? ${'e'.repeat(2000)}\n  : z\n`],
   ];
   test.each(CASES)('%s: kubectl %s', (_name, verdict, text) => {
@@ -122,6 +128,6 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     expect(read.error).toBeUndefined();
     expect(goodObjects(mine)).toEqual(read.objects);
     if (verdict === 'reads') expect(mine.problems).toEqual([]);
-    else expect(mine.problems.map((p) => p.message)).toEqual([expect.stringContaining(DROPS)]);
+    else expect(mine.problems.map((p) => p.message)).toEqual([expect.stringMatching(DROPPED)]);
   });
 });

@@ -137,6 +137,31 @@ describe('documents', () => {
     expect(line(`${cm('a')}---\n${cm('b')}`.replace(/\n/g, '\r\n')).docs).toEqual(['ConfigMap/a@1', 'ConfigMap/b@5']);
   });
 
+  test('CR-only and CRLF line breaks: the same lines as with LF (what editors, js-yaml and kubectl count)', () => {
+    const inputs = [
+      `# c\n\n${cm('a')}data:\n  k: 1\n  k: 2\n`,
+      `${cm('a')}data: {x: 1}\ny: [\n`,
+      `${cm('a')}data:\n  ~: x\n  y: .inf\n`,
+      `${cm('a')}data:\n  k: |\n    x\n\n    y\n  ? [a]\n  : 1\n`,
+    ];
+    for (const text of inputs) {
+      const lf = line(text);
+      expect(lf.problems).not.toEqual([]);
+      expect(line(text.replace(/\n/g, '\r'))).toEqual(lf);
+      expect(line(text.replace(/\n/g, '\r\n'))).toEqual(lf);
+    }
+  });
+
+  test('CR-only line breaks: kubectl cuts only at a `---` after a LF, reads the first document and drops the rest; a problem', () => {
+    expect(line(`${cm('a')}---\n# b\n${cm('b')}---\n${cm('c')}`.replace(/\n/g, '\r'))).toEqual({
+      docs: ['ConfigMap/a@1'],
+      problems: [expect.stringMatching(/^6: kubectl reads only the first document here and ignores the rest: the `---` before this line follows a lone CR/)],
+    });
+    // A part after a `---` at the start of a LF line is read, even when its own lines end in CR.
+    expect(line(`${cm('a')}---\n${cm('b')}`.replace(/\n/g, '\r').replace('\r---\r', '\n---\n'))).toEqual({ docs: ['ConfigMap/a@1', 'ConfigMap/b@5'], problems: [] });
+    expect(splitDocuments(`${cm('a')}---\n${cm('b')}`.replace(/\n/g, '\r'))).toHaveLength(1);
+  });
+
   test('JSON, also indented with tabs, and on one line', () => {
     expect(line('{\n\t"apiVersion": "v1",\n\t"kind": "ConfigMap",\n\t"metadata": {\n\t\t"name": "t"\n\t}\n}\n', 'x.json').docs).toEqual(['ConfigMap/t@1']);
     expect(line('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"j","namespace":"n"}}', 'x.json').docs).toEqual(['ConfigMap/j@1']);

@@ -242,8 +242,11 @@ function unsendable(source: string, events: Event[], from: number, to: number): 
 // ---------------------------------------------------------------------------------------------
 // Where documents start and end in the text, and lines.
 
-/** A line kubectl cuts at (apimachinery's YAMLReader): any line that starts with `---`. */
-const SEPARATOR_LINE = /^---.*$/gm;
+/**
+ * A line kubectl cuts at (apimachinery's YAMLReader): any line that starts with `---`. Its lines end
+ * at LF only (a CR is part of the line): a `---` after a lone CR is not cut at (see CR_SEPARATOR).
+ */
+const SEPARATOR_LINE = /(?<![^\n])---[^\n]*/g;
 /** A `...` document end marker line (go-yaml reads the first document of a part and drops the rest). */
 const DOTS_LINE = /^\.\.\.(?=[ \t\r\n]|$)/m;
 /** A line that is no content: blank or a comment. */
@@ -339,11 +342,19 @@ export function documentTexts(source: string): string[] {
     .map((text) => (text.endsWith('\n') ? text : `${text}\n`));
 }
 
-/** 1-based line numbers of offsets in a text (line breaks: `\n`). */
+/**
+ * 1-based line numbers of offsets in a text, as editors, js-yaml and go-yaml count them: a line
+ * break is LF, CRLF or a lone CR.
+ */
 class Lines {
   private readonly starts: number[] = [0];
   constructor(text: string) {
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+    if (!text.includes('\r')) {
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+      return;
+    }
+    const breaks = /\r\n?|\n/g;
+    for (let m = breaks.exec(text); m; m = breaks.exec(text)) this.starts.push(m.index + m[0].length);
   }
   lineOf(offset: number): number {
     let lo = 0;
@@ -429,6 +440,9 @@ interface EventDoc {
   readonly end: number;
   readonly hasAlias: boolean;
 }
+
+/** The problem of the documents YAML finds in a part that kubectl reads as one document (the rest is dropped). */
+const CR_SEPARATOR = 'kubectl reads only the first document here and ignores the rest: the `---` before this line follows a lone CR, and kubectl starts a new document only at a `---` after a LF; use LF or CRLF line breaks';
 
 /** The documents of an event stream. */
 function eventDocs(events: Event[]): EventDoc[] {
@@ -609,11 +623,17 @@ function readEventDocs(file: string, text: string, docText: string, offset: numb
     }
     return built;
   };
+  let objects = 0;
   for (const [n, d] of docs.entries()) {
     const first = events[d.content];
     if (isEmptyContent(first)) continue; // empty and comment-only documents hold no object: kubectl skips them
     const start = offset + eventStart(first);
     const line = lines.lineOf(start);
+    if (objects++ > 0) {
+      // kubectl reads one document per part it cuts (at a `---` after a LF); YAML also starts one after a lone CR.
+      out.problems.push({ layer: 'yaml', file, line, message: CR_SEPARATOR });
+      break;
+    }
     let value = plainObject(text, events, d.content, d.end - 1);
     let problem: { line: number; message: string } | undefined;
     const bad = value === NOT_PLAIN ? unsendable(text, events, d.content, d.end - 1) : [];
@@ -681,15 +701,20 @@ function readBrokenChunk(file: string, source: string, ownText: string, chunk: C
     } catch (e) {
       // Again without the line of this error (or, when it is at the very end, the last line).
       const m = e instanceof YAMLException ? e.mark : undefined;
-      const lastLine = before.lastIndexOf('\n', before.length - 2) + 1;
-      const cut = Math.min(m ? before.lastIndexOf('\n', m.position - 1) + 1 : 0, lastLine);
+      const lastBreak = (at: number) => { // the last LF or lone CR at or before `at`
+        const lf = before.lastIndexOf('\n', at);
+        const cr = before.lastIndexOf('\r', at);
+        return cr > lf && before[cr + 1] !== '\n' ? cr : lf;
+      };
+      const lastLine = lastBreak(before.length - 2) + 1;
+      const cut = Math.min(m ? lastBreak(m.position - 1) + 1 : 0, lastLine);
       if (cut <= 0) break;
       before = before.slice(0, cut);
     }
   }
   if (line === undefined) {
     // The first line with content (a `---` line counts when something follows the marker).
-    const own = text.split('\n');
+    const own = text.split(/\r\n?|\n/);
     const at = own.findIndex((l) => !NO_CONTENT_LINE.test(l) && !/^---[ \t]*(#.*)?\r?$/.test(l));
     line = firstLine + Math.max(0, at);
   }
