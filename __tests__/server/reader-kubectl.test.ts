@@ -115,6 +115,10 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ['CR-only line breaks, one document', 'reads', `# c\n${cm('a')}data:\n  k: |\n    x\n\n    y\n`.replace(/\n/g, '\r')],
     ['CR-only line breaks at a `---` line with content after it (the CRs are on its line)', 'refuses', `---\n${cm('a')}`.replace(/\n/g, '\r')],
     ['CRLF line breaks', 'reads', `${cm('a')}---\n${cm('b')}--- # c\n${cm('c')}`.replace(/\n/g, '\r\n')],
+    ...['2024-01-02', '2024-1-2', '2001-12-14t21:59:43.10-05:00', '2024-01-02T03:04:05,5Z', '2024-01-02  3:4:5.123456789012'].map((t): [string, 'reads', string] => [`!!timestamp ${t}`, 'reads', `${cm('a')}data:\n  a: !!timestamp ${t}\n`]),
+    ...['foo', '2023-02-29', '2024-01-02T03:04:05', '2024-01-02 03:04:05Z', '2024-01-02 24:00:00', '2024-01-02T03:04:05+0530'].map((t): [string, 'refuses', string] => [`!!timestamp ${t}`, 'refuses', `${cm('a')}data:\n  a: !!timestamp ${t}\n`]),
+    ['!!int foo', 'refuses', `${cm('a')}spec: {a: !!int foo}\n`],
+    ['tags go-yaml ignores: on mappings, lists and scalars', 'reads', `${cm('a')}data: !!str {a: !bar b, c: !!map d, e: !!python/str 1}\nspec: !foo {x: !!int [1], y: !!set {a, b}, z: !!omap [a: 1]}\n`],
     ['keys of 1024 characters, and an explicit key of 2000', 'reads', `${cm('a')}data:\n  ${'k'.repeat(1024)}: x\n  "${'q'.repeat(1022)}": y\n  ? ${'e'.repeat(2000)}\n  : z\n`],
   ];
   test.each(CASES)('%s: kubectl %s', (_name, verdict, text) => {

@@ -69,8 +69,26 @@ describe('as kubectl reads YAML (go-yaml v2)', () => {
     expect(f.docs[0].manifest!.data).toEqual({ true: 'a', false: 'b', 16: 'c' });
   });
 
-  test('the schema has no timestamps: dates stay strings', () => {
-    expect(KUBECTL_SCHEMA.tags.map((t) => t.tagName)).not.toContain('tag:yaml.org,2002:timestamp');
+  test('the schema has no implicit timestamps: dates stay strings', () => {
+    expect(KUBECTL_SCHEMA.tags.filter((t) => t.implicit).map((t) => t.tagName)).not.toContain('tag:yaml.org,2002:timestamp');
+    expect(asJson(parseManifestText('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: {a: 2024-01-02}\n', 'd.yaml').docs[0].manifest).data).toEqual({ a: '2024-01-02' });
+  });
+
+  test('tags as go-yaml takes them: `!!timestamp` is the text when it is a Go timestamp, a problem when not; any other tag is ignored', () => {
+    const read = (v: string) => {
+      const f = parseManifestText(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: t}\nspec:\n  x: ${v}\n`, 't.yaml');
+      return f.problems.length > 0 ? f.problems.map((p) => `${p.line}: ${p.message}`) : asJson(f.docs[0].manifest).spec.x;
+    };
+    for (const t of ['2024-01-02', '2024-1-2', '2024-02-29', '2001-12-14t21:59:43.10-05:00', '2024-01-02T03:04:05,5Z', '2024-01-02  3:4:5.123456789012']) expect(read(`!!timestamp ${t}`)).toBe(t);
+    for (const t of ['foo', '2024', '2023-02-29', '2024-13-01', '2024-01-02T03:04:05', '2024-01-02 03:04:05Z', '2024-01-02 24:00:00', '2024-01-02T03:04:05+0530']) {
+      expect(read(`!!timestamp ${t}`)).toEqual(['5: this value is not a valid !!timestamp, the tag it is given; kubectl refuses it ("cannot decode ... as a !!timestamp"): fix the value or remove the tag (column 6)']);
+    }
+    expect(read('!!int foo')).toEqual([expect.stringMatching(/^5: this value is not a valid !!int, the tag it is given; kubectl refuses it/)]);
+    expect(read('!!str {a: b}')).toEqual({ a: 'b' });
+    expect(read('!!int [1]')).toEqual([1]);
+    expect(read('!foo {a: !bar b, c: !!map d, e: !!python/str 1}')).toEqual({ a: 'b', c: 'd', e: '1' });
+    expect(read('!!set {a, b}')).toEqual({ a: null, b: null });
+    expect(read('!!omap [a: 1]')).toEqual([{ a: 1 }]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import {
-  boolYaml11Tag, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mergeTag, NOT_RESOLVED,
-  nullYaml11Tag, parseEvents, SCALAR_STYLE, ScalarEvent, ScalarTagDefinition, Schema, YAMLException,
+  boolYaml11Tag, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mapTag, mergeTag, NOT_RESOLVED,
+  nullYaml11Tag, parseEvents, SCALAR_STYLE, ScalarEvent, ScalarTagDefinition, Schema, seqTag, YAMLException,
 } from 'js-yaml';
 import { deficientIndentation } from '../config/yaml-source';
 import type { Manifest } from '../policy/rules';
@@ -118,8 +118,40 @@ const goBinaryTag = defineScalarTag('tag:yaml.org,2002:binary', {
   identify: () => false,
 });
 
-/** What kubectl reads: YAML 1.1 null, booleans and merge keys; go-yaml's numbers; no timestamps. */
-export const KUBECTL_SCHEMA = new Schema([...FAILSAFE_SCHEMA.tags, nullYaml11Tag, boolYaml11Tag, goIntTag, goFloatTag, mergeTag, goBinaryTag]);
+/**
+ * go-yaml's timestamps (resolve.go parseTimestamp: Go's time.Parse with these layouts). A plain
+ * scalar that looks like one stays a string for kubectl (go-yaml keeps the text when decoding into
+ * interface{}), so the tag is not implicit; an explicit `!!timestamp` is the text when it parses,
+ * and a problem when it does not (go-yaml: "cannot decode !!str `x` as a !!timestamp").
+ */
+// (A space of a layout matches a run of spaces: `2024-01-02  03:04:05` is a timestamp.)
+const GO_TIMESTAMP = /^(\d{4})-(\d\d?)-(\d\d?)(?:[Tt](\d\d?):(\d\d?):(\d\d?)(?:[.,]\d+)?(?:Z|[+-](\d\d):(\d\d))| +(\d\d?):(\d\d?):(\d\d?)(?:[.,]\d+)?)?$/;
+
+function isGoTimestamp(source: string): boolean {
+  const m = GO_TIMESTAMP.exec(source);
+  if (!m) return false;
+  const n = (i: number) => Number(m[i] ?? 0);
+  const [year, month, day, zh, zm] = [n(1), n(2), n(3), n(7), n(8)];
+  const [hour, minute, second] = m[4] !== undefined ? [n(4), n(5), n(6)] : [n(9), n(10), n(11)];
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate(); // days in the month (month is 1-based here)
+  return month >= 1 && month <= 12 && day >= 1 && day <= days && hour < 24 && minute < 60 && second < 60 && zh <= 24 && zm <= 60;
+}
+
+const goTimestampTag = defineScalarTag('tag:yaml.org,2002:timestamp', {
+  resolve: (source) => (isGoTimestamp(source) ? source : NOT_RESOLVED),
+  identify: () => false,
+});
+
+/**
+ * Any other tag: go-yaml reads a scalar with a tag it does not resolve (`!!map x`, `!foo x`, `!!set`)
+ * as its text, and a mapping or a list with any tag (`!!str {a: b}`, `!!omap [...]`) as a mapping or
+ * a list. The prefix '' matches every tag name that no tag above matches exactly.
+ */
+const anyTag = { matchByTagPrefix: true, tagName: '' } as const;
+const ANY_TAGS = [{ ...FAILSAFE_SCHEMA.tags.find((t) => t.tagName === 'tag:yaml.org,2002:str')!, ...anyTag }, { ...mapTag, ...anyTag }, { ...seqTag, ...anyTag }];
+
+/** What kubectl reads: YAML 1.1 null, booleans and merge keys; go-yaml's numbers; timestamps only when tagged, as text; any other tag ignored. */
+export const KUBECTL_SCHEMA = new Schema([...FAILSAFE_SCHEMA.tags, nullYaml11Tag, boolYaml11Tag, goIntTag, goFloatTag, mergeTag, goBinaryTag, goTimestampTag, ...ANY_TAGS]);
 
 // ---------------------------------------------------------------------------------------------
 // Limits. go-yaml refuses a document whose aliases expand into most of it (a "billion laughs"),
@@ -598,6 +630,8 @@ function yamlMessage(e: unknown, source: string, events?: Event[]): string {
     return `${name !== undefined ? `key ${JSON.stringify(name)}` : 'a key'} is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one${columnOf(e)}`;
   }
   if (e.reason.startsWith('aliases exceeded maxAliases')) return `cannot read this document: more than ${MAX_ALIASES} aliases (kubectl refuses excessive aliasing)`;
+  const tag = /^cannot resolve a node with !<tag:yaml\.org,2002:(\w+)> explicit tag$/.exec(e.reason);
+  if (tag) return `this value is not a valid !!${tag[1]}, the tag it is given; kubectl refuses it ("cannot decode ... as a !!${tag[1]}"): fix the value or remove the tag${columnOf(e)}`;
   if (e.reason === COMPLEX_KEY) return 'a key that is a list or a mapping: kubectl refuses it ("invalid map key"; JSON keys are strings); make the key a string';
   if (e.reason === 'deficient indentation') return `${deficientIndentation(source, e.mark?.position)}${columnOf(e)}`;
   return `${e.reason}${columnOf(e)}`;
