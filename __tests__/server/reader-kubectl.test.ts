@@ -3,7 +3,7 @@ import { join } from 'path';
 import { isDeepStrictEqual } from 'util';
 import { KUBECTL } from '../../lib/validation/apiserver';
 import { parseManifestText } from '../../lib/validation/manifests';
-import { kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
+import { KUBECTL_KEYS, kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
 import { asJson, disagreements, goodObjects } from '../support/reader-differential';
 import { oracleParseManifestText } from '../support/yaml-reader-oracle';
 import { ROOT } from '../support/synth';
@@ -119,6 +119,8 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ...['foo', '2023-02-29', '2024-01-02T03:04:05', '2024-01-02 03:04:05Z', '2024-01-02 24:00:00', '2024-01-02T03:04:05+0530'].map((t): [string, 'refuses', string] => [`!!timestamp ${t}`, 'refuses', `${cm('a')}data:\n  a: !!timestamp ${t}\n`]),
     ['!!int foo', 'refuses', `${cm('a')}spec: {a: !!int foo}\n`],
     ['tags go-yaml ignores: on mappings, lists and scalars', 'reads', `${cm('a')}data: !!str {a: !bar b, c: !!map d, e: !!python/str 1}\nspec: !foo {x: !!int [1], y: !!set {a, b}, z: !!omap [a: 1]}\n`],
+    ...['9223372036854775808', '18446744073709551615', '0xFFFFFFFFFFFFFFFF'].map((k): [string, 'refuses', string] => [`the key ${k} (a uint64)`, 'refuses', `${cm('a')}data:\n  ${k}: x\n`]),
+    ...Object.keys(KUBECTL_KEYS).map((k): [string, 'reads', string] => [`the key ${k}`, 'reads', `${cm('a')}data:\n  ${k}: x\n`]),
     ['keys of 1024 characters, and an explicit key of 2000', 'reads', `${cm('a')}data:\n  ${'k'.repeat(1024)}: x\n  "${'q'.repeat(1022)}": y\n  ? ${'e'.repeat(2000)}\n  : z\n`],
   ];
   test.each(CASES)('%s: kubectl %s', (_name, verdict, text) => {

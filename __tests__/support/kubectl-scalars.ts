@@ -74,3 +74,12 @@ export function scalarsWidget(): string {
 export function kubectlSpec(): Record<string, unknown> {
   return Object.fromEntries(KUBECTL_SCALARS.map(([, v], i) => [`k${i}`, v]));
 }
+
+/** Number keys and the key kubectl 1.27 makes of each (`kubectl label --local -o json`; the server suite checks them against it). */
+export const KUBECTL_KEYS: Record<string, string> = {
+  '0.0000001': '1e-07', '1e3': '1000', '0x1F': '31', '.5': '0.5', '-0': '0', '-0.0': '-0', '1_000': '1000', '017': '15', '08': '8',
+  '9007199254740993': '9007199254740993', '-9223372036854775808': '-9223372036854775808', '18446744073709551616': '1.8446744e+19',
+  '-9223372036854775809': '-9.223372e+18', '0x1FFFFFFFFFFFFFFFF': '0x1FFFFFFFFFFFFFFFF', '1e6': '1e+06', '1234567.0': '1.234567e+06',
+  '999999.0': '999999', '16777217.0': '1.6777216e+07', '3.14159265358979': '3.1415927', '1.5e300': '.inf', '.nan': '.nan', '-.Inf': '-.inf',
+  '1e-45': '1e-45', '2.5e-3': '0.0025', '123456789012345678901234': '1.2345679e+23', '0.1': '0.1',
+};

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'util';
 import { splitDocuments } from '../../lib/validation/kubeconform';
 import { KUBECTL_SCHEMA, parseManifestText } from '../../lib/validation/manifests';
-import { kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
+import { KUBECTL_KEYS, kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
 import { asJson, corpus, disagreements, goodObjects, mutationBases, view } from '../support/reader-differential';
 import { mutate, random } from '../support/yaml-mutants';
 import { oracleParseManifestText } from '../support/yaml-reader-oracle';
@@ -67,6 +67,20 @@ describe('as kubectl reads YAML (go-yaml v2)', () => {
   test('keys are typed too: `y` and `n` are booleans, `0x10` a number', () => {
     const f = parseManifestText('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: k}\ndata: {y: a, n: b, 0x10: c}\n', 'k.yaml');
     expect(f.docs[0].manifest!.data).toEqual({ true: 'a', false: 'b', 16: 'c' });
+  });
+
+  test('number keys are written as kubectl writes them (ints exactly, floats as Go\'s FormatFloat(\'g\', 32)); a uint64 key is refused', () => {
+    const key = (k: string) => {
+      const f = parseManifestText(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: k}\ndata:\n  ${k}: x\n`, 'k.yaml');
+      return f.problems.length > 0 ? f.problems.map((p) => `${p.line}: ${p.message}`) : Object.keys(f.docs[0].manifest!.data as object);
+    };
+    for (const [k, kubectl] of Object.entries(KUBECTL_KEYS)) expect([k, key(k)]).toEqual([k, [kubectl]]);
+    for (const k of ['9223372036854775808', '18446744073709551615', '0xFFFFFFFFFFFFFFFF']) {
+      expect(key(k)).toEqual(['5: a number key of 2^63 or more: kubectl refuses it ("Unsupported map key of type: uint64"); quote the key (column 3)']);
+    }
+    // As values they stay numbers, in lists and through aliases too.
+    const f = parseManifestText('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: v}\nspec: {a: &x 1e6, b: [*x, 1e21, -0], c: {*x : z}}\n', 'v.yaml');
+    expect(asJson(f.docs[0].manifest).spec).toEqual({ a: 1e6, b: [1e6, 1e21, 0], c: { '1e+06': 'z' } });
   });
 
   test('the schema has no implicit timestamps: dates stay strings', () => {

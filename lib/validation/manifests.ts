@@ -81,18 +81,75 @@ const GO_FLOAT_WORDS: Record<string, number> = {
 };
 const NUMBER_FIRST_CHARS = ['-', '+', '.', ...'0123456789'];
 
-function goInt(source: string): number | typeof NOT_RESOLVED {
+/**
+ * A number whose key kubectl writes otherwise than JavaScript's String(): an integer beyond 2^53
+ * (exact digits), one of 2^63 or more (go-yaml: a uint64, which kubectl refuses as a key), and a
+ * float with an integer value of 10^6 or more (`1e6` is the key "1e+06", the int 1000000 is
+ * "1000000"). Rare, so wrapped: the mapping and list tags below unwrap it; as a value it is `n`.
+ */
+class GoNumber {
+  constructor(readonly n: number, readonly key: string | undefined) {}
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+
+function goInt(source: string): number | GoNumber | typeof NOT_RESOLVED {
   const plain = source.replace(/_/g, '');
   if (!GO_INT.test(plain)) return NOT_RESOLVED;
   const sign = plain[0] === '-' ? -1 : 1;
   const digits = /^[-+]/.test(plain) ? plain.slice(1) : plain;
   const prefix = digits.slice(0, 2).toLowerCase();
-  if (prefix === '0x') return sign * parseInt(digits.slice(2), 16);
-  if (prefix === '0b') return sign * parseInt(digits.slice(2), 2);
-  if (prefix === '0o') return sign * parseInt(digits.slice(2), 8);
-  if (digits.length > 1 && digits[0] === '0') return sign * parseInt(digits, 8);
-  return sign * Number(digits);
+  let n: number;
+  if (prefix === '0x') n = sign * parseInt(digits.slice(2), 16);
+  else if (prefix === '0b') n = sign * parseInt(digits.slice(2), 2);
+  else if (prefix === '0o') n = sign * parseInt(digits.slice(2), 8);
+  else if (digits.length > 1 && digits[0] === '0') n = sign * parseInt(digits, 8);
+  else n = sign * Number(digits);
+  if (Number.isSafeInteger(n)) return n || 0; // `-0` is the int 0
+  // Go's strconv: an int64, else (no sign) a uint64, else a float when it is written as one, else a string.
+  const octal = prefix !== '0x' && prefix !== '0b' && prefix !== '0o' && digits.length > 1 && digits[0] === '0';
+  const big = BigInt(sign) * BigInt(octal ? `0o${digits.slice(1)}` : digits);
+  if (big >= INT64_MIN && big <= INT64_MAX) return new GoNumber(n, big.toString());
+  if (big > 0n && big <= UINT64_MAX && /^[0-9]/.test(plain)) return new GoNumber(n, undefined);
+  return GO_FLOAT.test(plain) ? goFloat(plain) : NOT_RESOLVED;
 }
+
+/** A float as go-yaml resolves it, wrapped when its integer value would make a key JavaScript writes otherwise. */
+function goFloat(plain: string): number | GoNumber {
+  const v = Number(plain);
+  return Number.isInteger(v) && (Math.abs(v) >= 1e6 || Object.is(v, -0)) ? new GoNumber(v, goFloatKey(v)) : v;
+}
+
+/** A float key as kubectl writes it: sigs.k8s.io/yaml's strconv.FormatFloat(key, 'g', -1, 32). */
+function goFloatKey(v: number): string {
+  const f = Math.fround(v);
+  if (Number.isNaN(f)) return '.nan';
+  if (!Number.isFinite(f)) return f > 0 ? '.inf' : '-.inf';
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  let e = f.toExponential(0);
+  for (let p = 1; Math.fround(Number(e)) !== f; p++) e = f.toExponential(p); // the shortest digits that read back as f
+  const [mantissa, power] = e.split('e');
+  const exp = Number(power);
+  const digits = mantissa.replace(/[-.]/g, '');
+  const sign = f < 0 ? '-' : '';
+  if (exp < -4 || exp >= 6) return `${sign}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  const whole = digits.slice(0, exp + 1).padEnd(exp + 1, '0');
+  const fraction = digits.slice(exp + 1);
+  return `${sign}${whole}${fraction ? `.${fraction}` : ''}`;
+}
+
+/** A map key as kubectl writes it (sigs.k8s.io/yaml convertToJSONableObject), or undefined when kubectl refuses it. */
+function goKey(key: unknown): string | undefined {
+  if (typeof key === 'string') return key;
+  if (key instanceof GoNumber) return key.key;
+  if (typeof key === 'number') return Number.isInteger(key) ? String(key) : goFloatKey(key);
+  return String(key);
+}
+
+const unwrap = (v: unknown) => (v instanceof GoNumber ? v.n : v);
 
 const goIntTag = defineScalarTag('tag:yaml.org,2002:int', {
   implicit: true,
@@ -107,7 +164,7 @@ const goFloatTag = defineScalarTag('tag:yaml.org,2002:float', {
   resolve: (source) => {
     if (source in GO_FLOAT_WORDS) return GO_FLOAT_WORDS[source];
     const plain = source.replace(/_/g, '');
-    return GO_FLOAT.test(plain) ? Number(plain) : NOT_RESOLVED;
+    return GO_FLOAT.test(plain) ? goFloat(plain) : NOT_RESOLVED;
   },
   identify: (v) => typeof v === 'number',
 });
@@ -148,10 +205,26 @@ const goTimestampTag = defineScalarTag('tag:yaml.org,2002:timestamp', {
  * a list. The prefix '' matches every tag name that no tag above matches exactly.
  */
 const anyTag = { matchByTagPrefix: true, tagName: '' } as const;
-const ANY_TAGS = [{ ...FAILSAFE_SCHEMA.tags.find((t) => t.tagName === 'tag:yaml.org,2002:str')!, ...anyTag }, { ...mapTag, ...anyTag }, { ...seqTag, ...anyTag }];
+
+/** Mappings with keys as kubectl writes them (goKey); a key kubectl refuses is an error. */
+const goMapTag = {
+  ...mapTag,
+  addPair: (container: any, key: unknown, value: unknown) => {
+    if (key !== null && typeof key === 'object' && !(key instanceof GoNumber)) return mapTag.addPair(container, key, value);
+    const name = goKey(key);
+    if (name === undefined) return GO_UINT64_KEY;
+    return mapTag.addPair(container, name, unwrap(value));
+  },
+  has: (container: any, key: unknown) => {
+    const name = goKey(key);
+    return name !== undefined && mapTag.has(container, name);
+  },
+};
+const goSeqTag = { ...seqTag, addItem: (container: unknown[], item: unknown) => seqTag.addItem(container, unwrap(item), container.length) };
+const ANY_TAGS = [{ ...FAILSAFE_SCHEMA.tags.find((t) => t.tagName === 'tag:yaml.org,2002:str')!, ...anyTag }, { ...goMapTag, ...anyTag }, { ...goSeqTag, ...anyTag }];
 
 /** What kubectl reads: YAML 1.1 null, booleans and merge keys; go-yaml's numbers; timestamps only when tagged, as text; any other tag ignored. */
-export const KUBECTL_SCHEMA = new Schema([...FAILSAFE_SCHEMA.tags, nullYaml11Tag, boolYaml11Tag, goIntTag, goFloatTag, mergeTag, goBinaryTag, goTimestampTag, ...ANY_TAGS]);
+export const KUBECTL_SCHEMA = new Schema([...FAILSAFE_SCHEMA.tags, goMapTag, goSeqTag, nullYaml11Tag, boolYaml11Tag, goIntTag, goFloatTag, mergeTag, goBinaryTag, goTimestampTag, ...ANY_TAGS]);
 
 // ---------------------------------------------------------------------------------------------
 // Limits. go-yaml refuses a document whose aliases expand into most of it (a "billion laughs"),
@@ -564,6 +637,7 @@ export function plainObject(source: string, events: Event[], from: number, to: n
             if (resolved === NOT_RESOLVED) continue;
             if (tag === mergeTag) return NOT_PLAIN; // `<<`
             if (typeof resolved === 'number' && !Number.isFinite(resolved)) return NOT_PLAIN; // kubectl cannot send infinity or NaN
+            if (resolved instanceof GoNumber) return NOT_PLAIN; // a number kubectl writes otherwise as a key (rare)
             value = resolved;
             break;
           }
@@ -594,6 +668,9 @@ const isEmptyContent = (e: Event) => e.type === EVENT_ID.SCALAR && e.valueStart 
 const CONSTRUCT = { schema: KUBECTL_SCHEMA, maxAliases: MAX_ALIASES, maxTotalMergeKeys: 10_000 };
 
 const columnOf = (e: YAMLException) => (e.mark ? ` (column ${e.mark.column + 1})` : '');
+
+/** The reason for a key of 2^63 or more (go-yaml: a uint64; sigs.k8s.io/yaml: "Unsupported map key of type: uint64"). */
+const GO_UINT64_KEY = 'a number key of 2^63 or more: kubectl refuses it ("Unsupported map key of type: uint64"); quote the key';
 
 /** js-yaml's reason for a key that is a list or a mapping (go-yaml: "invalid map key"). */
 const COMPLEX_KEY = 'object-based map does not support complex keys';
