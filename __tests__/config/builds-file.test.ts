@@ -1,5 +1,6 @@
 import { DEFAULT_BUILDER_RESOURCES } from '../../lib/constructs/builder-container';
-import { DEFAULT_BUILDER_AMOUNTS } from '../../lib/config/quantity';
+import { DEFAULT_BUILDKIT_RESOURCES } from '../../lib/constructs/buildkit-container';
+import { amountsOf } from '../../lib/config/quantity';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -234,11 +235,39 @@ describe('what synth accepts, the API server accepts: refused with file:line, ke
     expect(() => parseBuildsFile(`builders: {nodeSelector: {"example.com/role": builder}, activeDeadlineSeconds: 9007199254740991, ttlSecondsAfterFinished: 2147483647}\n${SEED_BUILD}`)).not.toThrow();
   });
 
-  test('the config-side defaults are the constructs\' defaults', () => {
-    const d = DEFAULT_BUILDER_RESOURCES;
-    expect([d.cpu?.request?.amount, d.cpu?.limit?.amount, d.memory?.request?.toMebibytes(), d.memory?.limit?.toMebibytes()])
-      .toEqual([DEFAULT_BUILDER_AMOUNTS.requests.cpu, DEFAULT_BUILDER_AMOUNTS.limits.cpu, 128, 1024]);
-    expect([DEFAULT_BUILDER_AMOUNTS.requests.memory, DEFAULT_BUILDER_AMOUNTS.limits.memory]).toEqual(['128Mi', '1Gi']);
+  test('the config-side defaults are read from the constructs\' defaults', () => {
+    const docker = DEFAULT_BUILDER_RESOURCES;
+    expect(amountsOf(docker)).toEqual({
+      requests: { cpu: docker.cpu?.request?.amount, memory: `${docker.memory?.request?.toMebibytes()}Mi` },
+      limits: { cpu: docker.cpu?.limit?.amount, memory: `${docker.memory!.limit!.toMebibytes() / 1024}Gi` },
+    });
+    expect(amountsOf(DEFAULT_BUILDKIT_RESOURCES)).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } });
+  });
+
+  test('each build is checked against the defaults of the engine it uses', () => {
+    // Under BuildKit's 4Gi default limit: fine with builders.engine or the build's own engine.
+    expect(() => parseBuildsFile('builders: {engine: buildkit, resources: {requests: {memory: 3Gi}}}\nbuilds: [{repo: "https://x.example/a.git"}]')).not.toThrow();
+    expect(() => parseBuildsFile('builders: {resources: {requests: {memory: 3Gi, cpu: 1500m}}}\n'
+      + 'builds: [{repo: "https://x.example/a.git", engine: buildkit}]')).not.toThrow();
+    // Above docker's 1Gi default limit: refused for the docker builds only, naming them.
+    expect(problemsOf('builders: {resources: {requests: {memory: 3Gi}}}\nbuilds:\n'
+      + '  - {repo: "https://x.example/a.git", engine: buildkit}\n  - {repo: "https://x.example/b.git"}\n').split('\n')).toEqual([
+      'builds.yaml:1:43: builders.resources.requests.memory: requests.memory 3Gi is above the default limit 1Gi of the docker engine (builds[1]); '
+        + 'the API server refuses a request above its limit. Set limits.memory to at least 3Gi, or lower the request to at most 1Gi',
+    ]);
+  });
+
+  test('limits below BuildKit\'s default requests: every one reported at once, per engine in use', () => {
+    expect(problemsOf('builders: {engine: buildkit, resources: {limits: {cpu: 200m, memory: 512Mi}}}\nbuilds: [{repo: "https://x.example/a.git"}]').split('\n')).toEqual([
+      expect.stringMatching(/^builds\.yaml:1:\d+: builders\.resources\.limits\.cpu: the default request 500m of the buildkit engine \(builds\[0\]\) is above limits\.cpu 200m/),
+      expect.stringMatching(/^builds\.yaml:1:\d+: builders\.resources\.limits\.memory: the default request 1Gi of the buildkit engine \(builds\[0\]\) is above limits\.memory 512Mi/),
+    ]);
+    const mixed = problemsOf('builders: {resources: {limits: {cpu: 50m}}}\nbuilds:\n'
+      + '  - {repo: "https://x.example/a.git", engine: buildkit}\n  - {repo: "https://x.example/b.git"}\n').split('\n');
+    expect(mixed).toEqual([
+      expect.stringMatching(/: the default request 500m of the buildkit engine \(builds\[0\]\) is above limits\.cpu 50m/),
+      expect.stringMatching(/: the default request 100m of the docker engine \(builds\[1\]\) is above limits\.cpu 50m/),
+    ]);
   });
 });
 

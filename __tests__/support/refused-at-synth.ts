@@ -1,15 +1,25 @@
+import { amountsOf } from '../../lib/config/quantity';
+import { DEFAULT_BUILDKIT_RESOURCES } from '../../lib/constructs/buildkit-container';
+
 /**
  * What synth accepts, the API server accepts: each of these would reach the API
  * server as an object it refuses (__tests__/server/refused-at-synth.test.ts
- * shows the real API server refusing each).
+ * shows the real API server refusing each). Each is the builds.yaml text before
+ * the seed build, or a whole file when it has its own `builds:`.
  */
 export const REFUSED_AT_SYNTH_RAW: Array<[string, string, RegExp]> = [
   ['a CPU request above its limit', 'builders: {resources: {requests: {cpu: "2"}, limits: {cpu: "1"}}}',
     /^builds\.yaml:1:\d+: builders\.resources\.limits\.cpu: requests\.cpu 2 is above limits\.cpu 1; the API server refuses a request above its limit/],
   ['a lone limit below the default request', 'builders: {resources: {limits: {cpu: 50m}}}',
-    /^builds\.yaml:1:\d+: builders\.resources\.limits\.cpu: the default request 100m is above limits\.cpu 50m; .* lower requests\.cpu/],
+    /^builds\.yaml:1:\d+: builders\.resources\.limits\.cpu: the default request 100m of the docker engine \(builds\[0\]\) is above limits\.cpu 50m; .* or set requests\.cpu to at most 50m$/],
   ['a lone request above the default limit', 'builders: {resources: {requests: {memory: 2Gi}}}',
-    /^builds\.yaml:1:\d+: builders\.resources\.requests\.memory: requests\.memory 2Gi is above the default limit 1Gi; .*Raise limits\.memory/],
+    /^builds\.yaml:1:\d+: builders\.resources\.requests\.memory: requests\.memory 2Gi is above the default limit 1Gi of the docker engine \(builds\[0\]\); .*Set limits\.memory to at least 2Gi/],
+  // BuildKit's defaults (DEFAULT_BUILDKIT_RESOURCES) are higher than docker's: limits the docker engine takes are below them.
+  ['a lone CPU limit below the buildkit default request (builders.engine)', 'builders: {engine: buildkit, resources: {limits: {cpu: 200m}}}\nbuilds: [{repo: "https://github.com/jpetazzo/container.training.git"}]',
+    /^builds\.yaml:1:\d+: builders\.resources\.limits\.cpu: the default request 500m of the buildkit engine \(builds\[0\]\) is above limits\.cpu 200m; .*Raise limits\.cpu to at least 500m/],
+  ['a lone memory limit below the buildkit default request (the build\'s engine)',
+    'builders: {resources: {limits: {memory: 512Mi}}}\nbuilds: [{repo: "https://github.com/jpetazzo/container.training.git", engine: buildkit}]',
+    /^builds\.yaml:1:\d+: builders\.resources\.limits\.memory: the default request 1Gi of the buildkit engine \(builds\[0\]\) is above limits\.memory 512Mi; .*Raise limits\.memory to at least 1Gi/],
   ['a label key prefix over 253 characters', `builders: {nodeSelector: {"${'a'.repeat(254)}/k": "v"}}`,
     /^builds\.yaml:1:\d+: builders\.nodeSelector\.a+\/k: the prefix of label key "a+\.\.\." is 254 characters long, more than 253/],
   ['a label key prefix that is no DNS name', 'builders: {nodeSelector: {"a..b/k": "v"}}',
@@ -50,6 +60,12 @@ const resources = (requests: Record<string, string>, limits: Record<string, stri
   container(job).resources = { requests: { cpu: '100m', memory: '128Mi', ...requests }, limits: { cpu: '1', memory: '1Gi', ...limits } };
 };
 
+/** The same with the buildkit engine's defaults (what its builder container gets). */
+const buildkitResources = (requests: Record<string, string>, limits: Record<string, string>) => (job: any) => {
+  const defaults = amountsOf(DEFAULT_BUILDKIT_RESOURCES);
+  container(job).resources = { requests: { ...defaults.requests, ...requests }, limits: { ...defaults.limits, ...limits } };
+};
+
 /**
  * For each case: what the object would have looked like had synth let the
  * value through, written into the default app's builder Job.
@@ -58,6 +74,8 @@ const AS_THE_API_SERVER_WOULD_SEE_IT: Record<string, (job: any) => void> = {
   'a CPU request above its limit': resources({ cpu: '2' }, { cpu: '1' }),
   'a lone limit below the default request': resources({}, { cpu: '50m' }),
   'a lone request above the default limit': resources({ memory: '2Gi' }, {}),
+  'a lone CPU limit below the buildkit default request (builders.engine)': buildkitResources({}, { cpu: '200m' }),
+  'a lone memory limit below the buildkit default request (the build\'s engine)': buildkitResources({}, { memory: '512Mi' }),
   'a label key prefix over 253 characters': (job) => { podSpec(job).nodeSelector = { [`${'a'.repeat(254)}/k`]: 'v' }; },
   'a label key prefix that is no DNS name': (job) => { podSpec(job).nodeSelector = { 'a..b/k': 'v' }; },
   'a label value over 63 characters': (job) => { podSpec(job).nodeSelector = { k: 'v'.repeat(64) }; },
@@ -87,7 +105,8 @@ export interface RefusedAtSynth {
 
 export const REFUSED_AT_SYNTH: RefusedAtSynth[] = REFUSED_AT_SYNTH_RAW.map(([what, yaml, refused]) => ({
   what,
-  yaml: yaml === '' ? `builds: [{repo: "https://x.example/a.git", images: [{context: "${'i'.repeat(64)}"}]}]` : `${yaml}\n${SEED}`,
+  yaml: yaml === '' ? `builds: [{repo: "https://x.example/a.git", images: [{context: "${'i'.repeat(64)}"}]}]`
+    : /^builds:/m.test(yaml) ? yaml : `${yaml}\n${SEED}`,
   refused,
   breakJob: AS_THE_API_SERVER_WOULD_SEE_IT[what],
 }));

@@ -2,7 +2,9 @@ import { readFileSync } from 'fs';
 import { ErrorObject } from 'ajv';
 import { checkDockerfilePath, checkRef, checkRelativePath, checkRepoUrl, checkRepoUrlForEngine, normalizeRelativePath, quoted, showInvisible } from './source-rules';
 import { BuilderEngine, BuildSource, PlanError, planBuilds } from '../plan/build-plan';
-import { cpuMillis, DEFAULT_BUILDER_AMOUNTS, memoryMebibytes } from './quantity';
+import { amountsOf, cpuMillis, memoryMebibytes } from './quantity';
+import { DEFAULT_BUILDER_RESOURCES } from '../constructs/builder-container';
+import { DEFAULT_BUILDKIT_RESOURCES } from '../constructs/buildkit-container';
 import { compileBuildsSchema } from './schema-validator';
 import { deriveImageName } from '../plan/naming';
 import { imageReferenceProblem } from './image-reference';
@@ -429,7 +431,7 @@ function builderProblems(raw: any): { parts: PathPart[]; message: string }[] {
     const problem = labelKeyPrefixProblem(key);
     if (problem) found.push({ parts: ['builders', 'nodeSelector', key], message: problem });
   }
-  found.push(...resourceProblems(builders.resources ?? {}));
+  found.push(...resourceProblems(builders.resources ?? {}, enginesInUse(raw)));
   (builders.tolerations ?? []).forEach((t: Toleration, i: number) => {
     const at = (key: string): PathPart[] => ['builders', 'tolerations', i, key];
     const keyProblem = t.key === undefined ? undefined : labelKeyPrefixProblem(t.key);
@@ -460,31 +462,78 @@ function labelKeyPrefixProblem(key: string): string | undefined {
   return undefined;
 }
 
+type EngineName = 'docker' | 'buildkit';
+
+/** Each engine's default requests and limits, read from the constructs that apply them. */
+const ENGINE_DEFAULTS: Record<EngineName, ReturnType<typeof amountsOf>> = {
+  docker: amountsOf(DEFAULT_BUILDER_RESOURCES),
+  buildkit: amountsOf(DEFAULT_BUILDKIT_RESOURCES),
+};
+
+/** The engines the builds use (a build's own, else builders.engine, else docker), each with the indexes of its builds. */
+function enginesInUse(raw: any): Map<EngineName, number[]> {
+  const engines = new Map<EngineName, number[]>();
+  (raw.builds as any[]).forEach((build, b) => {
+    const engine: EngineName = build.engine ?? raw.builders?.engine ?? 'docker';
+    engines.set(engine, [...(engines.get(engine) ?? []), b]);
+  });
+  return new Map([...engines].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** `builds[0], builds[3] and 5 more`: which builds a message is about, short on long lists. */
+function buildList(indexes: number[]): string {
+  const shown = indexes.slice(0, 3).map((b) => `builds[${b}]`).join(', ');
+  return indexes.length > 3 ? `${shown} and ${indexes.length - 3} more` : shown;
+}
+
 /**
  * A request above its limit is refused by the API server, also when one side
- * is the builder default (requests 100m CPU / 128Mi, limits 1 CPU / 1Gi): a
- * lone `limits.cpu: 50m` is below the default request.
+ * is the default of the engine a build uses (ENGINE_DEFAULTS): a lone
+ * `limits.cpu: 200m` is below the buildkit engine's default request, and a
+ * lone `requests.memory: 3Gi` is above the docker engine's default limit but
+ * not the buildkit engine's. `builders.resources` applies to every build, so
+ * it is checked against each engine in use.
  */
-function resourceProblems(resources: { requests?: ResourceAmounts; limits?: ResourceAmounts }): { parts: PathPart[]; message: string }[] {
+function resourceProblems(
+  resources: { requests?: ResourceAmounts; limits?: ResourceAmounts },
+  engines: Map<EngineName, number[]>,
+): { parts: PathPart[]; message: string }[] {
   const found: { parts: PathPart[]; message: string }[] = [];
   const amounts: Array<{ key: 'cpu' | 'memory'; value: (q: string) => number }> = [
     { key: 'cpu', value: cpuMillis },
     { key: 'memory', value: memoryMebibytes },
   ];
+  const refused = 'the API server refuses a request above its limit';
   for (const { key, value } of amounts) {
     const request = resources.requests?.[key];
     const limit = resources.limits?.[key];
     if (request === undefined && limit === undefined) continue;
-    const effectiveRequest = request ?? DEFAULT_BUILDER_AMOUNTS.requests[key];
-    const effectiveLimit = limit ?? DEFAULT_BUILDER_AMOUNTS.limits[key];
-    if (value(effectiveRequest) > value(effectiveLimit)) {
-      const requestSide = request === undefined ? `the default request ${effectiveRequest}` : `requests.${key} ${request}`;
-      const limitSide = limit === undefined ? `the default limit ${effectiveLimit}` : `limits.${key} ${limit}`;
-      found.push({
-        parts: ['builders', 'resources', limit === undefined ? 'requests' : 'limits', key],
-        message: `${requestSide} is above ${limitSide}; the API server refuses a request above its limit. `
-          + `Raise ${limit === undefined ? `limits.${key}` : 'the limit'} or lower ${request === undefined ? `requests.${key}` : 'the request'}`,
-      });
+    if (request !== undefined && limit !== undefined) {
+      if (value(request) > value(limit)) {
+        found.push({
+          parts: ['builders', 'resources', 'limits', key],
+          message: `requests.${key} ${request} is above limits.${key} ${limit}; ${refused}. Raise the limit or lower the request`,
+        });
+      }
+      continue;
+    }
+    for (const [engine, builds] of engines) {
+      const defaults = ENGINE_DEFAULTS[engine];
+      const whose = `of the ${engine} engine (${buildList(builds)})`;
+      if (request === undefined && value(defaults.requests[key]) > value(limit!)) {
+        found.push({
+          parts: ['builders', 'resources', 'limits', key],
+          message: `the default request ${defaults.requests[key]} ${whose} is above limits.${key} ${limit}; ${refused}. `
+            + `Raise limits.${key} to at least ${defaults.requests[key]}, or set requests.${key} to at most ${limit}`,
+        });
+      }
+      if (limit === undefined && value(request!) > value(defaults.limits[key])) {
+        found.push({
+          parts: ['builders', 'resources', 'requests', key],
+          message: `requests.${key} ${request} is above the default limit ${defaults.limits[key]} ${whose}; ${refused}. `
+            + `Set limits.${key} to at least ${request}, or lower the request to at most ${defaults.limits[key]}`,
+        });
+      }
     }
   }
   return found;

@@ -35,11 +35,31 @@ export function memoryMebibytes(quantity: string): number {
   return Number(match[1]) * { Mi: 1, Gi: 1024, Ti: 1024 * 1024 }[match[2] as 'Mi' | 'Gi' | 'Ti'];
 }
 
+/** A memory or storage Size as builds.yaml would write it: "512Mi", "1Gi", "2Ti". */
+export function quantityOfSize(size: Size): string {
+  const mebibytes = size.toMebibytes();
+  if (mebibytes % (1024 * 1024) === 0) return `${mebibytes / (1024 * 1024)}Ti`;
+  return mebibytes % 1024 === 0 ? `${mebibytes / 1024}Gi` : `${mebibytes}Mi`;
+}
+
+/** CPU and memory amounts as builds.yaml writes them. */
+export interface Amounts {
+  readonly cpu: string;
+  readonly memory: string;
+}
+
 /**
- * The builder's default requests and limits, as builds.yaml would write them.
- * The constructs' DEFAULT_BUILDER_RESOURCES must stay equal (a test compares them).
+ * An engine's default requests and limits (the constructs' DEFAULT_BUILDER_RESOURCES
+ * or DEFAULT_BUILDKIT_RESOURCES, the only place their numbers are written) as
+ * builds.yaml would write them, to check builds.yaml against.
  */
-export const DEFAULT_BUILDER_AMOUNTS = {
-  requests: { cpu: '100m', memory: '128Mi' },
-  limits: { cpu: '1', memory: '1Gi' },
-} as const;
+export function amountsOf(resources: kplus.ContainerResources): { readonly requests: Amounts; readonly limits: Amounts } {
+  const { cpu, memory } = resources;
+  if (!cpu?.request || !cpu.limit || !memory?.request || !memory.limit) {
+    throw new Error('engine default resources must set the request and the limit of both cpu and memory');
+  }
+  return {
+    requests: { cpu: cpu.request.amount, memory: quantityOfSize(memory.request) },
+    limits: { cpu: cpu.limit.amount, memory: quantityOfSize(memory.limit) },
+  };
+}
