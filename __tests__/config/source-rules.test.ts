@@ -1,3 +1,4 @@
+import { parseBuildsFile } from '../../lib/config/builds-file';
 import { checkDockerfilePath, checkRef, checkRelativePath, checkRepoUrl, isCommitSha, normalizeRelativePath } from '../../lib/config/source-rules';
 
 describe('checkRef', () => {
@@ -97,13 +98,64 @@ describe('checkRepoUrl', () => {
     ['not a url', /space/],
     ['just-a-word', /not a URL/],
     ['https://x.example/', /no repository path/],
-    ['https://x.example/app.git#main', /query or fragment/],
-    ['https://x.example/app.git?ref=main', /shell character/],
+    ['https://x.example/app.git#main', /has a query \("\?\.\.\."\) or a fragment \("#\.\.\."\); .*a branch or tag goes in "ref"/],
+    // Its own reason, not "a shell character" ("?" is one).
+    ['https://x.example/app.git?ref=main', /^"https:\/\/x\.example\/app\.git\?\*\*\*" has a query \("\?\.\.\."\) or a fragment/],
+    ['git@x.example:team/app.git#main', /^"\*\*\*@x\.example:team\/app\.git#\*\*\*" has a query .* or a fragment/],
     ['ext::sh -c touch% /tmp/pwned', /space|not a URL|uses/],
   ])('refuses %j', (repo, reason) => {
     expect(checkRepoUrl(repo)).toMatch(reason);
     // The message never repeats a user part (it may be a secret).
     expect(checkRepoUrl(repo)).not.toMatch(/secret|ghp_|glpat-|token@|a1b2c3|x-access|me@/);
+  });
+});
+
+describe('checkRepoUrl: no refusal message repeats a credential', () => {
+  const SECRET = 'ghp_Zq9Kx7SECRETw2';
+  /** Every place a URL can carry a credential, in the https, http, git, ssh and scp-like forms. */
+  const FORMS = [
+    `https://user:${SECRET}@github.com/a/b.git`,
+    `https://${SECRET}@github.com/a/b.git`,
+    `https://${SECRET}:x-oauth-basic@github.com/a/b.git`,
+    `https://github.com/a/b.git?access_token=${SECRET}`,
+    `https://github.com/a/b.git?ref=main&token=${SECRET}#x`,
+    `https://github.com/a/b.git#${SECRET}`,
+    `http://oauth2:${SECRET}@git.example.com/a/b.git`,
+    `git://${SECRET}@git.example.com/a/b.git`,
+    `ssh://git:${SECRET}@github.com/a/b.git`,
+    `ssh://${SECRET}@github.com/a/b.git`,
+    `ssh://git@github.com/a/b.git?token=${SECRET}`,
+    `ssh://git@github.com/a/b.git#${SECRET}`,
+    `${SECRET}@github.com:a/b.git`,
+    `git:${SECRET}@github.com:a/b.git`,
+    `git@github.com:a/b.git?token=${SECRET}`,
+    `git@github.com:a/b.git#${SECRET}`,
+    // Passwords holding the characters that end a user part, or other refused characters.
+    `https://user:${SECRET}/x@github.com/a/b.git`,
+    `https://user:p?${SECRET}@github.com/a/b.git`,
+    `https://user:p#${SECRET}@github.com/a/b.git`,
+    `https://user:p@${SECRET}@github.com/a/b.git`,
+    `https://user:${SECRET}$x@github.com/a/b.git`,
+    `https://user:${SECRET}\u200b@github.com/a/b.git`,
+    `-https://${SECRET}@github.com/a/b.git`,
+  ];
+
+  test.each(FORMS)('%j', (repo) => {
+    const message = checkRepoUrl(repo);
+    expect(message).toBeDefined();
+    expect(message).not.toContain('Zq9Kx7');
+    expect(message).not.toContain('SECRET');
+    // And nothing else in the file repeats it either, with either engine.
+    for (const engine of ['docker', 'buildkit']) {
+      let text = '';
+      try {
+        parseBuildsFile(`builders: {engine: ${engine}}\nbuilds:\n  - repo: ${JSON.stringify(repo)}\n`);
+      } catch (e) {
+        text = (e as Error).message;
+      }
+      expect(text).toMatch(/^builds\.yaml:3:\d+: builds\[0\]\.repo: /);
+      expect(text).not.toContain('Zq9Kx7');
+    }
   });
 });
 

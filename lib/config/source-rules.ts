@@ -87,9 +87,23 @@ export function showInvisible(text: string): string {
 /** A value from builds.yaml, quoted for a message: a line break or a control character in it cannot split or forge log lines. */
 export const quoted = (value: string): string => `"${showInvisible(value)}"`;
 
-/** The URL with anything in its user part replaced by `***`, for messages (never echo a secret into a log). */
+/**
+ * The URL for messages, with every place a credential can sit replaced by
+ * `***` (never echo a secret into a log): all before the last "@" (the user
+ * part, also when a password holds "/", "?" or "#"), the query (`?***`) and
+ * the fragment (`#***`).
+ */
 export function redactRepoUrl(repo: string): string {
-  return showInvisible(repo.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#]*@/, '$1***@'));
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(repo)?.[0] ?? '';
+  let rest = repo.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) rest = `***${rest.slice(at)}`;
+  const hash = rest.indexOf('#');
+  const fragment = hash >= 0 ? '#***' : '';
+  if (hash >= 0) rest = rest.slice(0, hash);
+  const question = rest.indexOf('?');
+  if (question >= 0) rest = `${rest.slice(0, question)}?***`;
+  return showInvisible(`${scheme}${rest}${fragment}`);
 }
 
 const CREDENTIAL_FIX = 'remove it: dist/, build logs and image labels would carry it in clear text. Give the builder read access another way (a public mirror, or a deploy key in the node\'s git config)';
@@ -101,7 +115,9 @@ const CREDENTIAL_FIX = 'remove it: dist/, build logs and image labels would carr
  * as the user name, any user part at all in http(s) and git URLs, a user
  * other than a plain login name in ssh forms). Refused because git or ssh
  * could misread them: invisible characters, and hosts or paths that start
- * with "-" (ssh would take them as options). Messages never repeat the user part.
+ * with "-" (ssh would take them as options), and a query or fragment (no
+ * repository URL has one; a token may hide there). Messages never repeat the
+ * user part, query or fragment (redactRepoUrl).
  */
 export function checkRepoUrl(repo: string): string | undefined {
   const fix = 'use a URL such as https://git.example.com/team/app.git or git@git.example.com:team/app.git';
@@ -109,7 +125,13 @@ export function checkRepoUrl(repo: string): string | undefined {
   if (repo.startsWith('-')) {
     return `${shown} starts with "-", which git would read as an option; ${fix}`;
   }
-  if (/[ $`'"\\;&|<>(){}!*?[\]^]/.test(repo)) {
+  // Before the shell-character rule ("?" is one): a query or fragment gets its own reason.
+  if (/[?#]/.test(repo)) {
+    return `${shown} has a query ("?...") or a fragment ("#..."); a repository URL has neither, and a token there would reach dist/, `
+      + 'build logs and image labels in clear text. Remove everything from the "?" or "#" on: a branch or tag goes in "ref", '
+      + 'and read access comes another way (a public mirror, or a deploy key in the node\'s git config)';
+  }
+  if (/[ $`'"\\;&|<>(){}!*[\]^]/.test(repo)) {
     return `${shown} contains a space or shell character; ${fix}`;
   }
   if (INVISIBLE.test(repo) || /%(?:[01][0-9a-f]|7f)/i.test(repo)) {
@@ -150,9 +172,6 @@ export function checkRepoUrl(repo: string): string | undefined {
   }
   if (rawHost.startsWith('-') || url.hostname.startsWith('-')) {
     return `${shown}: the host starts with "-", which ssh would read as an option; ${fix}`;
-  }
-  if (url.search || url.hash) {
-    return `${shown} has a query or fragment; ${fix}`;
   }
   const segments = url.pathname.split('/').filter((seg) => seg);
   if (segments.length === 0) {
