@@ -90,7 +90,7 @@ describe('aliases, as kubectl takes them', () => {
 describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them and so does the reader, or it reads the same objects', () => {
   const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`;
   /** refuses: kubectl fails on the YAML; reads: kubectl reads all of it; drops: kubectl reads part of it without a word. */
-  const CASES: Array<[string, 'refuses' | 'reads' | 'drops', string]> = [
+  const CASES: Array<[string, 'refuses' | 'reads' | 'drops' | 'reads as a line break', string]> = [
     ['`---` with an object after it', 'refuses', `${cm('a')}--- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n`],
     ['`---foo`', 'refuses', `${cm('a')}---foo: 1\n`],
     ['`--- # comment` and `---# comment`', 'reads', `${cm('a')}--- # c\n${cm('b')}---# c\n${cm('c')}`],
@@ -121,6 +121,7 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ['tags go-yaml ignores: on mappings, lists and scalars', 'reads', `${cm('a')}data: !!str {a: !bar b, c: !!map d, e: !!python/str 1}\nspec: !foo {x: !!int [1], y: !!set {a, b}, z: !!omap [a: 1]}\n`],
     ...['9223372036854775808', '18446744073709551615', '0xFFFFFFFFFFFFFFFF'].map((k): [string, 'refuses', string] => [`the key ${k} (a uint64)`, 'refuses', `${cm('a')}data:\n  ${k}: x\n`]),
     ...Object.keys(KUBECTL_KEYS).map((k): [string, 'reads', string] => [`the key ${k}`, 'reads', `${cm('a')}data:\n  ${k}: x\n`]),
+    ...['\u0085', '\u2028', '\u2029'].map((ch): [string, 'reads as a line break', string] => [`U+${ch.charCodeAt(0).toString(16).padStart(4, '0')} after a value`, 'reads as a line break', `${cm('a')}data:\n  a: x${ch}# c\n`]),
     ['keys of 1024 characters, and an explicit key of 2000', 'reads', `${cm('a')}data:\n  ${'k'.repeat(1024)}: x\n  "${'q'.repeat(1022)}": y\n  ? ${'e'.repeat(2000)}\n  : z\n`],
   ];
   test.each(CASES)('%s: kubectl %s', (_name, verdict, text) => {
@@ -132,6 +133,12 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
       return;
     }
     expect(read.error).toBeUndefined();
+    if (verdict === 'reads as a line break') {
+      // kubectl ends the value there (the rest is a comment to it); the reader would not, so it reports the character.
+      expect(read.objects).toEqual([expect.objectContaining({ data: { a: 'x' } })]);
+      expect(mine.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^U\+\w{4} \(an invisible line break\): kubectl reads it as a line break/)]);
+      return;
+    }
     expect(goodObjects(mine)).toEqual(read.objects);
     if (verdict === 'reads') expect(mine.problems).toEqual([]);
     else expect(mine.problems.map((p) => p.message)).toEqual([expect.stringMatching(DROPPED)]);

@@ -228,6 +228,19 @@ describe('values kubectl cannot send as JSON', () => {
   });
 });
 
+describe('line breaks only kubectl sees', () => {
+  test('NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR: a problem at each one\'s line (kubectl reads `true<U+2028># c` as true); escaped they are fine', () => {
+    const pod = (v: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true${v}# off\n  containers: [{name: c, image: "x:1", args: ["a${v}b"]}]\n`;
+    for (const [ch, code] of [['\u0085', '0085'], ['\u2028', '2028'], ['\u2029', '2029']]) {
+      expect(line(pod(ch)).problems).toEqual([
+        `5: U+${code} (an invisible line break): kubectl reads it as a line break, editors and this reader do not, so the object kubectl sends is not the one you see; remove it, or write it as an escape (\\u${code.toLowerCase()}) inside double quotes`,
+        expect.stringMatching(new RegExp(`^6: U\\+${code} `)),
+      ]);
+    }
+    expect(line(pod(' ').replace('a b', 'a\\u2028b')).problems).toEqual([]);
+  });
+});
+
 describe('aliases', () => {
   test('anchors used several times are read (shared values)', () => {
     const f = parseManifestText('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: &l {x: z}}\ndata: &d {a: "1"}\nx: [*l, *l, *d, *d]\n', 'a.yaml');

@@ -865,7 +865,24 @@ export function parseManifestText(source: string, file: string): ManifestFile {
     readEventDocs(file, text, source.slice(chunk.start, chunk.end), chunk.start, events, lines, out);
   }
   for (const p of pending) out.problems.push({ layer: p.layer, file, line: p.line, message: p.message });
+  if (UNICODE_BREAK.test(source)) out.problems.push(...unicodeBreaks(source, file, lines));
   return out;
+}
+
+/**
+ * NEL (U+0085), LINE SEPARATOR (U+2028) and PARAGRAPH SEPARATOR (U+2029) are
+ * line breaks to kubectl (go-yaml reads YAML 1.1, where they are) and to
+ * kubeconform, not to js-yaml nor to editors: `privileged: true<U+2028># c` is
+ * `true` to kubectl and the string "true # c" here, so a rule would see
+ * another object than the cluster gets. Each is a problem at its line.
+ */
+const UNICODE_BREAK = /[\u0085\u2028\u2029]/;
+
+function unicodeBreaks(source: string, file: string, lines: Lines): Problem[] {
+  return [...source.matchAll(/[\u0085\u2028\u2029]/g)].map((m) => ({
+    layer: 'yaml' as const, file, line: lines.lineOf(m.index),
+    message: `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} (an invisible line break): kubectl reads it as a line break, editors and this reader do not, so the object kubectl sends is not the one you see; remove it, or write it as an escape (\\u${m[0].charCodeAt(0).toString(16).padStart(4, '0')}) inside double quotes`,
+  }));
 }
 
 /** Reads a file from disk; a file that cannot be read is a problem, not an exception. */
