@@ -94,6 +94,15 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
     const file = parseManifestText('apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n', 'widget.yaml');
     expect(summary(await kubeconformProblems([file]))).toEqual(['Widget/w: could not find schema for Widget']);
   });
+
+  test("go-yaml's error (kubectl's reader) is at the file's line, not the line within the object (LF and CRLF)", async () => {
+    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# c\n\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata:\n  a: "x\\/y"\n';
+    for (const t of [text, text.replace(/\n/g, '\r\n')]) {
+      expect((await kubeconformProblems([parseManifestText(t, 'x.yaml')])).map(formatProblem)).toEqual([
+        'x.yaml:11: ConfigMap/s: kubectl cannot read this YAML: found unknown escape character (go-yaml, the reader kubectl and kubeconform use); fix the YAML at this line [kubeconform]',
+      ]);
+    }
+  });
 });
 
 describe('manifest reader (one parse, one identity per object)', () => {

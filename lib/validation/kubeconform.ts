@@ -3,7 +3,7 @@ import { createHash } from 'crypto';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { documentTexts, ManifestFile, ObjectRef } from './manifests';
+import { documentTexts, linesBeforeContent, ManifestFile, ObjectRef } from './manifests';
 import { objectProblem, pointerToPath, Problem } from './problems';
 import { projectPath } from '../project-root';
 
@@ -179,7 +179,7 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
       try {
         const done = await run;
         if (refs.length !== paths.length) throw new Error(`kubeconform was given ${paths.length} objects, the reader found ${refs.length}`);
-        return readReport(done, new Map(paths.map((p, n) => [p, refs[n]])));
+        return readReport(done, new Map(paths.map((p, n) => [p, refs[n]])), new Map(refs.map((ref, n) => [ref, texts[n]])));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -195,7 +195,22 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
  */
 export const splitDocuments = documentTexts;
 
-function readReport(run: ToolRun, byPath: Map<string, ObjectRef>): Problem[] {
+/**
+ * kubeconform's YAML error (go-yaml's, the reader kubectl uses), whose line
+ * counts from the start of the object's text: at the file's line, without the
+ * layers of wrapping (`error unmarshalling resource: error converting YAML to
+ * JSON: yaml: line 6: found unknown escape character`).
+ */
+const YAML_ERROR = /^error unmarshalling resource: error converting YAML to JSON: yaml: line (\d+): (.+)$/s;
+
+function yamlErrorProblem(ref: ObjectRef, text: string | undefined, msg: string): Problem | undefined {
+  const m = YAML_ERROR.exec(msg);
+  if (!m || text === undefined) return undefined;
+  const line = ref.line - linesBeforeContent(text) + Number(m[1]) - 1;
+  return { ...objectProblem('kubeconform', ref, `kubectl cannot read this YAML: ${m[2].replace(/\n\s*/g, ' ')} (go-yaml, the reader kubectl and kubeconform use); fix the YAML at this line`), line };
+}
+
+function readReport(run: ToolRun, byPath: Map<string, ObjectRef>, texts = new Map<ObjectRef, string>()): Problem[] {
   const all = [...byPath.values()];
   const everyObject = (message: string) => all.map((ref) => objectProblem('kubeconform', ref, message));
   let report: any;
@@ -226,7 +241,8 @@ function readReport(run: ToolRun, byPath: Map<string, ObjectRef>): Problem[] {
         problems.push(objectProblem('kubeconform', ref, extra ? 'unknown field' : String(e.msg), path));
       }
     } else if (r.status === 'statusInvalid' || r.status === 'statusError') {
-      problems.push(objectProblem('kubeconform', ref, String(r.msg || 'invalid (no reason given)').replace(/\n\s*/g, ' ')));
+      const msg = String(r.msg || 'invalid (no reason given)');
+      problems.push(yamlErrorProblem(ref, texts.get(ref), msg) ?? objectProblem('kubeconform', ref, msg.replace(/\n\s*/g, ' ')));
     } else {
       problems.push(objectProblem('kubeconform', ref, `not checked: kubeconform status ${JSON.stringify(r.status)}${r.msg ? `: ${r.msg}` : ''}`));
     }

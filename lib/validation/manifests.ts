@@ -447,6 +447,12 @@ export function documentTexts(source: string): string[] {
     .map((text) => (text.endsWith('\n') ? text : `${text}\n`));
 }
 
+/** How many lines of a document's text come before its first line with content (`---`, blank and comment lines). */
+export function linesBeforeContent(text: string): number {
+  const content = CONTENT_LINE.exec(text);
+  return content ? (text.slice(0, content.index).match(/\r\n?|\n/g) ?? []).length : 0;
+}
+
 /**
  * 1-based line numbers of offsets in a text, as editors, js-yaml and go-yaml count them: a line
  * break is LF, CRLF or a lone CR.
