@@ -81,6 +81,16 @@ describe('kubectl apply --dry-run=server', () => {
     ]);
   });
 
+  test('a list (kubectl applies its items): a valid one passes, an item\'s error is at the item\'s line and name', async () => {
+    const list = (items: string[]) => `apiVersion: v1\nkind: List\nitems:\n${items.map((i) => `- ${i}\n`).join('')}`;
+    const good = `{apiVersion: v1, kind: Pod, metadata: {name: ok-in-list}, spec: ${OK}}`;
+    const bad = '{apiVersion: v1, kind: Pod, metadata: {name: bad-in-list}, spec: {restartPolicy: Sometimes, containers: [{name: c, image: "x:1"}]}}';
+    expect(await apiserverProblems([text('good-list.yaml', list([good, `{apiVersion: v1, kind: ConfigMap, metadata: {name: cm-in-list, namespace: team-c}}`]))])).toEqual([]);
+    expect((await apiserverProblems([text('bad-list.yaml', `${pod('before', OK)}---\n${list([good, bad])}`)])).map((p) => `${p.line} ${summary([p])[0]}`)).toEqual([
+      expect.stringMatching(/^10 Pod\/bad-in-list spec\.restartPolicy: Unsupported value: "Sometimes"/),
+    ]);
+  });
+
   test('objects in a namespace the server lacks are still checked', async () => {
     const file = text('ns.yaml', [pod('in-ns', OK, ', namespace: team-a'), pod('bad-in-ns', '{restartPolicy: Sometimes, containers: [{name: c, image: "x:1"}]}', ', namespace: team-b')].join('---\n'));
     expect(summary(await apiserverProblems([file]))).toEqual([

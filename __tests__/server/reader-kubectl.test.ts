@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import { join } from 'path';
 import { isDeepStrictEqual } from 'util';
 import { KUBECTL } from '../../lib/validation/apiserver';
-import { parseManifestText } from '../../lib/validation/manifests';
+import { objectsOf, parseManifestText } from '../../lib/validation/manifests';
 import { KUBECTL_KEYS, kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
 import { asJson, disagreements, goodObjects } from '../support/reader-differential';
 import { oracleParseManifestText } from '../support/yaml-reader-oracle';
@@ -142,5 +142,36 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     expect(goodObjects(mine)).toEqual(read.objects);
     if (verdict === 'reads') expect(mine.problems).toEqual([]);
     else expect(mine.problems.map((p) => p.message)).toEqual([expect.stringMatching(DROPPED)]);
+  });
+});
+
+describe('lists: kubectl applies the items of any object with apiVersion and items', () => {
+  const items = '- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {k: v}}\n- {apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {password: x}}\n';
+  test.each([
+    ['kind: List', `apiVersion: v1\nkind: List\nitems:\n${items}`],
+    ['a kind of its own', `apiVersion: v1\nkind: Foo\nitems:\n${items}`],
+    ['kind: ConfigMapList', `apiVersion: v1\nkind: ConfigMapList\nmetadata: {}\nitems:\n${items}`],
+    ['an empty list', 'apiVersion: v1\nkind: List\nitems: []\n'],
+  ])('%s: the reader hands the policy layer the objects kubectl applies', (_what, text) => {
+    const read = kubectlReads(text);
+    expect(read.error).toBeUndefined();
+    const mine = parseManifestText(text, 'l.yaml');
+    expect(mine.problems).toEqual([]);
+    expect(mine.docs.flatMap(objectsOf).map(asJson)).toEqual(read.objects ?? []);
+  });
+
+  test.each([
+    ['items that are not a list', 'apiVersion: v1\nkind: List\nitems: 5\n'],
+    ['an item that is not an object', 'apiVersion: v1\nkind: List\nitems: [5]\n'],
+    ['a list inside the list', 'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: [{apiVersion: v1, kind: ConfigMap, metadata: {name: n}}]\n'],
+  ])('%s: kubectl refuses it, the reader says so', (_what, text) => {
+    expect(kubectlReads(text).error).toBeDefined();
+    expect(parseManifestText(text, 'l.yaml').problems.map((p) => p.message)).toEqual([expect.stringMatching(/kubectl reads a document with apiVersion and items as a list of objects to apply, and refuses this one/)]);
+  });
+
+  test('no apiVersion: not a list to kubectl, one object', () => {
+    const text = 'kind: ConfigMap\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: n}}\n';
+    expect(kubectlReads(text).objects).toHaveLength(1);
+    expect(parseManifestText(text, 'l.yaml').docs.flatMap(objectsOf)).toHaveLength(1);
   });
 });

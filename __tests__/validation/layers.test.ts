@@ -105,6 +105,27 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
   });
 });
 
+describe('lists (kubectl applies their items)', () => {
+  const list = [
+    'apiVersion: v1', 'kind: List', 'items:',
+    '- apiVersion: v1', '  kind: Secret', '  metadata: {name: s}',
+    '- apiVersion: v1', '  kind: Pod', '  metadata: {name: p}',
+    '  spec: {hostNetwork: true, containers: [{name: c, image: "nginx:latest"}], volumes: [{name: v, hostPath: {path: /var/run/docker.sock}}]}',
+  ].join('\n');
+  test('the policy rules see each item, at its own line, with its own identity', () => {
+    const problems = policyProblems([parseManifestText(`${list}\n`, 'list.yaml')]).map(formatProblem);
+    expect(problems).toEqual([
+      expect.stringMatching(/^list\.yaml:7: Pod\/p spec\.containers\[0\]\.image: IB003 image "nginx:latest" is not pinned/),
+      expect.stringMatching(/^list\.yaml:7: Pod\/p spec\.volumes\[0\]\.hostPath: IB006 /),
+      expect.stringMatching(/^list\.yaml:4: Secret\/s: IB014 a Secret in the manifests/),
+    ]);
+  });
+  test('in flow style and after another document, the lines are still the items\'', () => {
+    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: List\nitems: [\n  {apiVersion: v1, kind: Secret, metadata: {name: s}}]\n';
+    expect(policyProblems([parseManifestText(text, 'l.yaml')]).map((p) => `${p.line} ${p.object?.kind}/${p.object?.name}`)).toEqual(['8 Secret/s']);
+  });
+});
+
 describe('manifest reader (one parse, one identity per object)', () => {
   test('dist/ parses to its ten objects, no problems', () => {
     const parsed = readManifestFile(DIST);

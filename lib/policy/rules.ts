@@ -6,7 +6,7 @@ import {
   NODE_RUN_PATH, PUSH_SECRET_ENV_PREFIX, PUSH_SECRET_PASSWORD_KEY, PUSH_SECRET_USERNAME_KEY, REGISTRY_DATA_PATH,
 } from '../constructs/contract';
 import { deriveImageName } from '../plan/naming';
-import { KUBECTL_SCHEMA, parseManifestText } from '../validation/manifests';
+import { KUBECTL_SCHEMA, objectsOf, parseManifestText } from '../validation/manifests';
 
 /**
  * The rules our manifests must keep, as data: an id, what it protects, and
@@ -720,7 +720,7 @@ export function parseManifests(text: string): Manifest[] {
   if (parsed.problems.length > 0) {
     throw new Error(`line ${parsed.problems[0].line}: ${parsed.problems[0].message}`);
   }
-  return parsed.docs.flatMap((d) => (d.manifest ? [d.manifest] : []));
+  return parsed.docs.flatMap(objectsOf);
 }
 
 export function formatViolation(v: Violation): string {

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'child_process';
 import { dirname, join } from 'path';
 import { exitText, runTool, ToolRun, toolText } from './kubeconform';
-import { ManifestDoc, ManifestFile } from './manifests';
+import { ManifestDoc, ManifestFile, refOf } from './manifests';
 import { objectProblem, Problem } from './problems';
 import { DNS_LABEL_PATTERN } from '../plan/naming';
 import { projectPath } from '../project-root';
@@ -227,10 +227,24 @@ export interface ApiServerOptions {
 
 const joinDocs = (docs: ManifestDoc[]) => docs.map((d) => d.text.replace(/^---[^\n]*\n/, '')).join('\n---\n');
 
+/**
+ * What is sent of a file, one entry per object kubectl applies: each document
+ * read as an object, and instead of a list (ManifestDoc.items) its items, each
+ * as JSON with its own identity, so that kubectl's answer for an item maps to
+ * the item's line. Documents the yaml layer could not read are left to it.
+ * (A comment line first: a stream that starts with `{` is one JSON stream to
+ * kubectl, which then fails at the first `---`.)
+ */
+function appliedDocs(file: ManifestFile): ManifestDoc[] {
+  return file.docs.flatMap((d) => (d.items
+    ? d.items.map((item, n): ManifestDoc => ({ ref: refOf(item)!, text: `# items[${n}] of the list at line ${d.ref.line}\n${JSON.stringify(item)}\n`, manifest: item }))
+    : d.manifest ? [d] : []));
+}
+
 /** Creates every namespace the objects name (for real: the server is private), so their objects can be checked. */
 async function ensureNamespaces(files: ManifestFile[], kubectlBin: string, kubeconfig: string): Promise<void> {
   const names = new Set<string>();
-  for (const f of files) for (const d of f.docs) if (d.ref.namespace && DNS_LABEL_PATTERN.test(d.ref.namespace)) names.add(d.ref.namespace);
+  for (const f of files) for (const d of appliedDocs(f)) if (d.ref.namespace && DNS_LABEL_PATTERN.test(d.ref.namespace)) names.add(d.ref.namespace);
   names.delete('default');
   if (names.size === 0) return;
   const text = [...names].sort().map((n) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${n}\n`).join('---\n');
@@ -252,10 +266,10 @@ export async function apiserverProblems(files: ManifestFile[], options: ApiServe
   const base = ['--kubeconfig', kubeconfig, '--request-timeout=30s'];
   const problems: Problem[] = [];
   await ensureNamespaces(files, kubectlBin, kubeconfig);
-  const total = files.reduce((n, f) => n + f.docs.filter((d) => d.manifest).length, 0);
+  const total = files.reduce((n, f) => n + appliedDocs(f).length, 0);
   let done = 0;
   for (const file of files) {
-    const docs = file.docs.filter((d) => d.manifest); // the yaml layer reports the others
+    const docs = appliedDocs(file);
     for (let start = 0; start < docs.length; start += chunkSize) {
       const part = docs.slice(start, start + chunkSize);
       const timeoutMs = options.timeoutMs ?? 60_000 + 100 * part.length;

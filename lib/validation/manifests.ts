@@ -40,6 +40,17 @@ export interface ManifestDoc {
   readonly text: string;
   /** The parsed object; undefined when the document has YAML errors or is not a mapping. */
   readonly manifest?: Manifest;
+  /**
+   * When the object is a list to kubectl (apiVersion and `items`: `kind: List`,
+   * `ConfigMapList`, ...), its items: what kubectl applies instead of it, each
+   * with its own identity (refOf) and line.
+   */
+  readonly items?: Manifest[];
+}
+
+/** The objects kubectl applies for a document: its object, or a list's items. */
+export function objectsOf(doc: ManifestDoc): Manifest[] {
+  return doc.items ?? (doc.manifest ? [doc.manifest] : []);
 }
 
 export interface ManifestFile {
@@ -789,8 +800,53 @@ function readEventDocs(file: string, text: string, docText: string, offset: numb
     };
     if (problem) out.problems.push({ layer: 'yaml', file, line: problem.line, message: problem.message });
     if (manifest) refs.set(manifest, ref);
-    out.docs.push({ ref, text: docText, manifest });
+    const listed = manifest && isList(manifest) ? listItems(manifest, ref, text, events, d.content, (at) => lines.lineOf(offset + at)) : undefined;
+    if (listed?.problem) out.problems.push({ layer: 'yaml', file, line: listed.problem.line, message: listed.problem.message });
+    out.docs.push({ ref, text: docText, manifest, ...(listed?.items ? { items: listed.items } : {}) });
   }
+}
+
+/** A list to kubectl: an object with an apiVersion and `items`, whatever its kind (kubectl flattens it). */
+const isList = (m: Manifest) => typeof m.apiVersion === 'string' && m.apiVersion !== '' && Object.prototype.hasOwnProperty.call(m, 'items');
+
+/**
+ * The items of a list, each given its own identity at its own line (the
+ * start of its node in `items`), or what kubectl refuses of it: `items` that
+ * is not a list of objects, or a list inside the list.
+ */
+function listItems(list: Manifest, ref: ObjectRef, source: string, events: Event[], content: number, lineOf: (offset: number) => number):
+{ items?: Manifest[]; problem?: { line: number; message: string } } {
+  const items: unknown = list.items;
+  // Where each item starts: the `items` sequence of the document's mapping, when its events show it.
+  const starts: number[] = [];
+  if (events[content]?.type === EVENT_ID.MAPPING) {
+    for (let j = content + 1; j < events.length && events[j].type !== EVENT_ID.POP;) {
+      const value = skipNode(events, j);
+      if (value >= events.length || events[value].type === EVENT_ID.POP) break;
+      if (scalarText(source, events, j) === 'items' && events[value].type === EVENT_ID.SEQUENCE) {
+        starts.length = 0;
+        for (let k = value + 1; k < events.length && events[k].type !== EVENT_ID.POP; k = skipNode(events, k)) starts.push(eventStart(events[k]));
+      }
+      j = skipNode(events, value);
+    }
+  }
+  const lineOfItem = (n: number) => (Array.isArray(items) && starts.length === items.length && starts[n] >= 0 ? lineOf(starts[n]) : ref.line);
+  const refuse = (line: number, what: string) => ({
+    problem: { line, message: `${what}: kubectl reads a document with apiVersion and items as a list of objects to apply, and refuses this one; make items a list of objects, or rename the field` },
+  });
+  if (!Array.isArray(items)) return refuse(ref.line, `items is ${Array.isArray(items) ? 'a list' : items === null ? 'null' : typeof items === 'object' ? 'a mapping' : 'a single value'}, not a list`);
+  const found: Manifest[] = [];
+  for (const [n, item] of items.entries()) {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return refuse(lineOfItem(n), `items[${n}] is not an object`);
+    if (isList(item)) return refuse(lineOfItem(n), `items[${n}] is a list itself (kubectl applies no list inside a list)`);
+    const meta = item.metadata !== null && typeof item.metadata === 'object' ? item.metadata : {};
+    refs.set(item, {
+      kind: str(item.kind), apiVersion: str(item.apiVersion), namespace: str(meta.namespace), name: str(meta.name),
+      file: ref.file, line: lineOfItem(n), index: ref.index,
+    });
+    found.push(item);
+  }
+  return { items: found };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { checkPolicy } from '../policy/rules';
-import { ManifestFile, refOf } from './manifests';
+import { ManifestFile, objectsOf, refOf } from './manifests';
 import { Problem } from './problems';
 
 /**
@@ -8,7 +8,8 @@ import { Problem } from './problems';
  * once; each violation names the object's own file and line.
  */
 export function policyProblems(files: ManifestFile[]): Problem[] {
-  const manifests = files.flatMap((f) => f.docs.flatMap((d) => (d.manifest ? [d.manifest] : [])));
+  // A list's items, not the list: what kubectl applies.
+  const manifests = files.flatMap((f) => f.docs.flatMap(objectsOf));
   if (manifests.length === 0) return [];
   return checkPolicy(manifests).map((v): Problem => {
     const ref = v.manifest ? refOf(v.manifest) : undefined;
