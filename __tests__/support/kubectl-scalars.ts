@@ -63,6 +63,12 @@ export const KUBECTL_SCALARS: Array<[string, unknown]> = [
   ['_1', '_1'],
   ['+.5', 0.5],
   ['+', '+'],
+  // Beyond float64, Go's ParseFloat fails and go-yaml keeps the scalar a string; below it, 0.
+  ['1e400', '1e400'],
+  ['-1e400', '-1e400'],
+  ['1.8e308', '1.8e308'],
+  ['1e308', 1e308],
+  ['1e-400', 0],
 ];
 
 /** A Widget whose spec has each scalar under its own key (k0, k1, ...). */

@@ -175,7 +175,8 @@ const goFloatTag = defineScalarTag('tag:yaml.org,2002:float', {
   resolve: (source) => {
     if (source in GO_FLOAT_WORDS) return GO_FLOAT_WORDS[source];
     const plain = source.replace(/_/g, '');
-    return GO_FLOAT.test(plain) ? goFloat(plain) : NOT_RESOLVED;
+    // Beyond float64 (`1e400`, `1.8e308`) Go's ParseFloat fails, and go-yaml keeps the scalar a string.
+    return GO_FLOAT.test(plain) && Number.isFinite(Number(plain)) ? goFloat(plain) : NOT_RESOLVED;
   },
   identify: (v) => typeof v === 'number',
 });
