@@ -277,6 +277,23 @@ describe('IB014: no secret material, whichever way it sneaks in', () => {
     expect(JSON.stringify(job(synthDefault()))).not.toMatch(/\$|\{SSH|auths/);
     expect(violations((ms) => { job(ms).metadata.annotations = { note: hash }; })).toEqual([`${what} in the manifest`]);
   });
+  // The same prefilter must look inside lists too: a hash as a list item, and in a mapping inside a list.
+  test.each([
+    ['a container argument', (ms: Manifest[], hash: string) => {
+      builder(ms).containers[0].args = ['--users', hash];
+      return 'spec.template.spec.containers[0].args[1]';
+    }],
+    ['an env value', (ms: Manifest[], hash: string) => {
+      const n = builder(ms).containers[0].env.push({ name: 'NOTE', value: hash });
+      return `spec.template.spec.containers[0].env[${n - 1}].value`;
+    }],
+  ])('a password hash in %s of an object without other secret-looking text', (_where, put) => {
+    for (const hash of [`{SSHA}${'A'.repeat(32)}`, `builder:$2y$05$${'a'.repeat(53)}`]) {
+      const ms = clone(synthDefault());
+      const path = put(ms, hash);
+      expect(checkPolicy(ms).filter((v) => v.rule === 'IB014').map((v) => `${v.object.split('/')[0]} ${v.path}`)).toEqual([`Job ${path}`]);
+    }
+  });
   test('a docker config.json with auths in an annotation', () => {
     expect(violations((ms) => { job(ms).metadata.annotations = { cfg: '{"auths": {"localhost:30500": {"auth": "YnVpbGRlcjpodW50ZXIy"}}}' }; }))
       .toEqual(['a docker config.json with credentials in the manifest']);
