@@ -91,6 +91,17 @@ describe('kubectl apply --dry-run=server', () => {
     ]);
   });
 
+  test('a JSON stream, and YAML documents that start with `{`: each checked, errors at their own lines', async () => {
+    const json = (name: string, policy = 'Never') => `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "${name}"}, "spec": {"restartPolicy": "${policy}", "containers": [{"name": "c", "image": "x:1"}]}}`;
+    expect((await apiserverProblems([text('s.json', `${json('j1')}\n${json('j2', 'Sometimes')}\n`)])).map((p) => `${p.line} ${summary([p])[0]}`)).toEqual([
+      expect.stringMatching(/^2 Pod\/j2 spec\.restartPolicy: Unsupported value: "Sometimes"/),
+    ]);
+    const yaml = `${pod('y1', OK)}---\n{apiVersion: v1, kind: Pod, metadata: {name: y2}, spec: {restartPolicy: Sometimes, containers: [{name: c, image: "x:1"}]}}\n---\n${json('y3', 'Sometimes')}\n`;
+    expect((await apiserverProblems([text('s.yaml', yaml)])).map((p) => `${p.line} ${summary([p])[0].replace(/: Unsupported value.*/, '')}`)).toEqual([
+      '6 Pod/y2 spec.restartPolicy', '8 Pod/y3 spec.restartPolicy',
+    ]);
+  });
+
   test('objects in a namespace the server lacks are still checked', async () => {
     const file = text('ns.yaml', [pod('in-ns', OK, ', namespace: team-a'), pod('bad-in-ns', '{restartPolicy: Sometimes, containers: [{name: c, image: "x:1"}]}', ', namespace: team-b')].join('---\n'));
     expect(summary(await apiserverProblems([file]))).toEqual([

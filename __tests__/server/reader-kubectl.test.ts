@@ -175,3 +175,17 @@ describe('lists: kubectl applies the items of any object with apiVersion and ite
     expect(parseManifestText(text, 'l.yaml').docs.flatMap(objectsOf)).toHaveLength(1);
   });
 });
+
+describe('JSON streams: kubectl reads a file that starts with `{` as JSON objects', () => {
+  const obj = (name: string) => `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "${name}"}, "data": {"k": "a\\/b"}}`;
+  test('objects one after another: the same objects (a duplicate key keeps the last value)', () => {
+    const text = `${obj('a')}\n${obj('b')} {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "name": "d"}}\n`;
+    expect(kubectlReads(text).objects).toEqual(parseManifestText(text, 's.json').docs.map((d) => asJson(d.manifest)));
+    expect(parseManifestText(text, 's.json').problems).toEqual([]);
+  });
+  test('a `---` line in it: kubectl fails there, the reader says so', () => {
+    const text = `${obj('a')}\n---\n${obj('b')}\n`;
+    expect(kubectlReads(text).error).toMatch(/invalid character/);
+    expect(parseManifestText(text, 's.json').problems).toHaveLength(1);
+  });
+});

@@ -228,6 +228,27 @@ describe('values kubectl cannot send as JSON', () => {
   });
 });
 
+describe('JSON streams (a file that starts with `{`, whatever its name)', () => {
+  const obj = (name: string) => `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "${name}"}}`;
+  test('objects one after another, on one line or many: each an object at its line, its text what kubeconform is given', () => {
+    for (const file of ['s.json', 's.yaml']) {
+      const text = `\n${obj('a')}\n${obj('b')} ${obj('c')}\n`;
+      expect(line(text, file)).toEqual({ docs: ['ConfigMap/a@2', 'ConfigMap/b@3', 'ConfigMap/c@3'], problems: [] });
+      expect(splitDocuments(text)).toEqual([`${obj('a')}\n`, `${obj('b')}\n`, `${obj('c')}\n`]);
+    }
+  });
+  test('where kubectl stops (a `---` line, text that is not JSON, an object not closed), a problem at its line; the objects before are read', () => {
+    expect(line(`${obj('a')}\n---\n${obj('b')}\n`)).toEqual({ docs: ['ConfigMap/a@1'], problems: [expect.stringMatching(/^2: "---" is not a JSON object: kubectl reads a file that starts with `\{` as JSON objects one after another, and fails here/)] });
+    expect(line(`${obj('a')}\n{"kind": x}\n`).problems).toEqual([expect.stringMatching(/^2: not JSON \(/)]);
+    expect(line(`${obj('a')}\n{"kind": "x"\n`).problems).toEqual([expect.stringMatching(/^2: this JSON object is not closed/)]);
+  });
+  test('a duplicate key: the last value, as kubectl\'s JSON decoder keeps it; braces inside strings do not end an object', () => {
+    const f = parseManifestText('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "name": "b"}, "data": {"k": "}{\\"]"}}\n', 'd.json');
+    expect(f.problems).toEqual([]);
+    expect(f.docs.map((d) => d.manifest)).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b' }, data: { k: '}{"]' } }]);
+  });
+});
+
 describe('line breaks only kubectl sees', () => {
   test('NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR: a problem at each one\'s line (kubectl reads `true<U+2028># c` as true); escaped they are fine', () => {
     const pod = (v: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true${v}# off\n  containers: [{name: c, image: "x:1", args: ["a${v}b"]}]\n`;

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'child_process';
 import { dirname, join } from 'path';
 import { exitText, runTool, ToolRun, toolText } from './kubeconform';
-import { ManifestDoc, ManifestFile, refOf } from './manifests';
+import { JSON_STREAM, ManifestDoc, ManifestFile, refOf } from './manifests';
 import { objectProblem, Problem } from './problems';
 import { DNS_LABEL_PATTERN } from '../plan/naming';
 import { projectPath } from '../project-root';
@@ -225,19 +225,36 @@ export interface ApiServerOptions {
   readonly onProgress?: (done: number, total: number, file: string) => void | Promise<void>;
 }
 
-const joinDocs = (docs: ManifestDoc[]) => docs.map((d) => d.text.replace(/^---[^\n]*\n/, '')).join('\n---\n');
+/**
+ * The documents as one stream for kubectl. kubectl reads a stream that starts
+ * with `{` as JSON objects only: JSON documents (a JSON file's, a list's items)
+ * go as such a stream; among YAML documents, one that starts with `{` comes
+ * after a comment line, so that the stream stays YAML.
+ */
+function joinDocs(docs: ManifestDoc[]): string {
+  const texts = docs.map((d) => d.text.replace(/^---[^\n]*\n/, ''));
+  const isJson = (t: string) => {
+    if (!JSON_STREAM.test(t)) return false;
+    try {
+      JSON.parse(t);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (texts.every(isJson)) return texts.join('\n');
+  return texts.map((t) => (JSON_STREAM.test(t) ? `# a flow mapping\n${t}` : t)).join('\n---\n');
+}
 
 /**
  * What is sent of a file, one entry per object kubectl applies: each document
  * read as an object, and instead of a list (ManifestDoc.items) its items, each
  * as JSON with its own identity, so that kubectl's answer for an item maps to
  * the item's line. Documents the yaml layer could not read are left to it.
- * (A comment line first: a stream that starts with `{` is one JSON stream to
- * kubectl, which then fails at the first `---`.)
  */
 function appliedDocs(file: ManifestFile): ManifestDoc[] {
   return file.docs.flatMap((d) => (d.items
-    ? d.items.map((item, n): ManifestDoc => ({ ref: refOf(item)!, text: `# items[${n}] of the list at line ${d.ref.line}\n${JSON.stringify(item)}\n`, manifest: item }))
+    ? d.items.map((item): ManifestDoc => ({ ref: refOf(item)!, text: `${JSON.stringify(item)}\n`, manifest: item }))
     : d.manifest ? [d] : []));
 }
 

@@ -454,6 +454,7 @@ const CONTENT_LINE = /^(?![ \t]*(?:#.*)?\r?$)(?!%)(?!---[ \t]*(?:#.*)?\r?$)(?!\.
  * line break. kubeconform starts on these before the parse (kubeconform.ts).
  */
 export function documentTexts(source: string): string[] {
+  if (JSON_STREAM.test(source)) return jsonStream(source).values.map((v) => `${source.slice(v.start, v.end)}\n`);
   return cutDocuments(source).chunks.map((c) => source.slice(c.start, c.end))
     .filter((text) => CONTENT_LINE.test(text))
     .map((text) => (text.endsWith('\n') ? text : `${text}\n`));
@@ -801,24 +802,14 @@ function readEventDocs(file: string, text: string, docText: string, offset: numb
     };
     if (problem) out.problems.push({ layer: 'yaml', file, line: problem.line, message: problem.message });
     if (manifest) refs.set(manifest, ref);
-    const listed = manifest && isList(manifest) ? listItems(manifest, ref, text, events, d.content, (at) => lines.lineOf(offset + at)) : undefined;
+    const listed = manifest && isList(manifest) ? listItems(manifest, ref, itemLines(manifest, ref, text, events, d.content, (at) => lines.lineOf(offset + at))) : undefined;
     if (listed?.problem) out.problems.push({ layer: 'yaml', file, line: listed.problem.line, message: listed.problem.message });
     out.docs.push({ ref, text: docText, manifest, ...(listed?.items ? { items: listed.items } : {}) });
   }
 }
 
-/** A list to kubectl: an object with an apiVersion and `items`, whatever its kind (kubectl flattens it). */
-const isList = (m: Manifest) => typeof m.apiVersion === 'string' && m.apiVersion !== '' && Object.prototype.hasOwnProperty.call(m, 'items');
-
-/**
- * The items of a list, each given its own identity at its own line (the
- * start of its node in `items`), or what kubectl refuses of it: `items` that
- * is not a list of objects, or a list inside the list.
- */
-function listItems(list: Manifest, ref: ObjectRef, source: string, events: Event[], content: number, lineOf: (offset: number) => number):
-{ items?: Manifest[]; problem?: { line: number; message: string } } {
-  const items: unknown = list.items;
-  // Where each item starts: the `items` sequence of the document's mapping, when its events show it.
+/** Each item's line, from the `items` sequence of the document's events (the list's own line where they do not show it). */
+function itemLines(list: Manifest, ref: ObjectRef, source: string, events: Event[], content: number, lineOf: (offset: number) => number): (n: number) => number {
   const starts: number[] = [];
   if (events[content]?.type === EVENT_ID.MAPPING) {
     for (let j = content + 1; j < events.length && events[j].type !== EVENT_ID.POP;) {
@@ -831,7 +822,19 @@ function listItems(list: Manifest, ref: ObjectRef, source: string, events: Event
       j = skipNode(events, value);
     }
   }
-  const lineOfItem = (n: number) => (Array.isArray(items) && starts.length === items.length && starts[n] >= 0 ? lineOf(starts[n]) : ref.line);
+  return (n) => (Array.isArray(list.items) && starts.length === list.items.length && starts[n] >= 0 ? lineOf(starts[n]) : ref.line);
+}
+
+/** A list to kubectl: an object with an apiVersion and `items`, whatever its kind (kubectl flattens it). */
+const isList = (m: Manifest) => typeof m.apiVersion === 'string' && m.apiVersion !== '' && Object.prototype.hasOwnProperty.call(m, 'items');
+
+/**
+ * The items of a list, each given its own identity at its own line (the
+ * start of its node in `items`), or what kubectl refuses of it: `items` that
+ * is not a list of objects, or a list inside the list.
+ */
+function listItems(list: Manifest, ref: ObjectRef, lineOfItem: (n: number) => number): { items?: Manifest[]; problem?: { line: number; message: string } } {
+  const items: unknown = list.items;
   const refuse = (line: number, what: string) => ({
     problem: { line, message: `${what}: kubectl reads a document with apiVersion and items as a list of objects to apply, and refuses this one; make items a list of objects, or rename the field` },
   });
@@ -899,6 +902,83 @@ function readBrokenChunk(file: string, source: string, ownText: string, chunk: C
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// JSON streams. kubectl reads a file whose first character that is not white space is `{` as a
+// stream of JSON objects (apimachinery's YAMLOrJSONDecoder), whatever the file's name: objects one
+// after another with only white space between them. Where the stream stops being that, kubectl
+// fails, after applying the objects before it (a `---` line is not a separator there).
+
+/** A file kubectl reads as a JSON stream. */
+export const JSON_STREAM = /^\s*\{/;
+
+/** The objects of a JSON stream: where each one's text is and what it parses to, then where and why kubectl stops, if it does. */
+function jsonStream(source: string): { values: Array<{ start: number; end: number; value: unknown }>; stop?: { offset: number; message: string } } {
+  const values: Array<{ start: number; end: number; value: unknown }> = [];
+  const stop = (offset: number, why: string) => ({
+    values, stop: { offset, message: `${why}: kubectl reads a file that starts with \`{\` as JSON objects one after another, and fails here (after applying the objects before); write YAML documents separated by \`---\` lines instead, or only JSON objects` },
+  });
+  for (let i = source.search(/\S/); i >= 0 && i < source.length; i = source.slice(i).search(/\S/) < 0 ? -1 : i + source.slice(i).search(/\S/)) {
+    if (source[i] !== '{') {
+      const eol = source.indexOf('\n', i);
+      const rest = source.slice(i, eol < 0 ? source.length : eol).replace(/\r$/, '');
+      return stop(i, `${JSON.stringify(rest.length > 20 ? `${rest.slice(0, 20)}...` : rest)} is not a JSON object`);
+    }
+    // The end of this object: brackets counted outside strings.
+    let depth = 0;
+    let end = -1;
+    for (let j = i, inString = false; j < source.length && end < 0; j++) {
+      const c = source[j];
+      if (inString) {
+        if (c === '\\') j++;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === '{' || c === '[') depth++;
+      else if ((c === '}' || c === ']') && --depth === 0) end = j + 1;
+    }
+    if (end < 0) return stop(i, 'this JSON object is not closed');
+    let value: unknown;
+    try {
+      value = JSON.parse(source.slice(i, end));
+    } catch (e) {
+      return stop(i, `not JSON (${(e as Error).message})`);
+    }
+    values.push({ start: i, end, value });
+    i = end;
+  }
+  return { values };
+}
+
+/**
+ * A JSON stream read as kubectl reads it: each object a document (its text is
+ * what kubeconform and kubectl are given), duplicate keys resolved to the last
+ * value as kubectl's JSON decoder does, and where kubectl stops, a problem.
+ */
+function parseJsonStream(source: string, file: string): ManifestFile {
+  const out: ManifestFile = { file, docs: [], problems: [] };
+  const lines = new Lines(source);
+  const { values, stop } = jsonStream(source);
+  for (const { start, end, value } of values) {
+    const line = lines.lineOf(start);
+    const text = `${source.slice(start, end)}\n`;
+    const manifest = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Manifest) : undefined;
+    const meta = manifest && manifest.metadata !== null && typeof manifest.metadata === 'object' ? manifest.metadata : {};
+    const ref: ObjectRef = {
+      kind: str(manifest?.kind), apiVersion: str(manifest?.apiVersion), namespace: str(meta.namespace), name: str(meta.name), file, line, index: out.docs.length,
+    };
+    if (!manifest) {
+      out.problems.push({ layer: 'yaml', file, line, message: 'this JSON value is not an object (a Kubernetes object has apiVersion, kind and metadata)' });
+      out.docs.push({ ref, text });
+      continue;
+    }
+    refs.set(manifest, ref);
+    const listed = isList(manifest) ? listItems(manifest, ref, () => line) : undefined;
+    if (listed?.problem) out.problems.push({ layer: 'yaml', file, line: listed.problem.line, message: listed.problem.message });
+    out.docs.push({ ref, text, manifest, ...(listed?.items ? { items: listed.items } : {}) });
+  }
+  if (stop) out.problems.push({ layer: 'yaml', file, line: lines.lineOf(stop.offset), message: stop.message });
+  return out;
+}
+
 /**
  * Reads one file's text; never throws for its content, only for I/O (see
  * readManifestFile). Each document is parsed on its own, cut where kubectl
@@ -907,6 +987,7 @@ function readBrokenChunk(file: string, source: string, ownText: string, chunk: C
  * events of a 2 MB file at once cost more in garbage collection than parsing).
  */
 export function parseManifestText(source: string, file: string): ManifestFile {
+  if (JSON_STREAM.test(source)) return parseJsonStream(source, file);
   const out: ManifestFile = { file, docs: [], problems: [] };
   const lines = new Lines(source);
   const cut = cutDocuments(source);
