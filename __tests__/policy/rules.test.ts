@@ -361,6 +361,14 @@ builds:
     expect(violations[0].message).toMatch(/is not a (ClusterRole|Role or ClusterRole) defined in these manifests/);
   });
 
+  test.each([[[1], 'a list'], ['cluster-admin', '"cluster-admin"'], [null, 'null']])('a roleRef that is not a mapping (%p): refused in plain words', (roleRef, said) => {
+    const manifests = clone(withTrigger());
+    binding(manifests, 'RoleBinding').roleRef = roleRef;
+    expect(checkPolicy(manifests).map((v) => `${v.rule} ${v.path}: ${v.message}`)).toEqual([
+      `IB020 roleRef: roleRef is ${said}, not a mapping naming a Role or ClusterRole defined in these manifests (kind, name, apiGroup)`,
+    ]);
+  });
+
   test('a RoleBinding to a Role of the same name in another namespace is refused', () => {
     const manifests = clone(withTrigger());
     binding(manifests, 'Role').metadata.namespace = 'elsewhere';

@@ -831,10 +831,10 @@ export const RULES: PolicyRule[] = [
         const kinds = m.kind === 'ClusterRoleBinding' ? ['ClusterRole'] : ['Role', 'ClusterRole'];
         const namespace = ref.kind === 'Role' ? objectOr(m.metadata).namespace : undefined;
         if (kinds.includes(ref.kind) && ref.apiGroup === 'rbac.authorization.k8s.io' && defined.has(roleKey(ref.kind, ref.name, namespace))) return [];
-        return [{
-          object: objectId(m), manifest: m, path: 'roleRef',
-          message: `roleRef ${describeValue(ref.kind)} ${describeValue(ref.name)} is not a ${kinds.join(' or ')} defined in these manifests: it would grant whatever the cluster's role of that name allows`,
-        }];
+        const what = isObject(m.roleRef)
+          ? `roleRef ${describeValue(ref.kind)} ${describeValue(ref.name)} is not a ${kinds.join(' or ')} defined in these manifests: it would grant whatever the cluster's role of that name allows`
+          : `roleRef is ${describeValue(m.roleRef)}, not a mapping naming a ${kinds.join(' or ')} defined in these manifests (kind, name, apiGroup)`;
+        return [{ object: objectId(m), manifest: m, path: 'roleRef', message: what }];
       });
     },
   },
