@@ -67,6 +67,14 @@ test('where the two readers disagree on randomized edits, kubectl reads what the
 });
 
 describe('aliases, as kubectl takes them', () => {
+  test('an anchor name with `:` or `?`: go-yaml ends the name there and reads the rest as the value, so the reader refuses it', () => {
+    for (const n of ['x:y', 'x?y']) {
+      const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nspec:\n  a: &${n} b\n`;
+      expect((kubectlReads(text).objects![0] as any).spec).toEqual({ a: `${n.slice(1)} b` });
+      expect(parseManifestText(text, 'a.yaml').problems.map((p) => p.message)).toEqual([expect.stringContaining('it refuses the file or reads another value')]);
+    }
+  });
+
   test('an alias to a node that contains it: kubectl refuses it, and so does the reader (the yaml package did not)', () => {
     const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: self, x: *m}\n';
     expect(kubectlReads(text).error).toMatch(YAML_ERROR);
@@ -122,6 +130,16 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ...['9223372036854775808', '18446744073709551615', '0xFFFFFFFFFFFFFFFF'].map((k): [string, 'refuses', string] => [`the key ${k} (a uint64)`, 'refuses', `${cm('a')}data:\n  ${k}: x\n`]),
     ...Object.keys(KUBECTL_KEYS).map((k): [string, 'reads', string] => [`the key ${k}`, 'reads', `${cm('a')}data:\n  ${k}: x\n`]),
     ...['\u0085', '\u2028', '\u2029'].map((ch): [string, 'reads as a line break', string] => [`U+${ch.charCodeAt(0).toString(16).padStart(4, '0')} after a value`, 'reads as a line break', `${cm('a')}data:\n  a: x${ch}# c\n`]),
+    ['a `\\/` escape in a double-quoted value', 'refuses', `${cm('a')}data:\n  a: "x\\/y"\n`],
+    ['a `\\/` escape in a double-quoted key', 'refuses', `${cm('a')}data: {"a\\/b": x}\n`],
+    ['`\\\\/` and `\\/` outside double quotes', 'reads', `${cm('a')}data:\n  a: "x\\\\/y"\n  b: 'x\\/y'\n  c: x\\/y\n`],
+    ...[['after `-`', 'spec:\n  a:\n  -\tb\n'], ['after `- -`', 'spec:\n  - -\tb\n'], ['after `-` and spaces', 'spec:\n  -  \tb\n'], ['after `?`', 'spec:\n  ?\ta\n  : b\n'],
+      ['on a blank line', 'spec:\n  a: b\n\t\n  c: d\n'], ['before a comment', 'spec:\n  a: b\n\t# c\n'], ['after a kept block scalar', 'data:\n  a: |+\n    x\n\t\n']]
+      .map(([where, body]): [string, 'refuses', string] => [`a tab ${where}`, 'refuses', `${cm('a')}${body}`]),
+    ['tabs in content, after `:` and in values', 'reads', `${cm('a')}data:\n  a: |\n    x\ty\n    \tz\n  b: "x\ty"\n  c: x\ty\n  d:\tz\n`],
+    ...['x.y', 'x/y', 'é', 'x%y'].map((n): [string, 'refuses', string] => [`the anchor name ${n}`, 'refuses', `${cm('a')}spec:\n  a: &${n} b\n`]),
+    ['the anchor and alias name x:y', 'refuses', `${cm('a')}spec:\n  a: &x:y b\n  c: *x:y\n`],
+    ['anchors with letters, digits, - and _, and && in text', 'reads', `${cm('a')}spec:\n  a: &Ab-9_z b\n  c: *Ab-9_z\n  d: |\n    x && y\n`],
     ['keys of 1024 characters, and an explicit key of 2000', 'reads', `${cm('a')}data:\n  ${'k'.repeat(1024)}: x\n  "${'q'.repeat(1022)}": y\n  ? ${'e'.repeat(2000)}\n  : z\n`],
   ];
   test.each(CASES)('%s: kubectl %s', (_name, verdict, text) => {

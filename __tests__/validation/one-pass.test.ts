@@ -51,7 +51,8 @@ test('corpus and 600 random edits: where the one pass answers, it is what js-yam
     const theirs = constructFromEvents(at.events, { schema: KUBECTL_SCHEMA, source: text })[0];
     // JSON text, so that key order counts too (kubeconform and the API server get the objects in this order).
     if (JSON.stringify(mine) !== JSON.stringify(theirs)) differ.push(text);
-    else if (isMapping(mine) && parseManifestText(text, 'x.yaml').problems.length > 0) differ.push(`(a problem the one pass did not see) ${text}`);
+    // (Not counted: what go-yaml refuses in the text itself, a tab or a `\/`, found whichever way the object is built: goRefusals.)
+    else if (isMapping(mine) && parseManifestText(text, 'x.yaml').problems.some((p) => !p.message.startsWith('kubectl (go-yaml) '))) differ.push(`(a problem the one pass did not see) ${text}`);
   }
   expect(differ).toEqual([]);
   expect(answered).toBeGreaterThan(500);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import {
-  boolYaml11Tag, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mapTag, mergeTag, NOT_RESOLVED,
+  boolYaml11Tag, COLLECTION_STYLE, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mapTag, mergeTag, NOT_RESOLVED,
   nullYaml11Tag, parseEvents, SCALAR_STYLE, ScalarEvent, ScalarTagDefinition, Schema, seqTag, YAMLException,
 } from 'js-yaml';
 import { deficientIndentation } from '../config/yaml-source';
@@ -354,6 +354,74 @@ function unsendable(source: string, events: Event[], from: number, to: number): 
     }
   }
   return found;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What js-yaml (YAML 1.2) reads but go-yaml v2 refuses, so kubectl refuses the file: a `\/` escape
+// (not one of go-yaml's escapes), an anchor or alias name with other characters than ASCII letters,
+// digits, `-` and `_`, and a tab where go-yaml reads indentation (at the start of a line, or after
+// a block `-` or `?`, outside flow collections and scalars). Each is looked for only when the text
+// has a backslash-slash, an `&` or `*`, or a tab.
+
+const GO_ANCHOR = /^[A-Za-z0-9_-]+$/;
+/** A line's indentation and block indicators (`- `, `? `), where go-yaml takes spaces only. */
+const LEADING = /^[ \t]*(?:[-?](?:[ \t]+|$))*/;
+
+/** Where (offsets in `text`) and why go-yaml refuses what js-yaml read as `events`. */
+function goRefusals(text: string, events: Event[]): Array<{ offset: number; message: string }> {
+  const escapes = text.includes('\\/');
+  const anchors = text.includes('&') || text.includes('*');
+  const tabs = text.includes('\t');
+  const found: Array<{ offset: number; message: string }> = [];
+  if (!escapes && !anchors && !tabs) return found;
+  /** Where tabs are not indentation for go-yaml: flow collections, and scalars (block scalars: at or past their indentation). */
+  const spans: Array<{ start: number; end: number; indent?: number }> = [];
+  const open: Array<{ start: number; last: number; close?: string }> = [];
+  for (const e of events) {
+    if (e.type === EVENT_ID.SCALAR && e.valueStart >= 0) {
+      if (escapes && e.style === SCALAR_STYLE.DOUBLE_QUOTED) {
+        for (let i = text.indexOf('\\', e.valueStart); i >= 0 && i < e.valueEnd; i = text.indexOf('\\', i + 2)) {
+          if (text[i + 1] === '/') found.push({ offset: i, message: 'kubectl (go-yaml) refuses the escape `\\/` in a double-quoted string ("found unknown escape character"); write `/`' });
+        }
+      }
+      if (tabs && e.valueEnd > e.valueStart) {
+        const block = e.style === SCALAR_STYLE.LITERAL_BLOCK || e.style === SCALAR_STYLE.FOLDED_BLOCK;
+        spans.push({ start: e.valueStart, end: e.valueEnd, indent: block ? e.indent : undefined });
+      }
+    }
+    if (anchors && e.type !== EVENT_ID.DOCUMENT && e.type !== EVENT_ID.POP && e.anchorStart >= 0 && !GO_ANCHOR.test(text.slice(e.anchorStart, e.anchorEnd))) {
+      const name = text.slice(e.anchorStart, e.anchorEnd);
+      // go-yaml refuses the name, or (at `:`, `?`) ends it there and reads the rest as the value: `&x:y b` is ":y b".
+      found.push({ offset: e.anchorStart, message: `kubectl (go-yaml) takes only letters, digits, \`-\` and \`_\` in the ${e.type === EVENT_ID.ALIAS ? 'alias' : 'anchor'} name ${JSON.stringify(name)}: it refuses the file or reads another value; rename the anchor and its aliases` });
+    }
+    if (!tabs) continue;
+    const end = e.type === EVENT_ID.SCALAR ? (e.valueEnd >= 0 ? e.valueEnd : -1) : e.type === EVENT_ID.ALIAS ? e.anchorEnd : -1;
+    if (open.length > 0 && end >= 0) open[open.length - 1].last = Math.max(open[open.length - 1].last, end);
+    if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) {
+      const flow = e.style === COLLECTION_STYLE.FLOW;
+      open.push({ start: e.start, last: e.start + 1, close: flow ? (e.type === EVENT_ID.MAPPING ? '}' : ']') : undefined });
+    } else if (e.type === EVENT_ID.POP && open.length > 0) {
+      const c = open.pop()!;
+      const closed = c.close ? text.indexOf(c.close, c.last) : -1;
+      const stop = closed >= 0 ? closed + 1 : c.last;
+      if (c.close) spans.push({ start: c.start, end: stop });
+      if (open.length > 0) open[open.length - 1].last = Math.max(open[open.length - 1].last, stop);
+    }
+  }
+  if (tabs) {
+    let lastLine = -1;
+    for (let t = text.indexOf('\t'); t >= 0; t = text.indexOf('\t', t + 1)) {
+      const lineStart = Math.max(text.lastIndexOf('\n', t), text.lastIndexOf('\r', t)) + 1;
+      if (lineStart === lastLine) continue;
+      lastLine = lineStart;
+      const tab = lineStart + LEADING.exec(text.slice(lineStart, t + 1))![0].indexOf('\t');
+      if (tab < lineStart || tab > t) continue; // the line's first tab is past its indentation
+      const span = spans.find((sp) => tab >= sp.start && tab < sp.end);
+      if (span && (span.indent === undefined || tab - lineStart >= span.indent || text.slice(lineStart, tab).trim() !== '')) continue;
+      found.push({ offset: tab, message: 'kubectl (go-yaml) refuses a tab here: at the start of a line or after a `-` or `?` it reads indentation, which takes spaces only; replace the tab with spaces' });
+    }
+  }
+  return found.sort((a, b) => a.offset - b.offset);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1006,6 +1074,7 @@ export function parseManifestText(source: string, file: string): ManifestFile {
       readBrokenChunk(file, read, source.slice(chunk.start, chunk.end), chunk, e, lines, out);
       continue;
     }
+    for (const r of goRefusals(text, events)) out.problems.push({ layer: 'yaml', file, line: lines.lineOf(chunk.start + r.offset), message: r.message });
     readEventDocs(file, text, source.slice(chunk.start, chunk.end), chunk.start, events, lines, out);
   }
   for (const p of pending) out.problems.push({ layer: p.layer, file, line: p.line, message: p.message });
