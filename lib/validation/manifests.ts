@@ -119,12 +119,12 @@ function goInt(source: string): number | GoNumber | typeof NOT_RESOLVED {
   else if (digits.length > 1 && digits[0] === '0') n = sign * parseInt(digits, 8);
   else n = sign * Number(digits);
   if (Number.isSafeInteger(n)) return n || 0; // `-0` is the int 0
-  // Go's strconv: an int64, else (no sign) a uint64, else a float when it is written as one, else a string.
+  // Go's strconv: an int64, else (no sign) a uint64, else a float when it is written as one (goFloatTag), else a string.
   const octal = prefix !== '0x' && prefix !== '0b' && prefix !== '0o' && digits.length > 1 && digits[0] === '0';
   const big = BigInt(sign) * BigInt(octal ? `0o${digits.slice(1)}` : digits);
   if (big >= INT64_MIN && big <= INT64_MAX) return new GoNumber(n, big.toString());
   if (big > 0n && big <= UINT64_MAX && /^[0-9]/.test(plain)) return new GoNumber(n, undefined);
-  return GO_FLOAT.test(plain) ? goFloat(plain) : NOT_RESOLVED;
+  return NOT_RESOLVED;
 }
 
 /** A float as go-yaml resolves it, wrapped when its integer value would make a key JavaScript writes otherwise. */
