@@ -86,6 +86,7 @@ test.each([
   ['an empty key', ': x\n'],
   ['a collection as key', '? [a]\n: 1\n'],
   ['a __proto__ key', '__proto__: {polluted: true}\n'],
+  ['a key every object has', 'data: {constructor: x}\n'],
   ['a duplicate key', 'a: 1\nb: 2\na: 3\n'],
   ['infinity', 'a: .inf\n'],
   ['NaN in a list', 'a: [1, .nan]\n'],

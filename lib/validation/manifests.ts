@@ -676,9 +676,10 @@ export const NOT_PLAIN = Symbol('not plain');
  * nearly every manifest is: mappings, sequences and untagged scalars, with
  * string keys. Anything else answers NOT_PLAIN, and the document goes to
  * js-yaml's constructor and the checks of `unsendable`: a tag, an anchor or
- * alias, a merge key, a key that is not a string (a null key included) or is
- * `__proto__`, a duplicate key, an infinity or NaN, a key too long for an
- * implicit key. So wherever it answers, it answers what constructFromEvents
+ * alias, a merge key, a key that is not a string (a null key included) or
+ * that every object has (`__proto__`, `constructor`), a duplicate key, an
+ * infinity or NaN, a key too long for an implicit key. So wherever it
+ * answers, it answers what constructFromEvents
  * would with nothing for `unsendable` to report (the reader tests compare the
  * two on every document they read: __tests__/validation/one-pass.test.ts),
  * at about a third of the cost of both. Exported for those tests.
@@ -694,7 +695,7 @@ export function plainObject(source: string, events: Event[], from: number, to: n
     } else if (Array.isArray(top)) {
       top.push(value);
     } else if (key === undefined) {
-      if (typeof value !== 'string' || value === '__proto__' || Object.prototype.hasOwnProperty.call(top, value)) return false;
+      if (typeof value !== 'string' || value in top) return false; // a duplicate, or a key every object has (`__proto__`, `constructor`)
       key = value;
     } else {
       top[key] = value;
