@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
-import { cpus, tmpdir } from 'os';
+import { availableParallelism, cpus, tmpdir } from 'os';
 import { join } from 'path';
 
 const ROOT = join(__dirname, '..');
@@ -161,16 +161,15 @@ const k8sVersion = /^K8S_VERSION=v?(\S+)$/m.exec(readFileSync(join(tools, 'versi
 // Each pair takes ~2 s: more runs than the rest of the bench, for a ratio the load moves less.
 const VALIDATE_RUNS = Number(process.env.BENCH_VALIDATE_RUNS ?? 7);
 console.log(`\nValidation of a generated 1,000-build dist/ (${dist1000}, ${(statSync(join(dist1000, 'image-builder.k8s.yaml')).size / 1e6).toFixed(2)} MB), ${VALIDATE_RUNS} alternating runs each`);
-const [kubeconformAlone, validate1000] = alternating([
-  {
-    label: 'kubeconform alone (binary, -strict)',
-    command: join(toolsDir, 'bin', 'kubeconform'),
-    args: ['-strict', '-summary', '-kubernetes-version', k8sVersion, '-schema-location',
-      join(toolsDir, 'schemas', '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json'), dist1000],
-  },
+const kubeconformArgs = ['-strict', '-summary', '-kubernetes-version', k8sVersion, '-schema-location',
+  join(toolsDir, 'schemas', '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json')];
+// kubeconform as a user runs it (its default 4 workers), and with one worker per core as validate runs it.
+const [kubeconformAlone, kubeconformPerCore, validate1000] = alternating([
+  { label: 'kubeconform alone (binary, -strict)', command: join(toolsDir, 'bin', 'kubeconform'), args: [...kubeconformArgs, dist1000] },
+  { label: `kubeconform alone, -n ${availableParallelism()} (as validate runs it)`, command: join(toolsDir, 'bin', 'kubeconform'), args: [...kubeconformArgs, '-n', String(availableParallelism()), dist1000] },
   { label: 'npm run validate (yaml, policy, kubeconform)', command: process.execPath, args: ['scripts/validate.js', dist1000] },
 ], VALIDATE_RUNS);
-console.log(`validate / kubeconform alone: ${ratio(validate1000, kubeconformAlone)} (target <= 1.5x)`);
+console.log(`validate / kubeconform alone: ${ratio(validate1000, kubeconformAlone)} (target <= 1.5x); validate / kubeconform -n ${availableParallelism()}: ${ratio(validate1000, kubeconformPerCore)}`);
 if (process.env.BENCH_SERVER !== '0') {
   const started = process.hrtime.bigint();
   const run = spawnSync(process.execPath, ['scripts/validate.js', '--server', dist1000], { cwd: ROOT, encoding: 'utf-8' });
