@@ -321,6 +321,36 @@ function goScalarKind(source: string, e: ScalarEvent): 'null' | 'nonfinite' | un
 /** Where (offset in `source`) and why kubectl cannot send what the events [from, to) of a document read as. */
 function unsendable(source: string, events: Event[], from: number, to: number): Array<{ offset: number; message: string }> {
   const found: Array<{ offset: number; message: string }> = [];
+  eachNode(events, from, to, (e, i, isKey) => {
+    if (e.type !== EVENT_ID.SCALAR) return;
+    const start = eventStart(e);
+    const kind = goScalarKind(source, e);
+    if (isKey) {
+      if (kind === 'null') {
+        found.push({ offset: start >= 0 ? start : Math.max(0, eventStart(events[i + 1])), message: 'a null key (`~`, `null` or none): kubectl cannot send it as JSON; quote it if it is a string' });
+        return;
+      }
+      const end = e.valueEnd >= 0 ? e.valueEnd : start;
+      const colon = source.indexOf(':', end);
+      const quoted = e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED;
+      const keyFrom = quoted && start === e.valueStart ? start - 1 : start;
+      const explicit = /(?:^|[\s,{[])\?[ \t]*$/.test(source.slice(source.lastIndexOf('\n', keyFrom - 1) + 1, keyFrom));
+      if (!explicit && colon > 0 && [...source.slice(keyFrom, colon)].length > MAX_IMPLICIT_KEY) {
+        found.push({ offset: start, message: `a key longer than ${MAX_IMPLICIT_KEY} characters: kubectl (go-yaml) refuses it; shorten it, or write it as an explicit key (\`? key\` then \`: value\` on the next line)` });
+      }
+    } else if (kind === 'nonfinite') {
+      found.push({ offset: start, message: 'kubectl cannot send infinity/NaN as JSON; quote it if it is a string' });
+    }
+  });
+  return found;
+}
+
+/**
+ * Visits each node event of events[from..to) (a mapping, sequence, scalar or
+ * alias; not the document and pop events) with its index and whether it is a
+ * mapping key; `visit` returning false stops the walk.
+ */
+function eachNode(events: Event[], from: number, to: number, visit: (e: Event, i: number, isKey: boolean) => boolean | void): void {
   const frames: Array<{ map: boolean; n: number }> = [];
   for (let i = from; i < to; i++) {
     const e = events[i];
@@ -333,27 +363,8 @@ function unsendable(source: string, events: Event[], from: number, to: number): 
     const isKey = parent !== undefined && parent.map && parent.n % 2 === 0;
     if (parent) parent.n++;
     if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) frames.push({ map: e.type === EVENT_ID.MAPPING, n: 0 });
-    if (e.type !== EVENT_ID.SCALAR) continue;
-    const start = eventStart(e);
-    const kind = goScalarKind(source, e);
-    if (isKey) {
-      if (kind === 'null') {
-        found.push({ offset: start >= 0 ? start : Math.max(0, eventStart(events[i + 1])), message: 'a null key (`~`, `null` or none): kubectl cannot send it as JSON; quote it if it is a string' });
-        continue;
-      }
-      const end = e.valueEnd >= 0 ? e.valueEnd : start;
-      const colon = source.indexOf(':', end);
-      const quoted = e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED;
-      const from = quoted && start === e.valueStart ? start - 1 : start;
-      const explicit = /(?:^|[\s,{[])\?[ \t]*$/.test(source.slice(source.lastIndexOf('\n', from - 1) + 1, from));
-      if (!explicit && colon > 0 && [...source.slice(from, colon)].length > MAX_IMPLICIT_KEY) {
-        found.push({ offset: start, message: `a key longer than ${MAX_IMPLICIT_KEY} characters: kubectl (go-yaml) refuses it; shorten it, or write it as an explicit key (\`? key\` then \`: value\` on the next line)` });
-      }
-    } else if (kind === 'nonfinite') {
-      found.push({ offset: start, message: 'kubectl cannot send infinity/NaN as JSON; quote it if it is a string' });
-    }
+    if (visit(e, i, isKey) === false) return;
   }
-  return found;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -769,21 +780,14 @@ const COMPLEX_KEY = 'object-based map does not support complex keys';
  * offset 0 (the position of the event that closes it): that key is found here.
  */
 function constructErrorOffset(e: YAMLException, events: Event[], from: number, to: number): number {
-  if (e.reason !== COMPLEX_KEY) return e.mark?.position ?? 0;
-  const frames: Array<{ map: boolean; n: number }> = [];
-  for (let i = from; i < to; i++) {
-    const ev = events[i];
-    if (ev.type === EVENT_ID.POP) {
-      frames.pop();
-      continue;
-    }
-    const parent = frames[frames.length - 1];
-    if (parent) parent.n++;
-    if (ev.type !== EVENT_ID.MAPPING && ev.type !== EVENT_ID.SEQUENCE) continue;
-    if (parent?.map && parent.n % 2 === 1) return eventStart(ev);
-    frames.push({ map: ev.type === EVENT_ID.MAPPING, n: 0 });
-  }
-  return e.mark?.position ?? 0;
+  let at = e.mark?.position ?? 0;
+  if (e.reason !== COMPLEX_KEY) return at;
+  eachNode(events, from, to, (ev, _i, isKey) => {
+    if (!isKey || (ev.type !== EVENT_ID.MAPPING && ev.type !== EVENT_ID.SEQUENCE)) return true;
+    at = eventStart(ev);
+    return false;
+  });
+  return at;
 }
 
 /** A js-yaml error in plain words. */
