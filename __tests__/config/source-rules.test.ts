@@ -40,6 +40,20 @@ describe('checkRef', () => {
   test('every refusal says how to fix it', () => {
     expect(checkRef('a b')).toMatch(/use a branch name, a tag or a full 40-character commit SHA/);
   });
+
+  // Shapes of real tokens, built here so that no token-like string sits in the repository.
+  const tokens = [
+    `ghp_${'a1B2'.repeat(9)}`, `github_pat_${'11ABCD_x'.repeat(6)}`, `glpat-${'x1Y2z3'.repeat(4)}`, `xoxb-${'12345-abc'.repeat(3)}`,
+    `AKIA${'ABCD1234'.repeat(2)}`, `ATBB${'aB3d'.repeat(8)}`,
+  ];
+  test.each(tokens.flatMap((t) => [t, `feature/${t}`]))('refuses a ref shaped like an access token, without printing it: %#', (ref) => {
+    const problem = checkRef(ref);
+    expect(problem).toMatch(/looks like an access token \(.{4}…, not shown\): a ref is written into dist\/, the build log and every image's labels/);
+    expect(problem).not.toContain(ref.slice(8));
+  });
+  test.each(['asia/launch', 'akia-ui', 'ghp_short', 'release/glpat-notes', 'xoxb-1'])('accepts %s (a token prefix without a token\'s shape)', (ref) => {
+    expect(checkRef(ref)).toBeUndefined();
+  });
 });
 
 describe('isCommitSha', () => {

@@ -11,6 +11,13 @@
 const SHELL_META = /[\s$`'"\\;&|<>(){}!*?[\]#~^:]/;
 
 /**
+ * Access tokens by their documented shapes (GitHub classic and fine-grained,
+ * GitLab, Slack, AWS access key ids, Bitbucket), anywhere in a value: pasted
+ * as a ref, one would be committed with dist/.
+ */
+const TOKEN_SHAPED = /gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{40,}|gl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{20,}|xox[abpors]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[A-Z0-9]{16}|ATBB[A-Za-z0-9]{24,}/;
+
+/**
  * A branch, tag or full commit SHA, following `git check-ref-format` plus a
  * stricter character set: letters, digits and `._/+-` only.
  */
@@ -46,6 +53,9 @@ export function checkRef(ref: string): string | undefined {
   }
   if (ref.split('/').some((c) => c.startsWith('.'))) {
     return `${quoted(ref)} has a component starting with ".", which git refuses; ${fix}`;
+  }
+  if (TOKEN_SHAPED.test(ref)) {
+    return `looks like an access token (${ref.slice(0, 4)}…, not shown): a ref is written into dist/, the build log and every image's labels; ${fix}`;
   }
   if (/^[0-9a-f]{7,39}$/.test(ref)) {
     return `${quoted(ref)} looks like an abbreviated commit SHA; abbreviations are ambiguous and cannot be fetched, give all 40 characters`;
