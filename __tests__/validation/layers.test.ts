@@ -120,6 +120,26 @@ describe('lists (kubectl applies their items)', () => {
       expect.stringMatching(/^list\.yaml:4: Secret\/s: IB014 a Secret in the manifests/),
     ]);
   });
+  test('kubeconform: each item\'s errors at the item\'s line and identity; an empty list has nothing to check', async () => {
+    const text = [
+      'apiVersion: v1', 'kind: List', 'items:',
+      '- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, datta: {}}',
+      '- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}',
+      '- apiVersion: v1', '  kind: ConfigMap', '  metadata: {name: c}', '  data: {k: 1}',
+      '---', 'apiVersion: v1', 'kind: List', 'items: []', '',
+    ].join('\n');
+    expect((await kubeconformProblems([parseManifestText(text, 'list.yaml')])).map(formatProblem)).toEqual([
+      'list.yaml:4: ConfigMap/a datta: unknown field [kubeconform]',
+      'list.yaml:6: ConfigMap/c data.k: got number, want null or string [kubeconform]',
+    ]);
+    // Two items of one kind and name: kubeconform's results cannot tell them apart, so they are the list's.
+    const twins = text.replace('{name: c}', '{name: a}');
+    expect((await kubeconformProblems([parseManifestText(twins, 'list.yaml')])).map(formatProblem).sort()).toEqual([
+      'list.yaml:1: List (no name) data.k: got number, want null or string [kubeconform]',
+      'list.yaml:1: List (no name) datta: unknown field [kubeconform]',
+    ]);
+  });
+
   test('in flow style and after another document, the lines are still the items\'', () => {
     const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: List\nitems: [\n  {apiVersion: v1, kind: Secret, metadata: {name: s}}]\n';
     expect(policyProblems([parseManifestText(text, 'l.yaml')]).map((p) => `${p.line} ${p.object?.kind}/${p.object?.name}`)).toEqual(['8 Secret/s']);

@@ -3,7 +3,7 @@ import { createHash } from 'crypto';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { availableParallelism, tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { documentTexts, linesBeforeContent, ManifestFile, ObjectRef } from './manifests';
+import { documentTexts, linesBeforeContent, ManifestDoc, ManifestFile, ObjectRef, refOf } from './manifests';
 import { objectProblem, pointerToPath, Problem } from './problems';
 import { projectPath } from '../project-root';
 
@@ -113,7 +113,7 @@ export async function kubeconformProblems(files: ManifestFile[], options: Kubeco
   const docs = files.flatMap((f) => f.docs);
   if (docs.length === 0) return [];
   const started = startKubeconform(docs.map((d) => d.text), options);
-  return started.finish(docs.map((d) => d.ref));
+  return started.finish(docs);
 }
 
 export interface KubeconformOptions {
@@ -137,9 +137,9 @@ export interface KubeconformOptions {
   readonly timeoutMs?: number;
 }
 
-/** A kubeconform run under way over one file per object; `finish` maps its report to the objects. */
+/** A kubeconform run under way over one file per document; `finish` maps its report to the objects. */
 export interface KubeconformRun {
-  finish(refs: ObjectRef[]): Promise<Problem[]>;
+  finish(docs: ManifestDoc[]): Promise<Problem[]>;
 }
 
 /** Memory-backed /dev/shm when there is one (a run writes and removes a file per object), else the OS temp folder. */
@@ -155,7 +155,7 @@ function scratchRoot(): string {
 /**
  * Starts kubeconform on these object texts (one file each) and returns at
  * once, so the caller can parse and run the policy rules meanwhile. The
- * object identities are given to `finish`, in the same order.
+ * documents read are given to `finish`, in the same order.
  */
 export function startKubeconform(texts: string[], options: KubeconformOptions = {}): KubeconformRun {
   const dir = mkdtempSync(join(scratchRoot(), 'validate-kubeconform-'));
@@ -178,11 +178,11 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
       .then(([done, version, current]) => (version.stdout.trim() === direct.version && current ? done : start(['bash', SCRIPT])))
     : start(options.command ?? ['bash', SCRIPT]);
   return {
-    finish: async (refs) => {
+    finish: async (docs) => {
       try {
         const done = await run;
-        if (refs.length !== paths.length) throw new Error(`kubeconform was given ${paths.length} objects, the reader found ${refs.length}`);
-        return readReport(done, new Map(paths.map((p, n) => [p, refs[n]])), new Map(refs.map((ref, n) => [ref, texts[n]])));
+        if (docs.length !== paths.length) throw new Error(`kubeconform was given ${paths.length} objects, the reader found ${docs.length}`);
+        return readReport(done, new Map(paths.map((p, n) => [p, docs[n]])), new Map(docs.map((d, n) => [d, texts[n]])));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -213,8 +213,9 @@ function yamlErrorProblem(ref: ObjectRef, text: string | undefined, msg: string)
   return { ...objectProblem('kubeconform', ref, `kubectl cannot read this YAML: ${m[2].replace(/\n\s*/g, ' ')} (go-yaml, the reader kubectl and kubeconform use); fix the YAML at this line`), line };
 }
 
-function readReport(run: ToolRun, byPath: Map<string, ObjectRef>, texts = new Map<ObjectRef, string>()): Problem[] {
-  const all = [...byPath.values()];
+function readReport(run: ToolRun, byPath: Map<string, ManifestDoc>, texts = new Map<ManifestDoc, string>()): Problem[] {
+  const docs = [...byPath.values()];
+  const all = docs.map((d) => d.ref);
   const everyObject = (message: string) => all.map((ref) => objectProblem('kubeconform', ref, message));
   let report: any;
   try {
@@ -225,16 +226,25 @@ function readReport(run: ToolRun, byPath: Map<string, ObjectRef>, texts = new Ma
   if (run.status !== 0 && run.status !== 1) {
     return everyObject(`not checked: kubeconform failed (${exitText(run)}): ${toolText(run)}`);
   }
+  // kubeconform checks a list's items one by one and names each by kind and name only: a result is
+  // about the one item of that kind and name (its own identity and line), or, when several items
+  // share them (kubeconform's order tells them not apart), about the list.
+  const subject = (doc: ManifestDoc, r: any): ObjectRef => {
+    const items = (doc.items ?? []).map((i) => refOf(i)!).filter((ref) => (ref.kind ?? '') === r?.kind && (ref.name ?? '') === r?.name);
+    return items.length === 1 ? items[0] : doc.ref;
+  };
   const problems: Problem[] = [];
-  const reported = new Set<ObjectRef>();
+  const reported = new Set<ManifestDoc>();
   for (const r of Array.isArray(report?.resources) ? report.resources : []) {
-    const ref = byPath.get(r?.filename);
-    if (!ref) {
+    const doc = byPath.get(r?.filename);
+    if (!doc) {
       problems.push({ layer: 'kubeconform', file: all[0].file, message: `kubeconform reported on an unknown file: ${JSON.stringify(r)}` });
       continue;
     }
-    reported.add(ref);
-    if (r.status === 'statusValid') continue;
+    reported.add(doc);
+    // An empty list: kubectl applies nothing, and kubeconform says so with an empty status.
+    if (r.status === 'statusValid' || (r.status === '' && doc.items?.length === 0)) continue;
+    const ref = subject(doc, r);
     const errors = Array.isArray(r.validationErrors) ? r.validationErrors : [];
     if (r.status === 'statusInvalid' && errors.length > 0) {
       for (const e of errors) {
@@ -245,19 +255,20 @@ function readReport(run: ToolRun, byPath: Map<string, ObjectRef>, texts = new Ma
       }
     } else if (r.status === 'statusInvalid' || r.status === 'statusError') {
       const msg = String(r.msg || 'invalid (no reason given)');
-      problems.push(yamlErrorProblem(ref, texts.get(ref), msg) ?? objectProblem('kubeconform', ref, msg.replace(/\n\s*/g, ' ')));
+      problems.push(yamlErrorProblem(doc.ref, texts.get(doc), msg) ?? objectProblem('kubeconform', ref, msg.replace(/\n\s*/g, ' ')));
     } else {
       problems.push(objectProblem('kubeconform', ref, `not checked: kubeconform status ${JSON.stringify(r.status)}${r.msg ? `: ${r.msg}` : ''}`));
     }
   }
-  for (const ref of all) {
-    if (!reported.has(ref)) problems.push(objectProblem('kubeconform', ref, `not checked: kubeconform did not report on this object (${exitText(run)}): ${toolText(run)}`));
+  for (const doc of docs) {
+    if (!reported.has(doc)) problems.push(objectProblem('kubeconform', doc.ref, `not checked: kubeconform did not report on this object (${exitText(run)}): ${toolText(run)}`));
   }
   if (run.status === 1 && problems.length === 0) {
     problems.push({ layer: 'kubeconform', file: all[0].file, message: `kubeconform failed without naming a problem: ${toolText(run)}` });
   }
-  // In the order of the objects (kubeconform reports in whatever order its workers finish).
-  const order = new Map(all.map((ref, n) => [ref, n]));
+  // In the order of the objects, a list's items in theirs (kubeconform reports in whatever order its workers finish).
+  const order = new Map<ObjectRef, number>();
+  docs.forEach((d, n) => [d.ref, ...(d.items ?? []).map((i) => refOf(i)!)].forEach((ref) => order.set(ref, n)));
   const at = (p: Problem) => (p.object ? order.get(p.object) ?? -1 : -1);
-  return problems.sort((a, b) => at(a) - at(b));
+  return problems.sort((a, b) => at(a) - at(b) || (a.object?.line ?? 0) - (b.object?.line ?? 0));
 }

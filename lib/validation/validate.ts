@@ -41,9 +41,8 @@ export async function validate(paths: string[], options: ValidateOptions = {}): 
   const early = startKubeconform(sources.flatMap((s) => (s === undefined ? [] : splitDocuments(s))), options.kubeconform);
   const files = names.map((name, i) => (sources[i] === undefined ? readManifestFile(name) : parseManifestText(sources[i]!, name)));
   const layers: Layer[] = ['yaml', ...(options.policy === false ? [] : ['policy' as const]), 'kubeconform', ...(options.server ? ['apiserver' as const] : [])];
-  const refs = files.flatMap((f) => f.docs.map((d) => d.ref));
   // If the quick split and the parser disagree on the documents (unusual YAML), run it again on the parsed texts.
-  const schema = early.finish(refs).catch(() => kubeconformProblems(files, options.kubeconform));
+  const schema = early.finish(files.flatMap((f) => f.docs)).catch(() => kubeconformProblems(files, options.kubeconform));
   const problems: Problem[] = files.flatMap((f) => f.problems);
   if (options.policy !== false) problems.push(...policyProblems(files));
   problems.push(...await schema);
