@@ -607,6 +607,29 @@ function scalarText(source: string, events: Event[], i: number): string | undefi
 
 interface Identity { kind?: string; apiVersion?: string; namespace?: string; name?: string }
 
+/** kind, apiVersion, metadata.namespace and metadata.name of an object read. */
+function identityOf(m: Manifest): Identity {
+  const meta = m.metadata !== null && typeof m.metadata === 'object' ? m.metadata : {};
+  return { kind: m.kind, apiVersion: m.apiVersion, namespace: meta.namespace, name: meta.name };
+}
+
+/** The identity of an object at a line of a file (a field that is not a non-empty string is absent). */
+function refAt(id: Identity, file: string, line: number, index: number): ObjectRef {
+  return { kind: str(id.kind), apiVersion: str(id.apiVersion), namespace: str(id.namespace), name: str(id.name), file, line, index };
+}
+
+/**
+ * Adds a document read as an object: its identity, which every layer reports
+ * against, and for a list its items (or the problem kubectl has with them);
+ * `itemLines` gives each item's line and is asked only for a list.
+ */
+function addObject(out: ManifestFile, ref: ObjectRef, text: string, manifest: Manifest, itemLines: () => (n: number) => number): void {
+  refs.set(manifest, ref);
+  const listed = isList(manifest) ? listItems(manifest, ref, itemLines()) : undefined;
+  if (listed?.problem) out.problems.push({ layer: 'yaml', file: ref.file, line: listed.problem.line, message: listed.problem.message });
+  out.docs.push({ ref, text, manifest, ...(listed?.items ? { items: listed.items } : {}) });
+}
+
 /**
  * kind, apiVersion, metadata.name and metadata.namespace of a mapping read
  * from its events alone (for a document that could not be built: a duplicate
@@ -867,17 +890,10 @@ function readEventDocs(file: string, text: string, docText: string, offset: numb
         problem = { line, message: `this document is ${what}, not a Kubernetes object (a mapping with apiVersion, kind and metadata)` };
       }
     }
-    const m: any = manifest ?? identityFromEvents(text, events, d.content);
-    const id: Identity = manifest ? { kind: m.kind, apiVersion: m.apiVersion, namespace: m.metadata?.namespace, name: m.metadata?.name } : m;
-    const ref: ObjectRef = {
-      kind: str(id.kind), apiVersion: str(id.apiVersion), namespace: str(id.namespace), name: str(id.name),
-      file, line, index: out.docs.length,
-    };
+    const ref = refAt(manifest ? identityOf(manifest) : identityFromEvents(text, events, d.content), file, line, out.docs.length);
     if (problem) out.problems.push({ layer: 'yaml', file, line: problem.line, message: problem.message });
-    if (manifest) refs.set(manifest, ref);
-    const listed = manifest && isList(manifest) ? listItems(manifest, ref, itemLines(manifest, ref, text, events, d.content, (at) => lines.lineOf(offset + at))) : undefined;
-    if (listed?.problem) out.problems.push({ layer: 'yaml', file, line: listed.problem.line, message: listed.problem.message });
-    out.docs.push({ ref, text: docText, manifest, ...(listed?.items ? { items: listed.items } : {}) });
+    if (manifest) addObject(out, ref, docText, manifest, () => itemLines(manifest, ref, text, events, d.content, (at) => lines.lineOf(offset + at)));
+    else out.docs.push({ ref, text: docText });
   }
 }
 
@@ -911,16 +927,12 @@ function listItems(list: Manifest, ref: ObjectRef, lineOfItem: (n: number) => nu
   const refuse = (line: number, what: string) => ({
     problem: { line, message: `${what}: kubectl reads a document with apiVersion and items as a list of objects to apply, and refuses this one; make items a list of objects, or rename the field` },
   });
-  if (!Array.isArray(items)) return refuse(ref.line, `items is ${Array.isArray(items) ? 'a list' : items === null ? 'null' : typeof items === 'object' ? 'a mapping' : 'a single value'}, not a list`);
+  if (!Array.isArray(items)) return refuse(ref.line, `items is ${items === null ? 'null' : typeof items === 'object' ? 'a mapping' : 'a single value'}, not a list`);
   const found: Manifest[] = [];
   for (const [n, item] of items.entries()) {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return refuse(lineOfItem(n), `items[${n}] is not an object`);
     if (isList(item)) return refuse(lineOfItem(n), `items[${n}] is a list itself (kubectl applies no list inside a list)`);
-    const meta = item.metadata !== null && typeof item.metadata === 'object' ? item.metadata : {};
-    refs.set(item, {
-      kind: str(item.kind), apiVersion: str(item.apiVersion), namespace: str(meta.namespace), name: str(meta.name),
-      file: ref.file, line: lineOfItem(n), index: ref.index,
-    });
+    refs.set(item, refAt(identityOf(item), ref.file, lineOfItem(n), ref.index));
     found.push(item);
   }
   return { items: found };
@@ -970,7 +982,7 @@ function readBrokenChunk(file: string, source: string, ownText: string, chunk: C
   }
   out.problems.push({ layer: 'yaml', file, line: errorLine, message: yamlMessage(error, text) });
   out.docs.push({
-    ref: { kind: str(identity.kind), apiVersion: str(identity.apiVersion), namespace: str(identity.namespace), name: str(identity.name), file, line, index: out.docs.length },
+    ref: refAt(identity, file, line, out.docs.length),
     text: ownText,
   });
 }
@@ -990,7 +1002,12 @@ function jsonStream(source: string): { values: Array<{ start: number; end: numbe
   const stop = (offset: number, why: string) => ({
     values, stop: { offset, message: `${why}: kubectl reads a file that starts with \`{\` as JSON objects one after another, and fails here (after applying the objects before); write YAML documents separated by \`---\` lines instead, or only JSON objects` },
   });
-  for (let i = source.search(/\S/); i >= 0 && i < source.length; i = source.slice(i).search(/\S/) < 0 ? -1 : i + source.slice(i).search(/\S/)) {
+  const nonSpace = /\S/g;
+  const next = (from: number) => {
+    nonSpace.lastIndex = from;
+    return nonSpace.exec(source)?.index ?? -1;
+  };
+  for (let i = next(0); i >= 0; i = next(i)) {
     if (source[i] !== '{') {
       const eol = source.indexOf('\n', i);
       const rest = source.slice(i, eol < 0 ? source.length : eol).replace(/\r$/, '');
@@ -1033,20 +1050,13 @@ function parseJsonStream(source: string, file: string): ManifestFile {
   for (const { start, end, value } of values) {
     const line = lines.lineOf(start);
     const text = `${source.slice(start, end)}\n`;
-    const manifest = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Manifest) : undefined;
-    const meta = manifest && manifest.metadata !== null && typeof manifest.metadata === 'object' ? manifest.metadata : {};
-    const ref: ObjectRef = {
-      kind: str(manifest?.kind), apiVersion: str(manifest?.apiVersion), namespace: str(meta.namespace), name: str(meta.name), file, line, index: out.docs.length,
-    };
-    if (!manifest) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       out.problems.push({ layer: 'yaml', file, line, message: 'this JSON value is not an object (a Kubernetes object has apiVersion, kind and metadata)' });
-      out.docs.push({ ref, text });
+      out.docs.push({ ref: refAt({}, file, line, out.docs.length), text });
       continue;
     }
-    refs.set(manifest, ref);
-    const listed = isList(manifest) ? listItems(manifest, ref, () => line) : undefined;
-    if (listed?.problem) out.problems.push({ layer: 'yaml', file, line: listed.problem.line, message: listed.problem.message });
-    out.docs.push({ ref, text, manifest, ...(listed?.items ? { items: listed.items } : {}) });
+    const manifest = value as Manifest;
+    addObject(out, refAt(identityOf(manifest), file, line, out.docs.length), text, manifest, () => () => line);
   }
   if (stop) out.problems.push({ layer: 'yaml', file, line: lines.lineOf(stop.offset), message: stop.message });
   return out;
