@@ -259,9 +259,9 @@ function appliedDocs(file: ManifestFile): ManifestDoc[] {
 }
 
 /** Creates every namespace the objects name (for real: the server is private), so their objects can be checked. */
-async function ensureNamespaces(files: ManifestFile[], kubectlBin: string, kubeconfig: string): Promise<void> {
+async function ensureNamespaces(docs: ManifestDoc[], kubectlBin: string, kubeconfig: string): Promise<void> {
   const names = new Set<string>();
-  for (const f of files) for (const d of appliedDocs(f)) if (d.ref.namespace && DNS_LABEL_PATTERN.test(d.ref.namespace)) names.add(d.ref.namespace);
+  for (const d of docs) if (d.ref.namespace && DNS_LABEL_PATTERN.test(d.ref.namespace)) names.add(d.ref.namespace);
   names.delete('default');
   if (names.size === 0) return;
   const text = [...names].sort().map((n) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${n}\n`).join('---\n');
@@ -282,11 +282,12 @@ export async function apiserverProblems(files: ManifestFile[], options: ApiServe
   const chunkSize = options.chunkSize ?? 250;
   const base = ['--kubeconfig', kubeconfig, '--request-timeout=30s'];
   const problems: Problem[] = [];
-  await ensureNamespaces(files, kubectlBin, kubeconfig);
-  const total = files.reduce((n, f) => n + appliedDocs(f).length, 0);
+  const applied = files.map(appliedDocs);
+  await ensureNamespaces(applied.flat(), kubectlBin, kubeconfig);
+  const total = applied.reduce((n, docs) => n + docs.length, 0);
   let done = 0;
-  for (const file of files) {
-    const docs = appliedDocs(file);
+  for (const [f, file] of files.entries()) {
+    const docs = applied[f];
     for (let start = 0; start < docs.length; start += chunkSize) {
       const part = docs.slice(start, start + chunkSize);
       const timeoutMs = options.timeoutMs ?? 60_000 + 100 * part.length;

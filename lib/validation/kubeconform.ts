@@ -182,7 +182,7 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
       try {
         const done = await run;
         if (docs.length !== paths.length) throw new Error(`kubeconform was given ${paths.length} objects, the reader found ${docs.length}`);
-        return readReport(done, new Map(paths.map((p, n) => [p, docs[n]])), new Map(docs.map((d, n) => [d, texts[n]])));
+        return readReport(done, new Map(paths.map((p, n) => [p, docs[n]])));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -206,14 +206,14 @@ export const splitDocuments = documentTexts;
  */
 const YAML_ERROR = /^error unmarshalling resource: error converting YAML to JSON: yaml: line (\d+): (.+)$/s;
 
-function yamlErrorProblem(ref: ObjectRef, text: string | undefined, msg: string): Problem | undefined {
+function yamlErrorProblem({ ref, text }: ManifestDoc, msg: string): Problem | undefined {
   const m = YAML_ERROR.exec(msg);
-  if (!m || text === undefined) return undefined;
+  if (!m) return undefined;
   const line = ref.line - linesBeforeContent(text) + Number(m[1]) - 1;
   return { ...objectProblem('kubeconform', ref, `kubectl cannot read this YAML: ${m[2].replace(/\n\s*/g, ' ')} (go-yaml, the reader kubectl and kubeconform use); fix the YAML at this line`), line };
 }
 
-function readReport(run: ToolRun, byPath: Map<string, ManifestDoc>, texts = new Map<ManifestDoc, string>()): Problem[] {
+function readReport(run: ToolRun, byPath: Map<string, ManifestDoc>): Problem[] {
   const docs = [...byPath.values()];
   const all = docs.map((d) => d.ref);
   const everyObject = (message: string) => all.map((ref) => objectProblem('kubeconform', ref, message));
@@ -255,7 +255,7 @@ function readReport(run: ToolRun, byPath: Map<string, ManifestDoc>, texts = new 
       }
     } else if (r.status === 'statusInvalid' || r.status === 'statusError') {
       const msg = String(r.msg || 'invalid (no reason given)');
-      problems.push(yamlErrorProblem(doc.ref, texts.get(doc), msg) ?? objectProblem('kubeconform', ref, msg.replace(/\n\s*/g, ' ')));
+      problems.push(yamlErrorProblem(doc, msg) ?? objectProblem('kubeconform', ref, msg.replace(/\n\s*/g, ' ')));
     } else {
       problems.push(objectProblem('kubeconform', ref, `not checked: kubeconform status ${JSON.stringify(r.status)}${r.msg ? `: ${r.msg}` : ''}`));
     }
