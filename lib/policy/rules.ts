@@ -29,11 +29,14 @@ export interface Violation {
   readonly fix: string;
 }
 
+/** A violation as a rule finds it: the rule's id and fix are added by checkPolicy. */
+export type Found = Omit<Violation, 'rule' | 'fix'>;
+
 export interface PolicyRule {
   readonly id: string;
   readonly description: string;
   readonly fix: string;
-  check(manifests: Manifest[]): Array<Omit<Violation, 'rule' | 'fix'>>;
+  check(manifests: Manifest[]): Found[];
 }
 
 /**
@@ -242,7 +245,7 @@ function hasDollarOrBrace(v: any): boolean {
 }
 
 /** The push-credential env of a container: REGISTRY_USERNAME/REGISTRY_PASSWORD as secretKeyRefs. */
-function pushCredentialProblems(at: PodSpecAt, container: any, path: string): Array<Omit<Violation, 'rule' | 'fix'>> {
+function pushCredentialProblems(at: PodSpecAt, container: any, path: string): Found[] {
   const env = entries(container.env).map(([e]) => e);
   const ref = (name: string) => objectOr(objectOr(env.find((e) => e.name === name)?.valueFrom).secretKeyRef);
   const user = ref('REGISTRY_USERNAME');
@@ -270,7 +273,7 @@ const isPushSecretRef = (e: unknown) => isObject(e) && e.prefix === PUSH_SECRET_
  * (the scripts read PUSH_SECRET_username and PUSH_SECRET_password), not optional, and the
  * Secret that REGISTRY_PUSH_SECRET (the scripts' messages) names.
  */
-function pushSecretEnvFromProblems(at: PodSpecAt, container: any, path: string): Array<Omit<Violation, 'rule' | 'fix'>> {
+function pushSecretEnvFromProblems(at: PodSpecAt, container: any, path: string): Found[] {
   const problem = (where: string, message: string) => ({ object: at.object, manifest: at.manifest, path: `${path}.${where}`, message });
   const envFrom: unknown[] = Array.isArray(container.envFrom) ? container.envFrom : [];
   let i = 0;
@@ -292,7 +295,7 @@ const IMAGE_KEYS: Array<{ name: string; context: string }> = [];
 const imageKeys = (n: number) => (IMAGE_KEYS[n] ??= { name: `IMAGE_${n}_NAME`, context: `IMAGE_${n}_CONTEXT` });
 
 /** IB004 on one builder container: IMAGE_<n>_NAME as the scripts count them, each the name its source gives. */
-function imageNameProblems(at: PodSpecAt, container: any, path: string): Array<Omit<Violation, 'rule' | 'fix'>> {
+function imageNameProblems(at: PodSpecAt, container: any, path: string): Found[] {
   const env = envOf(container);
   // As the scripts count them (IMAGE_COUNT_SH): IMAGE_1_NAME, IMAGE_2_NAME, ... up to the first one unset or empty.
   let count = 0;
@@ -348,7 +351,7 @@ export const RULES: PolicyRule[] = [
     description: 'every env value is a string',
     fix: 'quote the value in YAML ("30500"); the API server refuses numbers and booleans in EnvVar.value',
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         for (const { container, path } of containersOf(at)) {
           const env = container.env;
@@ -373,7 +376,7 @@ export const RULES: PolicyRule[] = [
       const service = manifests.find((m) => m?.kind === 'Service' && isRegistry(m));
       const nodePorts = entries(objectOr(service?.spec).ports).map(([p]) => p.nodePort)
         .filter((n) => typeof n === 'number' || typeof n === 'string').map(String);
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         if (!isBuilder(at)) return;
         for (const { container, path } of containersOf(at)) {
@@ -396,7 +399,7 @@ export const RULES: PolicyRule[] = [
     description: 'every image is pinned: a tag other than latest, or a digest',
     fix: 'write the image as name:tag (e.g. registry:2.8.3), optionally with @sha256:<digest>',
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         for (const { container, path } of containersOf(at)) {
           if (typeof container.image !== 'string') {
@@ -422,7 +425,7 @@ export const RULES: PolicyRule[] = [
     description: 'builder image names are derived from the source, never configured',
     fix: 'let the BuilderPod/BuildJob derive IMAGE_<n>_NAME from the repository and context; do not set it',
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         if (!isBuilder(at)) return;
         for (const { container, path } of containersOf(at)) problems.push(...imageNameProblems(at, container, path));
@@ -435,7 +438,7 @@ export const RULES: PolicyRule[] = [
     description: 'builder Jobs never restart a Pod in place (restartPolicy Never); the single builder Pod restarts on failure (OnFailure)',
     fix: 'set restartPolicy: Never on a builder Job\'s Pod template (each attempt keeps its Pod and logs; with OnFailure the Job controller deletes the Pod when it gives up) and OnFailure on the builder Pod',
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         if (!isBuilder(at)) return;
         const want = at.manifest.kind === 'Pod' ? 'OnFailure' : 'Never';
@@ -451,7 +454,7 @@ export const RULES: PolicyRule[] = [
     description: `the only hostPath is ${NODE_RUN_PATH} (the Docker socket's directory), of type Directory, mounted read-only, in builder workloads`,
     fix: `builders mount only the node's ${NODE_RUN_PATH} (hostPath type: Directory, volumeMount readOnly: true) and reach ${DOCKER_SOCKET_PATH} below it; everything else uses emptyDir or a PersistentVolumeClaim`,
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         const volumes = at.spec.volumes;
         if (!Array.isArray(volumes)) return;
@@ -492,7 +495,7 @@ export const RULES: PolicyRule[] = [
     description: 'the registry runs exactly one replica, replaced with Recreate, with a volume at /var/lib/registry',
     fix: 'keep replicas: 1 and strategy Recreate: without shared storage, two registries each hold half the pushes',
     check: (manifests) => manifests.filter((m) => m?.kind === 'Deployment' && isRegistry(m)).flatMap((m) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       const object = objectId(m);
       const deployment = objectOr(m.spec);
       if (deployment.replicas !== 1) problems.push({ manifest: m, object, path: 'spec.replicas', message: `replicas is ${describeValue(deployment.replicas)}` });
@@ -512,7 +515,7 @@ export const RULES: PolicyRule[] = [
     description: 'builders run as root with a writable root filesystem and an emptyDir at /workspace',
     fix: 'apk needs root and a writable filesystem: runAsUser 0, runAsNonRoot not true, readOnlyRootFilesystem not true, workspace emptyDir',
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         if (!isBuilder(at)) return;
         for (const { container, path } of containersOf(at)) {
@@ -534,7 +537,7 @@ export const RULES: PolicyRule[] = [
       + 'never edit the script in dist/, and apply the ConfigMap with the builders',
     check: (manifests) => {
       const configMaps = new Map(manifests.filter((m) => isObject(m) && m.kind === 'ConfigMap').map((m) => [objectOr(m.metadata).name, m]));
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         if (!isBuilder(at)) return;
         for (const { container, path } of containersOf(at)) {
@@ -565,7 +568,7 @@ export const RULES: PolicyRule[] = [
     description: 'buildkit builders mount no hostPath of any kind',
     fix: 'the buildkit engine needs nothing from the node: keep its volumes emptyDir (state dir) only; a node socket belongs to the docker engine',
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         if (!isBuildkitBuilder(at)) return;
         for (const [v, i] of entries(at.spec.volumes)) {
@@ -584,7 +587,7 @@ export const RULES: PolicyRule[] = [
     description: 'seccomp Unconfined and AppArmor unconfined only on the buildkit container of a buildkit builder, never for a whole Pod',
     fix: `only rootless BuildKit needs the runtime profiles off (it creates user namespaces): keep seccompProfile Unconfined in the securityContext of the container named "${BUILDKIT_CONTAINER_NAME}" and the AppArmor annotation for that container only; remove them everywhere else, and from the Pod's own securityContext`,
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         const buildkit = isBuildkitBuilder(at);
         if (objectOr(objectOr(at.spec.securityContext).seccompProfile).type === 'Unconfined') {
@@ -625,7 +628,7 @@ export const RULES: PolicyRule[] = [
     description: `buildkit builders never run as root: uid ${BUILDKIT_USER} (the rootless image's user), not privileged, no added capabilities, none of the node's namespaces (hostPID, hostNetwork, hostIPC), with an emptyDir state dir`,
     fix: `runAsUser ${BUILDKIT_USER}, runAsNonRoot true, privileged false, no capabilities.add, hostPID/hostNetwork/hostIPC unset, an emptyDir at ${BUILDKIT_STATE_PATH}; rootless BuildKit needs none of the node's privileges`,
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         if (!isBuildkitBuilder(at)) return;
         for (const field of ['hostPID', 'hostNetwork', 'hostIPC']) {
@@ -657,7 +660,7 @@ export const RULES: PolicyRule[] = [
       const service = manifests.find((m) => m?.kind === 'Service' && isRegistry(m));
       const name = objectOr(service?.metadata).name;
       const hosts = entries(objectOr(service?.spec).ports).map(([p]) => `${name}:${p.port}`);
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         if (!isBuildkitBuilder(at)) return;
         for (const { container, path } of containersOf(at)) {
@@ -679,7 +682,7 @@ export const RULES: PolicyRule[] = [
     description: 'no secret material in the manifests: no Secret objects, no literal credentials in env, no password hashes or docker auths anywhere',
     fix: 'create Secrets out of band (README: "Registry credentials") and reference them by name (secretKeyRef, secret volumes); never commit a password, a hash or a config.json',
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       manifests.filter(isObject).forEach((m) => {
         if (m.kind === 'Secret') {
           problems.push({ object: objectId(m), manifest: m, path: '', message: 'a Secret in the manifests: its data would be committed with dist/' });
@@ -711,7 +714,7 @@ export const RULES: PolicyRule[] = [
     description: `builders and the retention CronJob read the push credentials from the push Secret, not optional: builders the whole Secret (envFrom, prefix ${PUSH_SECRET_ENV_PREFIX}, the Secret REGISTRY_PUSH_SECRET names), the retention CronJob REGISTRY_USERNAME/REGISTRY_PASSWORD as secretKeyRef (keys username/password)`,
     fix: 'add the builder container and the retention container through the constructs, which wire pushSecretEnvFrom() and pushCredentialEnv(); do not set these env values by hand',
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         if (!isBuilder(at) && !isRetention(at)) return;
         for (const { container, path } of containersOf(at)) {
@@ -731,7 +734,7 @@ export const RULES: PolicyRule[] = [
       const targets = entries(objectOr(objectOr(service).spec).ports).map(([p]) => p.targetPort ?? p.port);
       const spec = objectOr(objectOr(objectOr(m.spec).template).spec);
       const secretVolumes = new Set(entries(spec.volumes).filter(([v]) => objectOr(v.secret).secretName).map(([v]) => v.name));
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       entries(spec.containers).forEach(([c, i]) => {
         const ports = entries(c.ports).map(([p]) => p.containerPort);
         if (!ports.some((p) => targets.includes(p))) return;
@@ -755,7 +758,7 @@ export const RULES: PolicyRule[] = [
       } catch (e: any) {
         return [{ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: `not YAML: ${e instanceof YAMLException ? `${e.reason} (line ${(e.mark?.line ?? 0) + 1})` : e.message}` }];
       }
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       if (objectOr(objectOr(objectOr(config).storage).delete).enabled !== true) problems.push({ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: 'storage.delete.enabled is not true: retention cannot delete' });
       if (objectOr(objectOr(config).storage).cache !== undefined) problems.push({ object: objectId(m), manifest: m, path: 'data["config.yml"]', message: 'storage.cache is set: after garbage collection the cache still claims deleted blobs exist' });
       return problems;
@@ -766,7 +769,7 @@ export const RULES: PolicyRule[] = [
     description: 'buildkit builders have what rootless BuildKit needs to start: seccomp Unconfined and the AppArmor annotation on the buildkit container, allowPrivilegeEscalation, and the no-process-sandbox flag',
     fix: `add the builder through the constructs (addBuildkitContainer): container "${BUILDKIT_CONTAINER_NAME}" with securityContext.seccompProfile.type Unconfined and allowPrivilegeEscalation true (setuid newuidmap), the Pod annotation ${APPARMOR_ANNOTATION_PREFIX}${BUILDKIT_CONTAINER_NAME}: unconfined, and env BUILDKITD_FLAGS containing ${BUILDKITD_FLAGS}; without them buildkitd fails at run time, not here`,
     check: (manifests) => {
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       podSpecs(manifests).forEach((at) => {
         if (!isBuildkitBuilder(at)) return;
         for (const { container, path } of containersOf(at)) {
@@ -797,7 +800,7 @@ export const RULES: PolicyRule[] = [
     fix: 'use the RetentionCronJob construct\'s ClusterRole (list on Pods and the workloads that make Pods, lib/retention WORKLOADS); a cluster-wide write or Secret read lets whoever controls that Pod\'s image act on every namespace',
     check: (manifests) => manifests.filter((m) => isObject(m) && m.kind === 'ClusterRole').flatMap((m) => {
       const object = objectId(m);
-      const problems: Array<Omit<Violation, 'rule' | 'fix'>> = [];
+      const problems: Found[] = [];
       entries(m.rules).forEach(([rule, i]) => {
         const path = `rules[${i}]`;
         const list = (v: unknown) => (Array.isArray(v) ? v : []);
