@@ -475,7 +475,8 @@ function enginesInUse(raw: any): Map<EngineName, number[]> {
   const engines = new Map<EngineName, number[]>();
   (raw.builds as any[]).forEach((build, b) => {
     const engine: EngineName = build.engine ?? raw.builders?.engine ?? 'docker';
-    engines.set(engine, [...(engines.get(engine) ?? []), b]);
+    if (!engines.has(engine)) engines.set(engine, []);
+    engines.get(engine)!.push(b);
   });
   return new Map([...engines].sort(([a], [b]) => a.localeCompare(b)));
 }
