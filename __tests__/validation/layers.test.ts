@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { collectFiles } from '../../lib/validation/files';
@@ -80,6 +80,28 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
       expect(summary(await kubeconformProblems(pod(), { toolsDir: standInTools('v0.8.0') }))).toEqual([
         expect.stringMatching(/^Pod\/unknown-field: not checked: kubeconform did not report on this object/),
       ]);
+    });
+
+    test('once both checks passed, the next run skips them until a file they read changes (here: the binary replaced)', async () => {
+      const dir = standInTools('v0.8.0');
+      const calls = join(dir, 'version-calls');
+      const bin = join(dir, 'bin', 'kubeconform');
+      const standIn = (version: string) => `#!/bin/sh\n[ "$1" = -v ] && echo x >> ${calls} && echo ${version} && exit 0\necho '{"resources": []}'\n`;
+      const aged = (...files: string[]) => files.forEach((f) => utimesSync(f, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000)));
+      writeFileSync(bin, standIn('v0.8.0'));
+      aged(bin, join(dir, 'schemas', 'v1.27.16-standalone-strict', '.stamp'));
+      const versionCalls = () => (existsSync(calls) ? readFileSync(calls, 'utf-8').split('\n').length - 1 : 0);
+      const notChecked = [expect.stringMatching(/^Pod\/unknown-field: not checked: kubeconform did not report on this object/)];
+      expect(summary(await kubeconformProblems(pod(), { toolsDir: dir }))).toEqual(notChecked);
+      expect(versionCalls()).toBe(1);
+      expect(summary(await kubeconformProblems(pod(), { toolsDir: dir }))).toEqual(notChecked);
+      expect(versionCalls()).toBe(1);
+      // Another version put in its place (same size, as old): asked again, and the wrapper runs the pinned one.
+      writeFileSync(`${bin}.new`, standIn('v0.7.0'), { mode: 0o755 });
+      renameSync(`${bin}.new`, bin);
+      aged(bin);
+      expect(summary(await kubeconformProblems(pod(), { toolsDir: dir }))).toEqual(['Pod/unknown-field spec.containers[0].imagePullPolicyy: unknown field']);
+      expect(versionCalls()).toBe(2);
     });
 
     test.each([

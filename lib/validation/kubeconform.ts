@@ -1,6 +1,6 @@
 import { spawn } from 'child_process';
 import { createHash } from 'crypto';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { accessSync, constants, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { availableParallelism, tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { documentTexts, linesBeforeContent, ManifestDoc, ManifestFile, ObjectRef, refOf } from './manifests';
@@ -19,9 +19,10 @@ const SCRIPT = projectPath('scripts/validate-tools/kubeconform.sh');
  * kubeconform runs: its version (`-v`, a second process) and `schemasCurrent`,
  * the stamp scripts/validate-tools/k8s-schemas.sh writes for the current
  * swagger.json and converter (hashing swagger.json takes ~15 ms); a run that
- * fails either is done again through the wrapper.
+ * fails either is done again through the wrapper. Both checks are skipped
+ * when `checked` says they passed for these very files (see CHECKED).
  */
-function directKubeconform(toolsDir?: string): { command: string[]; version: string; schemasCurrent: () => boolean } | undefined {
+function directKubeconform(toolsDir?: string): DirectKubeconform | undefined {
   try {
     const tools = dirname(SCRIPT);
     const pins = Object.fromEntries(readFileSync(join(tools, 'versions.env'), 'utf-8').split('\n')
@@ -29,28 +30,77 @@ function directKubeconform(toolsDir?: string): { command: string[]; version: str
     const dir = toolsDir ?? process.env.VALIDATE_TOOLS_DIR ?? join(dirname(dirname(tools)), '.tools');
     const bin = join(dir, 'bin', 'kubeconform');
     const schemas = join(dir, 'schemas', `${pins.K8S_VERSION}-standalone-strict`);
+    const swagger = join(dir, 'src', 'swagger', pins.K8S_VERSION, 'swagger.json');
+    const converter = join(tools, 'openapi2jsonschema.mjs');
     accessSync(bin, constants.X_OK);
     const recorded = readFileSync(join(schemas, '.stamp'), 'utf-8').trim();
     if (!pins.KUBECONFORM_VERSION) return undefined;
     const schemasCurrent = () => {
       try {
-        return recorded === createHash('sha256')
-          .update(readFileSync(join(dir, 'src', 'swagger', pins.K8S_VERSION, 'swagger.json')))
-          .update(readFileSync(join(tools, 'openapi2jsonschema.mjs')))
-          .digest('hex');
+        return recorded === createHash('sha256').update(readFileSync(swagger)).update(readFileSync(converter)).digest('hex');
       } catch {
         return false;
       }
     };
+    // What both checks depend on: the pins, and the stats of the files they read.
+    const inputs = () => JSON.stringify([pins.KUBECONFORM_VERSION, recorded, ...[bin, join(schemas, '.stamp'), swagger, converter].map(statKey)]);
+    const record = join(dir, CHECKED);
+    let checked = false;
+    try {
+      const last = JSON.parse(readFileSync(record, 'utf-8'));
+      checked = last.inputs === inputs() && [bin, join(schemas, '.stamp'), swagger, converter].every((f) => statSync(f, { bigint: true }).mtimeNs < BigInt(last.atNs) - RACY_NS);
+    } catch {
+      // no record, or one that cannot be read: check
+    }
     return {
       command: [bin, '-strict', '-summary', '-kubernetes-version', pins.K8S_VERSION.replace(/^v/, ''),
         '-schema-location', join(dir, 'schemas', '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json')],
       version: pins.KUBECONFORM_VERSION,
       schemasCurrent,
+      checked,
+      remember: (atNs: bigint, before: string) => {
+        try {
+          if (inputs() !== before) return; // a file changed during the checks
+          const tmp = `${record}.${process.pid}.tmp`;
+          writeFileSync(tmp, JSON.stringify({ inputs: before, atNs: String(atNs) }));
+          renameSync(tmp, record);
+        } catch {
+          // a read-only tools folder: check again next time
+        }
+      },
+      inputs,
     };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * In the tools folder: the stats (size, mtime, inode) of kubeconform, the
+ * schema stamp, swagger.json and the converter, and the pins, when its version
+ * and the schemas last passed both checks. The next run with the same stats
+ * skips the checks: ~35 ms of CPU (a second kubeconform process and a 6 MB
+ * hash) in a run that shares 2 cores with kubeconform. Like build/'s stamp
+ * (scripts/build.js): a replaced or rewritten file has another stat, and a
+ * stat is trusted only for files last changed RACY_NS before the checks began.
+ */
+const CHECKED = '.validate-checked.json';
+const RACY_NS = 2_000_000_000n;
+
+function statKey(file: string): string {
+  const st = statSync(file, { bigint: true });
+  return `${st.size}:${st.mtimeNs}:${st.ino}`;
+}
+
+interface DirectKubeconform {
+  readonly command: string[];
+  readonly version: string;
+  schemasCurrent(): boolean;
+  /** Both checks passed for these files before (CHECKED). */
+  readonly checked: boolean;
+  /** The checks passed: record it for the inputs as they were before the checks began. */
+  remember(atNs: bigint, before: string): void;
+  inputs(): string;
 }
 
 export interface ToolRun {
@@ -173,10 +223,20 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
   // Started directly, its version is asked at the same time and its schemas' stamp checked while it
   // runs; another version than the pinned one, or stale schemas, run again through the wrapper, which
   // installs the pinned one and generates the schemas.
-  const run = direct
-    ? Promise.all([start(direct.command), runTool(direct.command[0], ['-v'], { timeoutMs }), direct.schemasCurrent()])
-      .then(([done, version, current]) => (version.stdout.trim() === direct.version && current ? done : start(['bash', SCRIPT])))
-    : start(options.command ?? ['bash', SCRIPT]);
+  const run = !direct
+    ? start(options.command ?? ['bash', SCRIPT])
+    : direct.checked
+      ? start(direct.command)
+      : (() => {
+        const atNs = BigInt(Date.now()) * 1_000_000n; // before the inputs are read
+        const before = direct.inputs();
+        return Promise.all([start(direct.command), runTool(direct.command[0], ['-v'], { timeoutMs }), direct.schemasCurrent()])
+          .then(([done, version, current]) => {
+            if (version.stdout.trim() !== direct.version || !current) return start(['bash', SCRIPT]);
+            direct.remember(atNs, before);
+            return done;
+          });
+      })();
   return {
     finish: async (docs) => {
       try {
