@@ -507,6 +507,18 @@ describe('parseBuildsFile: files that are not one plain YAML mapping', () => {
     expect(problemsOf(bomb)).toMatch(/^builds\.yaml:6:\d+: \(top level\): YAML error: too many aliases \(more than 10000 expansions/);
   });
 
+  test('one anchor used by 12,000 builds: read (no cap of 10,000 uses); aliases of aliases still refused', () => {
+    const builds = Array.from({ length: 11_999 }, (_, i) => `  - {repo: https://x.example/r${i}.git, ref: *ref, images: [{context: s${i}}]}\n`).join('');
+    const text = `builds:\n  - repo: https://x.example/first.git\n    ref: &ref release\n    images: [{context: svc}]\n${builds}`;
+    const file = parseBuildsFile(text);
+    expect(file.builds).toHaveLength(12_000);
+    expect(file.builds[11_999].ref).toBe('release');
+    // 12,000 aliases allow 120,000 expansions; 10 levels of 10 aliases of each other expand to 10^10.
+    const levels = 'abcdefghij'.split('');
+    const bomb = [`a0: &a0 [${Array(10).fill('"x"').join(',')}]`, ...levels.map((k, i) => `${k}: &${k} [${Array(10).fill(`*${i === 0 ? 'a0' : levels[i - 1]}`).join(',')}]`), text].join('\n');
+    expect(problemsOf(bomb)).toMatch(/^builds\.yaml:\d+:\d+: \(top level\): YAML error: too many aliases \(more than 120\d{3} expansions/);
+  });
+
   test('a long file: every build read, a problem in the last one located', () => {
     const builds = Array.from({ length: 3000 }, (_, i) => `  - repo: https://x.example/r${i}.git\n    images: [{context: svc}]\n`).join('');
     const text = `builds:\n${builds}  - {repo: https://x.example/last.git, images: [{context: /abs}]}\n`;

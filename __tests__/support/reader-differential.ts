@@ -66,3 +66,15 @@ export function disagreements(count: number): Disagreement[] {
   }
   return found;
 }
+
+/**
+ * A ConfigMap that uses one anchor 12,000 times and merges a 20-key anchor into 600 mappings
+ * (12,000 merged keys): kubectl reads it (__tests__/server/reader-kubectl.test.ts), so the reader
+ * must too; a cap of 10,000 aliases or merged keys refused it.
+ */
+export const MANY_ALIASES = [
+  'apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: many, labels: {a: &v x}}',
+  `m: &m {${Array.from({ length: 20 }, (_, n) => `m${n}: v`).join(', ')}}`,
+  'data:', ...Array.from({ length: 12_000 }, (_, n) => `  k${n}: *v`),
+  'spec:', ...Array.from({ length: 600 }, (_, n) => `- {<<: *m, own: ${n}}`),
+].join('\n');

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'util';
 import { splitDocuments } from '../../lib/validation/kubeconform';
 import { KUBECTL_SCHEMA, parseManifestText } from '../../lib/validation/manifests';
 import { KUBECTL_KEYS, kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
-import { asJson, corpus, disagreements, goodObjects, mutationBases, view } from '../support/reader-differential';
+import { asJson, corpus, disagreements, goodObjects, MANY_ALIASES, mutationBases, view } from '../support/reader-differential';
 import { mutate, random } from '../support/yaml-mutants';
 import { oracleParseManifestText } from '../support/yaml-reader-oracle';
 
@@ -300,6 +300,16 @@ describe('aliases', () => {
     const f = parseManifestText('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: &l {x: z}}\ndata: &d {a: "1"}\nx: [*l, *l, *d, *d]\n', 'a.yaml');
     expect(f.problems).toEqual([]);
     expect(asJson(f.docs[0].manifest).x).toEqual([{ x: 'z' }, { x: 'z' }, { a: '1' }, { a: '1' }]);
+  });
+
+  test('one anchor used 12,000 times, and 12,000 merged keys, are read as kubectl reads them (no cap of 10,000)', () => {
+    const f = parseManifestText(MANY_ALIASES, 'many.yaml');
+    expect(f.problems).toEqual([]);
+    const m = asJson(f.docs[0].manifest);
+    expect(Object.keys(m.data)).toHaveLength(12_000);
+    expect(m.data.k11999).toBe('x');
+    expect(m.spec).toHaveLength(600);
+    expect(m.spec[599]).toEqual({ ...Object.fromEntries(Array.from({ length: 20 }, (_, n) => [`m${n}`, 'v'])), own: 599 });
   });
 
   test('an alias to a node that contains it is refused (the object would contain itself)', () => {

@@ -30,9 +30,13 @@ export interface YamlReadOptions {
   /**
    * Most alias expansions allowed: each `*alias` counts 1 plus the aliases
    * inside what it refers to, so aliases of aliases (an "alias bomb") count
-   * what they would expand to.
+   * what they would expand to. A file may always expand `expansionsPerAlias`
+   * times the aliases it has, so a long file that uses an anchor more often
+   * than this is read; a bomb grows exponentially, and passes that at once.
    */
   readonly maxAliasExpansions: number;
+  /** @default 10 */
+  readonly expansionsPerAlias?: number;
 }
 
 /** Where a value sits: its node's start, and for mappings where each key starts. */
@@ -155,8 +159,11 @@ export class YamlSource {
    * and key, and the alias expansions. Returns how many events the first
    * document has (more events: more documents).
    */
-  private walk(events: Event[], { maxAliasExpansions }: YamlReadOptions): number {
+  private walk(events: Event[], { maxAliasExpansions, expansionsPerAlias = 10 }: YamlReadOptions): number {
     const text = this.text;
+    let aliases = 0;
+    for (const event of events) if (event.type === EVENT_ID.ALIAS) aliases++;
+    const allowed = Math.max(maxAliasExpansions, expansionsPerAlias * aliases);
     const stack: Frame[] = [];
     /** Per anchor: the alias expansions inside its node, or 'open' while that node is being read. */
     const anchors = new Map<string, number | 'open'>();
@@ -214,8 +221,8 @@ export class YamlSource {
         const count = 1 + inside;
         expansions += count;
         if (parent) parent.expansions += count;
-        if (expansions > maxAliasExpansions) {
-          throw new YamlReadError(offset, `too many aliases (more than ${maxAliasExpansions} expansions, counting aliases inside what an alias refers to); `
+        if (expansions > allowed) {
+          throw new YamlReadError(offset, `too many aliases (more than ${allowed} expansions, counting aliases inside what an alias refers to); `
             + 'write the values out or use fewer nested aliases');
         }
       } else {

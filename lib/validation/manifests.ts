@@ -245,8 +245,6 @@ export const KUBECTL_SCHEMA = new Schema([...FAILSAFE_SCHEMA.tags, goMapTag, goS
 
 /** Nesting deeper than this is refused (js-yaml's default is 100; CRD schemas nest deeper than people do). */
 const MAX_DEPTH = 1000;
-/** Alias nodes per document, a hard cap on top of the expansion check. */
-const MAX_ALIASES = 10_000;
 
 function allowedAliasRatio(decoded: number): number {
   if (decoded <= 400_000) return 0.99;
@@ -787,7 +785,10 @@ export function plainObject(source: string, events: Event[], from: number, to: n
 /** An empty document (`---` alone, comments only): one empty plain scalar, no tag, no anchor. */
 const isEmptyContent = (e: Event) => e.type === EVENT_ID.SCALAR && e.valueStart < 0 && e.tagStart < 0 && e.anchorStart < 0;
 
-const CONSTRUCT = { schema: KUBECTL_SCHEMA, maxAliases: MAX_ALIASES, maxTotalMergeKeys: 10_000 };
+// No cap of js-yaml's own on aliases or merged keys: a document gets here only when aliasProblem,
+// go-yaml's own rule, let its aliases through, and kubectl reads any number of them (a hard cap of
+// 10,000 refused a ConfigMap kubectl reads, as "excessive aliasing").
+const CONSTRUCT = { schema: KUBECTL_SCHEMA, maxAliases: -1, maxTotalMergeKeys: -1 };
 
 const columnOf = (e: YAMLException) => (e.mark ? ` (column ${e.mark.column + 1})` : '');
 
@@ -821,7 +822,6 @@ function yamlMessage(e: unknown, source: string, events?: Event[]): string {
     const name = key && key.valueStart >= 0 ? getScalarValue(source, key) : undefined;
     return `${name !== undefined ? `key ${JSON.stringify(name)}` : 'a key'} is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one${columnOf(e)}`;
   }
-  if (e.reason.startsWith('aliases exceeded maxAliases')) return `cannot read this document: more than ${MAX_ALIASES} aliases (kubectl refuses excessive aliasing)`;
   const tag = /^cannot resolve a node with !<tag:yaml\.org,2002:(\w+)> explicit tag$/.exec(e.reason);
   if (tag) return `this value is not a valid !!${tag[1]}, the tag it is given; kubectl refuses it ("cannot decode ... as a !!${tag[1]}"): fix the value or remove the tag${columnOf(e)}`;
   if (e.reason === COMPLEX_KEY) return 'a key that is a list or a mapping: kubectl refuses it ("invalid map key"; JSON keys are strings); make the key a string';
