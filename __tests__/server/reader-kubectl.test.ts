@@ -142,6 +142,11 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ['anchors with letters, digits, - and _, and && in text', 'reads', `${cm('a')}spec:\n  a: &Ab-9_z b\n  c: *Ab-9_z\n  d: |\n    x && y\n`],
     ['one anchor used 12,000 times, and 12,000 merged keys', 'reads', `${MANY_ALIASES}\n`],
     ['keys of 1024 characters, and an explicit key of 2000', 'reads', `${cm('a')}data:\n  ${'k'.repeat(1024)}: x\n  "${'q'.repeat(1022)}": y\n  ? ${'e'.repeat(2000)}\n  : z\n`],
+    // What go-yaml reads and js-yaml refuses: the reader reads what kubectl reads.
+    ['a `\\\'` escape (go-yaml\'s `\'`) in double-quoted values and keys, also folded and after `\\\\`', 'reads',
+      `${cm('a')}data:\n  a: "it\\'s"\n  "k\\'": "\\'v\\'"\n  b: "x\\\\\\'y"\n  c: "a\\'\n    b\\'"\n  d: "a\\'\\\n    b"\n  e: 'x\\'\n`],
+    ['a `\\\'` escape and a `\\/` in one string', 'refuses', `${cm('a')}data:\n  a: "\\'\\/"\n`],
+    ['a `\\\'` escape in a string tagged !!int', 'refuses', `${cm('a')}spec:\n  a: !!int "1\\'"\n`],
   ];
   test.each(CASES)('%s: kubectl %s', (_name, verdict, text) => {
     const read = kubectlReads(text);

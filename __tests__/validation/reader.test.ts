@@ -295,6 +295,18 @@ describe('what js-yaml reads but kubectl (go-yaml v2) refuses', () => {
   });
 });
 
+describe('what go-yaml reads and js-yaml refuses: read as kubectl reads it (each kubectl-checked in reader-kubectl.test.ts)', () => {
+  const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`;
+  const values = (text: string) => goodObjects(parseManifestText(text, 'x.yaml')).map((o: any) => o.data ?? o.spec);
+  const twice = (key: string, column: number) => `key "${key}" is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one (column ${column})`;
+
+  test('a `\\\'` escape in a double-quoted string is go-yaml\'s `\'`; what follows keeps its lines', () => {
+    expect(values(`${cm('a')}data:\n  "k\\'": "it\\'s\n    \\"x\\"\\\\\\'"\n  e: 'x\\'\n`)).toEqual([{ "k'": 'it\'s "x"\\\'', e: 'x\\' }]);
+    expect(line(`${cm('a')}data:\n  "k\\'": "it\\'s\n    x"\n  b: x\n  b: y\n---\n${cm('b')}`))
+      .toEqual({ docs: ['ConfigMap/a@1 (not read)', 'ConfigMap/b@10'], problems: [`8: ${twice('b', 3)}`] });
+  });
+});
+
 describe('aliases', () => {
   test('anchors used several times are read (shared values)', () => {
     const f = parseManifestText('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: &l {x: z}}\ndata: &d {a: "1"}\nx: [*l, *l, *d, *d]\n', 'a.yaml');

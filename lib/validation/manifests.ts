@@ -434,6 +434,107 @@ function goRefusals(text: string, events: Event[]): Array<{ offset: number; mess
 }
 
 // ---------------------------------------------------------------------------------------------
+// What go-yaml v2 reads and js-yaml refuses, read as go-yaml reads it: a `\'` escape in a
+// double-quoted string (go-yaml's `'`, unknown to YAML 1.2). js-yaml parses a copy of the text
+// rewritten in place (same length, so every offset and line stays): `\'` as `\"`; the events are
+// then set back to what the text says (a string with `\'` its go-yaml value). Only a text that
+// js-yaml refuses takes this way; each rewrite is checked against the events.
+
+/** A chunk's events as kubectl reads them, what go-yaml refuses in it, and the text its scalars are decoded from. */
+interface ChunkEvents {
+  readonly events: Event[];
+  readonly refusals: Array<{ offset: number; message: string }>;
+  readonly decode: string;
+}
+
+const PARSE_OPTIONS = { maxDepth: MAX_DEPTH };
+/** At most this many parses of a chunk (each one after the `\'` of a string are rewritten): bounded work. */
+const MAX_REPARSES = 200;
+
+/** `text` with the character at each of `offsets` (ascending) replaced by `ch`. */
+function replaceAt(text: string, offsets: number[], ch: string): string {
+  let out = '';
+  let from = 0;
+  for (const at of offsets) {
+    out += text.slice(from, at) + ch;
+    from = at + 1;
+  }
+  return out + text.slice(from);
+}
+
+/** The offsets of the `'` of each `\'` escape in the double-quoted string that goes on at `from` (inside it). */
+function quoteEscapes(text: string, from: number): number[] {
+  const found: number[] = [];
+  for (let i = from; i < text.length && text[i] !== '"'; i++) {
+    if (text[i] !== '\\') continue;
+    if (text[i + 1] === "'") found.push(i + 1);
+    i++;
+  }
+  return found;
+}
+
+/**
+ * js-yaml's events for `text` rewritten as described above: for each error js-yaml stops at, the
+ * `\'` escapes of that string rewritten, and parsed again.
+ */
+function parseRewritten(text: string) {
+  let parsed = text;
+  const escapes: number[] = [];
+  let error: unknown;
+  for (let n = 0; n < MAX_REPARSES; n++) {
+    try {
+      return { events: parseEvents(parsed, PARSE_OPTIONS), parsed, escapes };
+    } catch (e) {
+      error = e;
+      if (!(e instanceof YAMLException) || !e.mark) break;
+      const at = e.mark.position;
+      let fix: number[] = [];
+      if (e.reason === 'unknown escape sequence' && parsed[at] === "'" && parsed[at - 1] === '\\') {
+        fix = quoteEscapes(parsed, at - 1);
+        escapes.push(...fix);
+        parsed = replaceAt(parsed, fix, '"');
+      }
+      if (fix.length === 0) break;
+    }
+  }
+  return { error, parsed, escapes };
+}
+
+/**
+ * A chunk's events as kubectl reads them (see above), or js-yaml's error and the text (as
+ * rewritten, same offsets) it is about.
+ */
+function parseChunk(text: string): ChunkEvents | { error: unknown; parsed: string } {
+  let events: Event[] | undefined;
+  let error: unknown;
+  try {
+    events = parseEvents(text, PARSE_OPTIONS);
+  } catch (e) {
+    error = e;
+  }
+  if (events) return { events, refusals: goRefusals(text, events), decode: text };
+  const go = parseRewritten(text);
+  if (!go.events) return { error: go.error, parsed: go.parsed };
+  const refusals = goRefusals(text, go.events);
+  // A string with `\'`: its go-yaml value (js-yaml's with `\x27` for each `\'`) is written over its text, and read as it stands.
+  let decode = text;
+  let escapes = 0;
+  for (const e of go.events) {
+    if (e.type !== EVENT_ID.SCALAR || e.style !== SCALAR_STYLE.DOUBLE_QUOTED) continue;
+    const inside = go.escapes.filter((q) => q > e.valueStart && q < e.valueEnd).length;
+    if (inside === 0) continue;
+    escapes += inside;
+    const raw = text.slice(e.valueStart, e.valueEnd).replace(/\\[^]/g, (esc) => (esc === "\\'" ? '\\x27' : esc));
+    const value = getScalarValue(raw, { ...e, valueStart: 0, valueEnd: raw.length, fast: false });
+    if (value.length > e.valueEnd - e.valueStart) return { error, parsed: text }; // cannot be: no escape is shorter than its character
+    decode = `${decode.slice(0, e.valueStart)}${value}${' '.repeat(e.valueEnd - e.valueStart - value.length)}${decode.slice(e.valueEnd)}`;
+    Object.assign(e, { valueEnd: e.valueStart + value.length, fast: true });
+  }
+  if (escapes !== go.escapes.length) return { error, parsed: text }; // a `\'` rewritten outside a double-quoted string: the rewrite does not hold
+  return { events: go.events, refusals, decode };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Where documents start and end in the text, and lines.
 
 /**
@@ -1082,15 +1183,14 @@ export function parseManifestText(source: string, file: string): ManifestFile {
     for (const p of pending.filter((q) => q.offset < chunk.end)) out.problems.push({ layer: p.layer, file, line: p.line, message: p.message });
     pending = pending.filter((q) => q.offset >= chunk.end);
     const text = read.slice(chunk.start, chunk.end);
-    let events: Event[];
-    try {
-      events = parseEvents(text, { maxDepth: MAX_DEPTH });
-    } catch (e) {
-      readBrokenChunk(file, read, source.slice(chunk.start, chunk.end), chunk, e, lines, out);
+    const parsed = parseChunk(text);
+    if ('error' in parsed) {
+      const broken = parsed.parsed === text ? read : `${read.slice(0, chunk.start)}${parsed.parsed}${read.slice(chunk.end)}`;
+      readBrokenChunk(file, broken, source.slice(chunk.start, chunk.end), chunk, parsed.error, lines, out);
       continue;
     }
-    for (const r of goRefusals(text, events)) out.problems.push({ layer: 'yaml', file, line: lines.lineOf(chunk.start + r.offset), message: r.message });
-    readEventDocs(file, text, source.slice(chunk.start, chunk.end), chunk.start, events, lines, out);
+    for (const r of parsed.refusals) out.problems.push({ layer: 'yaml', file, line: lines.lineOf(chunk.start + r.offset), message: r.message });
+    readEventDocs(file, parsed.decode, source.slice(chunk.start, chunk.end), chunk.start, parsed.events, lines, out);
   }
   for (const p of pending) out.problems.push({ layer: p.layer, file, line: p.line, message: p.message });
   if (UNICODE_BREAK.test(source)) out.problems.push(...unicodeBreaks(source, file, lines));
