@@ -147,6 +147,12 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
       `${cm('a')}data:\n  a: "it\\'s"\n  "k\\'": "\\'v\\'"\n  b: "x\\\\\\'y"\n  c: "a\\'\n    b\\'"\n  d: "a\\'\\\n    b"\n  e: 'x\\'\n`],
     ['a `\\\'` escape and a `\\/` in one string', 'refuses', `${cm('a')}data:\n  a: "\\'\\/"\n`],
     ['a `\\\'` escape in a string tagged !!int', 'refuses', `${cm('a')}spec:\n  a: !!int "1\\'"\n`],
+    ['tabs between the tokens of `{ }` and `[ ]`, before them, and at the start of their continued lines', 'reads',
+      `${cm('a')}data: {a:\tb,\tc: d, \te:\t"f\tg"}\nspec:\t[a,\tb, {c:\td}, [\te], !!str\th, &y\ti, *y\t, {?\tj: k},\n\tl, "m\n\tn", 'o\n\tp'\t]\nx:\n- {a:\tb}\t# c\n- k:\t[a,\n    \tb]\n`],
+    ['a tab between flow tokens, and tabs in a block scalar', 'reads', `${cm('a')}spec:\n  a: [b,\tc]\n  d: |\n    x\ty\n    \tz\n  e: {f:\tg}\n`],
+    ...[['in `{ }`', 'data: {a: x\n\ty}\n'], ['in `[ ]`, left of the block mapping around it', 'spec:\n  k: [a, x\n  \ty]\n']]
+      .map(([where, body]): [string, 'refuses', string] => [`a tab at the start of a continued line of an unquoted value ${where}`, 'refuses', `${cm('a')}${body}`]),
+    ['a tab after `-` before `[`, with a tab in `[ ]`', 'refuses', `${cm('a')}spec:\n-\t[a,\tb]\n`],
   ];
   test.each(CASES)('%s: kubectl %s', (_name, verdict, text) => {
     const read = kubectlReads(text);

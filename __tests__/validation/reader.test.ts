@@ -305,6 +305,17 @@ describe('what go-yaml reads and js-yaml refuses: read as kubectl reads it (each
     expect(line(`${cm('a')}data:\n  "k\\'": "it\\'s\n    x"\n  b: x\n  b: y\n---\n${cm('b')}`))
       .toEqual({ docs: ['ConfigMap/a@1 (not read)', 'ConfigMap/b@10'], problems: [`8: ${twice('b', 3)}`] });
   });
+
+  test('a tab between the tokens of `{ }` or `[ ]` is a space to go-yaml, but not at the start of a continued unquoted value', () => {
+    expect(values(`${cm('a')}data: {a:\tb,\n\tc: "d\te"}\n`)).toEqual([{ a: 'b', c: 'd\te' }]);
+    expect(line(`${cm('a')}data: {a:\tb,\n\tc: d}\nspec: [a,\tb]\nx: {y: 1, y: 2}\n---\n${cm('b')}`))
+      .toEqual({ docs: ['ConfigMap/a@1 (not read)', 'ConfigMap/b@9'], problems: [`7: ${twice('y', 11)}`] });
+    // With a tab in a block scalar (read line by line then: a space there would change the scalar's indentation).
+    expect(values(`${cm('a')}spec:\n  a: [b,\tc]\n  d: |\n    x\ty\n    \tz\n  e: {f:\tg}\n`)).toEqual([{ a: ['b', 'c'], d: 'x\ty\n\tz\n', e: { f: 'g' } }]);
+    expect(line(`${cm('a')}spec:\n  k: {a: x\n  \ty}\n`).problems).toEqual([
+      '6: kubectl (go-yaml) refuses a tab at the start of a continued line of an unquoted value ("found a tab character that violates indentation"); replace it with spaces, or quote the value',
+    ]);
+  });
 });
 
 describe('aliases', () => {

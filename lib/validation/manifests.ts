@@ -435,10 +435,11 @@ function goRefusals(text: string, events: Event[]): Array<{ offset: number; mess
 
 // ---------------------------------------------------------------------------------------------
 // What go-yaml v2 reads and js-yaml refuses, read as go-yaml reads it: a `\'` escape in a
-// double-quoted string (go-yaml's `'`, unknown to YAML 1.2). js-yaml parses a copy of the text
-// rewritten in place (same length, so every offset and line stays): `\'` as `\"`; the events are
-// then set back to what the text says (a string with `\'` its go-yaml value). Only a text that
-// js-yaml refuses takes this way; each rewrite is checked against the events.
+// double-quoted string (go-yaml's `'`, unknown to YAML 1.2), and a tab between the tokens of a
+// `[ ]` or `{ }` (js-yaml takes it for indentation). js-yaml parses a copy of the text rewritten in
+// place (same length, so every offset and line stays): `\'` as `\"`, such a tab as a space; the
+// events are then set back to what the text says (a string with `\'` its go-yaml value). Only a
+// text that js-yaml refuses takes this way; each rewrite is checked against the events.
 
 /** A chunk's events as kubectl reads them, what go-yaml refuses in it, and the text its scalars are decoded from. */
 interface ChunkEvents {
@@ -448,8 +449,10 @@ interface ChunkEvents {
 }
 
 const PARSE_OPTIONS = { maxDepth: MAX_DEPTH };
-/** At most this many parses of a chunk (each one after the `\'` of a string are rewritten): bounded work. */
+/** At most this many parses of a chunk (each one after the tabs of a line or the `\'` of a string are rewritten): bounded work. */
 const MAX_REPARSES = 200;
+
+const lineStartAt = (text: string, offset: number) => Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
 
 /** `text` with the character at each of `offsets` (ascending) replaced by `ch`. */
 function replaceAt(text: string, offsets: number[], ch: string): string {
@@ -475,15 +478,17 @@ function quoteEscapes(text: string, from: number): number[] {
 
 /**
  * js-yaml's events for `text` rewritten as described above: for each error js-yaml stops at, the
- * `\'` escapes of that string rewritten, and parsed again.
+ * `\'` escapes of that string or the tabs of that line (with `restOfText`, of every line from
+ * there on: one more parse for a text with many such lines) rewritten, and parsed again.
  */
-function parseRewritten(text: string) {
+function parseRewritten(text: string, restOfText: boolean) {
   let parsed = text;
+  const tabs: number[] = [];
   const escapes: number[] = [];
   let error: unknown;
   for (let n = 0; n < MAX_REPARSES; n++) {
     try {
-      return { events: parseEvents(parsed, PARSE_OPTIONS), parsed, escapes };
+      return { events: parseEvents(parsed, PARSE_OPTIONS), parsed, tabs, escapes };
     } catch (e) {
       error = e;
       if (!(e instanceof YAMLException) || !e.mark) break;
@@ -493,11 +498,47 @@ function parseRewritten(text: string) {
         fix = quoteEscapes(parsed, at - 1);
         escapes.push(...fix);
         parsed = replaceAt(parsed, fix, '"');
+      } else if (e.reason === 'deficient indentation') {
+        const from = lineStartAt(parsed, at);
+        const to = restOfText ? parsed.length : parsed.slice(at).search(/[\r\n]|$/) + at;
+        for (let t = parsed.indexOf('\t', from); t >= 0 && t < to; t = parsed.indexOf('\t', t + 1)) fix.push(t);
+        tabs.push(...fix);
+        parsed = replaceAt(parsed, fix, ' ');
       }
       if (fix.length === 0) break;
     }
   }
-  return { error, parsed, escapes };
+  return { error, parsed, tabs, escapes };
+}
+
+/**
+ * The tabs (rewritten as spaces) that go-yaml refuses after all: one that starts a continued line
+ * of an unquoted value at or left of the column of the block mapping or list around it ("found a
+ * tab character that violates indentation"). Undefined when a tab was inside a block scalar
+ * (`|`, `>`), whose indentation a space changes: the rewrite does not hold.
+ */
+function rewrittenTabRefusals(text: string, events: Event[], tabs: number[]): Array<{ offset: number; message: string }> | undefined {
+  const found: Array<{ offset: number; message: string }> = [];
+  const open: Array<{ block: boolean; start: number }> = [];
+  for (const e of events) {
+    if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) open.push({ block: e.style === COLLECTION_STYLE.BLOCK, start: e.start });
+    else if (e.type === EVENT_ID.POP) open.pop();
+    if (e.type !== EVENT_ID.SCALAR || e.valueStart < 0) continue;
+    const inside = tabs.filter((t) => t > e.valueStart && t < e.valueEnd);
+    if (inside.length === 0) continue;
+    if (e.style === SCALAR_STYLE.LITERAL_BLOCK || e.style === SCALAR_STYLE.FOLDED_BLOCK) return undefined;
+    if (e.style !== SCALAR_STYLE.PLAIN) continue;
+    const block = [...open].reverse().find((c) => c.block);
+    const indent = block ? block.start - lineStartAt(text, block.start) : -1;
+    for (const t of inside) {
+      const lineStart = lineStartAt(text, t);
+      if (lineStart > e.valueStart && /^[ \t]*$/.test(text.slice(lineStart, t)) && t - lineStart <= indent) {
+        found.push({ offset: t, message: 'kubectl (go-yaml) refuses a tab at the start of a continued line of an unquoted value ("found a tab character that violates indentation"); replace it with spaces, or quote the value' });
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 /**
@@ -513,9 +554,21 @@ function parseChunk(text: string): ChunkEvents | { error: unknown; parsed: strin
     error = e;
   }
   if (events) return { events, refusals: goRefusals(text, events), decode: text };
-  const go = parseRewritten(text);
-  if (!go.events) return { error: go.error, parsed: go.parsed };
-  const refusals = goRefusals(text, go.events);
+  let go = parseRewritten(text, true);
+  let tabRefusals = go.events && rewrittenTabRefusals(text, go.events, go.tabs);
+  if (go.tabs.length > 0 && !tabRefusals) {
+    go = parseRewritten(text, false); // the tabs of the lines js-yaml stops at only
+    tabRefusals = go.events && rewrittenTabRefusals(text, go.events, go.tabs);
+  }
+  const original = () => ({ error, parsed: text });
+  if (!go.events) {
+    // Stopped on a line whose tabs were rewritten: the error is about the text with its tabs (so it names them).
+    const at = go.error instanceof YAMLException ? go.error.mark?.position : undefined;
+    const onTabs = at !== undefined && go.tabs.some((t) => lineStartAt(text, t) === lineStartAt(text, at));
+    return { error: go.error, parsed: onTabs ? text : go.parsed };
+  }
+  if (!tabRefusals) return original();
+  const refusals = [...goRefusals(text, go.events), ...tabRefusals].sort((a, b) => a.offset - b.offset);
   // A string with `\'`: its go-yaml value (js-yaml's with `\x27` for each `\'`) is written over its text, and read as it stands.
   let decode = text;
   let escapes = 0;
@@ -526,11 +579,11 @@ function parseChunk(text: string): ChunkEvents | { error: unknown; parsed: strin
     escapes += inside;
     const raw = text.slice(e.valueStart, e.valueEnd).replace(/\\[^]/g, (esc) => (esc === "\\'" ? '\\x27' : esc));
     const value = getScalarValue(raw, { ...e, valueStart: 0, valueEnd: raw.length, fast: false });
-    if (value.length > e.valueEnd - e.valueStart) return { error, parsed: text }; // cannot be: no escape is shorter than its character
+    if (value.length > e.valueEnd - e.valueStart) return original(); // cannot be: no escape is shorter than its character
     decode = `${decode.slice(0, e.valueStart)}${value}${' '.repeat(e.valueEnd - e.valueStart - value.length)}${decode.slice(e.valueEnd)}`;
     Object.assign(e, { valueEnd: e.valueStart + value.length, fast: true });
   }
-  if (escapes !== go.escapes.length) return { error, parsed: text }; // a `\'` rewritten outside a double-quoted string: the rewrite does not hold
+  if (escapes !== go.escapes.length) return original(); // a `\'` rewritten outside a double-quoted string: the rewrite does not hold
   return { events: go.events, refusals, decode };
 }
 
