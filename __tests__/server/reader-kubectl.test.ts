@@ -153,6 +153,11 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ...[['in `{ }`', 'data: {a: x\n\ty}\n'], ['in `[ ]`, left of the block mapping around it', 'spec:\n  k: [a, x\n  \ty]\n']]
       .map(([where, body]): [string, 'refuses', string] => [`a tab at the start of a continued line of an unquoted value ${where}`, 'refuses', `${cm('a')}${body}`]),
     ['a tab after `-` before `[`, with a tab in `[ ]`', 'refuses', `${cm('a')}spec:\n-\t[a,\tb]\n`],
+    ['an alias right before `:` is a key (go-yaml ends the name there): `[*x:y]`, `{*x: y}`, `*x: y`', 'reads',
+      `${cm('a')}x: &x v\nspec: [*x:w, *x: w, *x:, *x:*x, *x:w:z, {*x:[a]}, *x:"q"]\nblock:\n  *x: w\nlist:\n- *x: w\n- *x:\n    a: b\n`],
+    ['`*x:` in strings, in plain values, in a block scalar and in a comment: text', 'reads', `${cm('a')}x: &x v\nspec: {a: "*x: b", c: '*x: d', e: f *x:g}\nd: |\n  *x: y\n# *x: z\n`],
+    ...[['`*x:y` in a block mapping', 'spec:\n  - *x:w\n'], ['an anchor on the alias', 'spec: [&a *x: w]\n'], ['a tag on the alias', 'spec: [!!str *x: w]\n'], ['`[*x:?]`', 'spec: [*x:?]\n'], ['`*x?:`', 'spec: [*x?:w]\n']]
+      .map(([what, body]): [string, 'refuses', string] => [`an alias before \`:\` kubectl refuses: ${what}`, 'refuses', `${cm('a')}x: &x v\n${body}`]),
   ];
   test.each(CASES)('%s: kubectl %s', (_name, verdict, text) => {
     const read = kubectlReads(text);

@@ -316,6 +316,13 @@ describe('what go-yaml reads and js-yaml refuses: read as kubectl reads it (each
       '6: kubectl (go-yaml) refuses a tab at the start of a continued line of an unquoted value ("found a tab character that violates indentation"); replace it with spaces, or quote the value',
     ]);
   });
+
+  test('an alias right before `:` is a key (go-yaml ends its name there); `*x:` in text stays text', () => {
+    expect(values(`${cm('a')}x: &x v\nspec: [*x:w, {*x: w}, *x:]\n`)).toEqual([[{ v: 'w' }, { v: 'w' }, { v: null }]]);
+    expect(line(`${cm('a')}x: &x v\nspec: [*x:w]\ny: {a: 1, a: 2}\n---\n${cm('b')}`))
+      .toEqual({ docs: ['ConfigMap/a@1 (not read)', 'ConfigMap/b@8'], problems: [`6: ${twice('a', 11)}`] });
+    expect(values(`${cm('a')}x: &x v\nspec: {a: "*x: b", c: '*x: d', e: f *x:g}\n# *x: z\n`)).toEqual([{ a: '*x: b', c: '*x: d', e: 'f *x:g' }]);
+  });
 });
 
 describe('aliases', () => {

@@ -434,12 +434,14 @@ function goRefusals(text: string, events: Event[]): Array<{ offset: number; mess
 }
 
 // ---------------------------------------------------------------------------------------------
-// What go-yaml v2 reads and js-yaml refuses, read as go-yaml reads it: a `\'` escape in a
-// double-quoted string (go-yaml's `'`, unknown to YAML 1.2), and a tab between the tokens of a
-// `[ ]` or `{ }` (js-yaml takes it for indentation). js-yaml parses a copy of the text rewritten in
-// place (same length, so every offset and line stays): `\'` as `\"`, such a tab as a space; the
-// events are then set back to what the text says (a string with `\'` its go-yaml value). Only a
-// text that js-yaml refuses takes this way; each rewrite is checked against the events.
+// What go-yaml v2 reads and js-yaml refuses or reads otherwise, read as go-yaml reads it: a `\'`
+// escape in a double-quoted string (go-yaml's `'`, unknown to YAML 1.2), a tab between the tokens of
+// a `[ ]` or `{ }` (js-yaml takes it for indentation), and an alias right before a `:` (`[*x:y]`,
+// `*x: y`: go-yaml ends the alias name at the `:`, js-yaml reads the `:` into the name). js-yaml
+// parses a copy of the text rewritten in place (same length, so every offset and line stays):
+// `\'` as `\"`, such a tab as a space, `*x` as `''`; the events are then set back to what the text
+// says (the scalar `''` an alias again, a string with `\'` its go-yaml value). Only a text that
+// js-yaml refuses, or that has `*name:`, takes this way; each rewrite is checked against the events.
 
 /** A chunk's events as kubectl reads them, what go-yaml refuses in it, and the text its scalars are decoded from. */
 interface ChunkEvents {
@@ -449,6 +451,8 @@ interface ChunkEvents {
 }
 
 const PARSE_OPTIONS = { maxDepth: MAX_DEPTH };
+/** `*name` right before a `:`, where a token starts. */
+const ALIAS_BEFORE_COLON = /(?<=^|[\s[{,])\*[A-Za-z0-9_-]+(?=:)/gm;
 /** At most this many parses of a chunk (each one after the tabs of a line or the `\'` of a string are rewritten): bounded work. */
 const MAX_REPARSES = 200;
 
@@ -477,12 +481,14 @@ function quoteEscapes(text: string, from: number): number[] {
 }
 
 /**
- * js-yaml's events for `text` rewritten as described above: for each error js-yaml stops at, the
- * `\'` escapes of that string or the tabs of that line (with `restOfText`, of every line from
- * there on: one more parse for a text with many such lines) rewritten, and parsed again.
+ * js-yaml's events for `text` rewritten as described above: `aliases` (offsets and lengths of
+ * `*name` before `:`) as `''`, then, for each error js-yaml stops at, the `\'` escapes of that
+ * string or the tabs of that line (with `restOfText`, of every line from there on: one more parse
+ * for a text with many such lines) rewritten, and parsed again.
  */
-function parseRewritten(text: string, restOfText: boolean) {
+function parseRewritten(text: string, aliases: Array<{ at: number; length: number }>, restOfText: boolean) {
   let parsed = text;
+  for (const a of aliases) parsed = `${parsed.slice(0, a.at)}''${' '.repeat(a.length - 2)}${parsed.slice(a.at + a.length)}`;
   const tabs: number[] = [];
   const escapes: number[] = [];
   let error: unknown;
@@ -553,21 +559,33 @@ function parseChunk(text: string): ChunkEvents | { error: unknown; parsed: strin
   } catch (e) {
     error = e;
   }
-  if (events) return { events, refusals: goRefusals(text, events), decode: text };
-  let go = parseRewritten(text, true);
+  const aliases = text.includes('*') ? [...text.matchAll(ALIAS_BEFORE_COLON)].map((m) => ({ at: m.index, length: m[0].length })) : [];
+  if (events && aliases.length === 0) return { events, refusals: goRefusals(text, events), decode: text };
+  let go = parseRewritten(text, aliases, true);
   let tabRefusals = go.events && rewrittenTabRefusals(text, go.events, go.tabs);
   if (go.tabs.length > 0 && !tabRefusals) {
-    go = parseRewritten(text, false); // the tabs of the lines js-yaml stops at only
+    go = parseRewritten(text, aliases, false); // the tabs of the lines js-yaml stops at only
     tabRefusals = go.events && rewrittenTabRefusals(text, go.events, go.tabs);
   }
-  const original = () => ({ error, parsed: text });
+  const original = () => (events ? { events, refusals: goRefusals(text, events), decode: text } : { error, parsed: text });
   if (!go.events) {
+    if (events) return original();
     // Stopped on a line whose tabs were rewritten: the error is about the text with its tabs (so it names them).
     const at = go.error instanceof YAMLException ? go.error.mark?.position : undefined;
     const onTabs = at !== undefined && go.tabs.some((t) => lineStartAt(text, t) === lineStartAt(text, at));
     return { error: go.error, parsed: onTabs ? text : go.parsed };
   }
   if (!tabRefusals) return original();
+  // `''` back to the alias it was written for (a `''` where none was written for: in a string or a comment).
+  const scalarAt = new Map<number, number>();
+  for (const [i, e] of go.events.entries()) if (e.type === EVENT_ID.SCALAR && e.style === SCALAR_STYLE.SINGLE_QUOTED) scalarAt.set(e.valueStart, i);
+  for (const a of aliases) {
+    const i = scalarAt.get(a.at + 1);
+    const e = i === undefined ? undefined : go.events[i] as ScalarEvent;
+    if (i === undefined || !e || e.valueEnd !== a.at + 1) continue;
+    if (e.tagStart >= 0 || e.anchorStart >= 0) return original(); // an alias takes no tag or anchor
+    go.events[i] = { type: EVENT_ID.ALIAS, anchorStart: a.at + 1, anchorEnd: a.at + a.length };
+  }
   const refusals = [...goRefusals(text, go.events), ...tabRefusals].sort((a, b) => a.offset - b.offset);
   // A string with `\'`: its go-yaml value (js-yaml's with `\x27` for each `\'`) is written over its text, and read as it stands.
   let decode = text;
