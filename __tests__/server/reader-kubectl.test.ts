@@ -136,6 +136,9 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ...[['after `-`', 'spec:\n  a:\n  -\tb\n'], ['after `- -`', 'spec:\n  - -\tb\n'], ['after `-` and spaces', 'spec:\n  -  \tb\n'], ['after `?`', 'spec:\n  ?\ta\n  : b\n'],
       ['on a blank line', 'spec:\n  a: b\n\t\n  c: d\n'], ['before a comment', 'spec:\n  a: b\n\t# c\n'], ['after a kept block scalar', 'data:\n  a: |+\n    x\n\t\n']]
       .map(([where, body]): [string, 'refuses', string] => [`a tab ${where}`, 'refuses', `${cm('a')}${body}`]),
+    ...[['`|`', 'data:\n  d: |\n    \tx\n'], ['`>-`, after a blank line', 'data:\n  d: >-\n\n    \tx\n'], ['`|` in a list, a comment after it', 'spec:\n- | # c|2\n  \tx\n'], ['a tab-led blank line', 'data:\n  d: |\n    \t\n    x\n']]
+      .map(([what, body]): [string, 'refuses', string] => [`a tab starting the first line of a block scalar: ${what}`, 'refuses', `${cm('a')}${body}`]),
+    ['a tab starting a later line of a block scalar, or the first line of one with an indentation indicator', 'reads', `${cm('a')}data:\n  a: |\n    x\n\n    \ty\n  b: |2\n    \tx\n  c: |1 # c\n     \tx\n`],
     ['tabs in content, after `:` and in values', 'reads', `${cm('a')}data:\n  a: |\n    x\ty\n    \tz\n  b: "x\ty"\n  c: x\ty\n  d:\tz\n`],
     ...['x.y', 'x/y', 'é', 'x%y'].map((n): [string, 'refuses', string] => [`the anchor name ${n}`, 'refuses', `${cm('a')}spec:\n  a: &${n} b\n`]),
     ['the anchor and alias name x:y', 'refuses', `${cm('a')}spec:\n  a: &x:y b\n  c: *x:y\n`],

@@ -284,6 +284,12 @@ describe('what js-yaml reads but kubectl (go-yaml v2) refuses', () => {
     for (const text of fine) expect([text, line(text).problems]).toEqual([text, []]);
   });
 
+  test('a tab that starts the first line of a block scalar (go-yaml is still reading its indentation there): a problem; with `|2`, or on a later line, content', () => {
+    const FIRST = 'kubectl (go-yaml) refuses a tab that starts the first line of a `|` or `>` block ("found a tab character where an indentation space is expected"): it is still reading the block\'s indentation there; indent with spaces, or give the indentation (`|2`) so that the tab is content';
+    expect(line(`${cm}data:\n  a: |\n    \tx\n  b: >-\n\n    \ty\n`).problems).toEqual([`6: ${FIRST}`, `9: ${FIRST}`]);
+    expect(line(`${cm}data:\n  a: |2\n    \tx\n  b: |\n    x\n    \ty\n`).problems).toEqual([]);
+  });
+
   test('an anchor or alias name with other characters than letters, digits, `-`, `_`: a problem (kubectl refuses it or reads another value); `&&` in text is not an anchor', () => {
     expect(line(`${cm}spec:\n  a: &x.y b\n  c: *x.y\n`).problems).toEqual([
       '5: kubectl (go-yaml) takes only letters, digits, `-` and `_` in the anchor name "x.y": it refuses the file or reads another value; rename the anchor and its aliases',

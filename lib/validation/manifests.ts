@@ -376,6 +376,13 @@ const GO_ANCHOR = /^[A-Za-z0-9_-]+$/;
 /** A line's indentation and block indicators (`- `, `? `), where go-yaml takes spaces only. */
 const LEADING = /^[ \t]*(?:[-?](?:[ \t]+|$))*/;
 
+/** Whether the block scalar whose text starts at `valueStart` has an indentation indicator (`|2`, `>-1`) on its header line. */
+function explicitIndent(text: string, valueStart: number): boolean {
+  const headerEnd = valueStart - (text[valueStart - 1] === '\n' && text[valueStart - 2] === '\r' ? 2 : 1);
+  const header = text.slice(Math.max(text.lastIndexOf('\n', headerEnd - 1), text.lastIndexOf('\r', headerEnd - 1)) + 1, headerEnd).replace(/[ \t]#.*$/, '');
+  return /[|>][-+]?[1-9][-+]?[ \t]*$/.test(header);
+}
+
 /** Where (offsets in `text`) and why go-yaml refuses what js-yaml read as `events`. */
 function goRefusals(text: string, events: Event[]): Array<{ offset: number; message: string }> {
   const escapes = text.includes('\\/');
@@ -384,7 +391,7 @@ function goRefusals(text: string, events: Event[]): Array<{ offset: number; mess
   const found: Array<{ offset: number; message: string }> = [];
   if (!escapes && !anchors && !tabs) return found;
   /** Where tabs are not indentation for go-yaml: flow collections, and scalars (block scalars: at or past their indentation). */
-  const spans: Array<{ start: number; end: number; indent?: number }> = [];
+  const spans: Array<{ start: number; end: number; indent?: number; autoIndent?: boolean }> = [];
   const open: Array<{ start: number; last: number; close?: string }> = [];
   for (const e of events) {
     if (e.type === EVENT_ID.SCALAR && e.valueStart >= 0) {
@@ -395,7 +402,7 @@ function goRefusals(text: string, events: Event[]): Array<{ offset: number; mess
       }
       if (tabs && e.valueEnd > e.valueStart) {
         const block = e.style === SCALAR_STYLE.LITERAL_BLOCK || e.style === SCALAR_STYLE.FOLDED_BLOCK;
-        spans.push({ start: e.valueStart, end: e.valueEnd, indent: block ? e.indent : undefined });
+        spans.push({ start: e.valueStart, end: e.valueEnd, indent: block ? e.indent : undefined, autoIndent: block && !explicitIndent(text, e.valueStart) });
       }
     }
     if (anchors && e.type !== EVENT_ID.DOCUMENT && e.type !== EVENT_ID.POP && e.anchorStart >= 0 && !GO_ANCHOR.test(text.slice(e.anchorStart, e.anchorEnd))) {
@@ -426,6 +433,11 @@ function goRefusals(text: string, events: Event[]): Array<{ offset: number; mess
       const tab = lineStart + LEADING.exec(text.slice(lineStart, t + 1))![0].indexOf('\t');
       if (tab < lineStart || tab > t) continue; // the line's first tab is past its indentation
       const span = spans.find((sp) => tab >= sp.start && tab < sp.end);
+      if (span?.autoIndent && /^ *$/.test(text.slice(lineStart, tab)) && /^[ \r\n]*$/.test(text.slice(span.start, lineStart))) {
+        // Up to its first line with content, go-yaml is still finding a block scalar's indentation: spaces only.
+        found.push({ offset: tab, message: 'kubectl (go-yaml) refuses a tab that starts the first line of a `|` or `>` block ("found a tab character where an indentation space is expected"): it is still reading the block\'s indentation there; indent with spaces, or give the indentation (`|2`) so that the tab is content' });
+        continue;
+      }
       if (span && (span.indent === undefined || tab - lineStart >= span.indent || text.slice(lineStart, tab).trim() !== '')) continue;
       found.push({ offset: tab, message: 'kubectl (go-yaml) refuses a tab here: at the start of a line or after a `-` or `?` it reads indentation, which takes spaces only; replace the tab with spaces' });
     }
