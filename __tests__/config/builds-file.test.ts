@@ -502,9 +502,11 @@ describe('parseBuildsFile: files that are not one plain YAML mapping', () => {
     expect(problemsOf(self)).toBe(`${at(self, '*b')}: (top level): YAML error: alias *b is inside the value it refers to (it would contain itself); write the value out`);
     const none = `builders: *nope\n${SEED_BUILD}`;
     expect(problemsOf(none)).toBe(`${at(none, '*nope')}: (top level): YAML error: alias *nope refers to no anchor before it; add &nope to the value it stands for, above it`);
-    // 9 aliases of 9 aliases of ...: 9^7 expansions; refused at the alias that passes 10,000.
+    // 9 aliases of 9 aliases of ...: ~9^7 values; the first alias of line 6 (f: 9 × *e, 66,430 values
+    // each) passes 100,000 (the file writes 41 values, so the floor is the limit).
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`), 'builds: *h'].join('\n');
-    expect(problemsOf(bomb)).toMatch(/^builds\.yaml:6:\d+: \(top level\): YAML error: too many aliases \(more than 10000 expansions/);
+    expect(problemsOf(bomb)).toBe(`${at(bomb, '*e')}: (top level): YAML error: too many aliases: they expand to more than 100,000 values `
+      + '(10 per value written in the file, at least 100,000, whichever is larger); write the values out or use fewer or smaller aliases');
   });
 
   test('one anchor used by 12,000 builds: read (no cap of 10,000 uses); aliases of aliases still refused', () => {
@@ -513,10 +515,26 @@ describe('parseBuildsFile: files that are not one plain YAML mapping', () => {
     const file = parseBuildsFile(text);
     expect(file.builds).toHaveLength(12_000);
     expect(file.builds[11_999].ref).toBe('release');
-    // 12,000 aliases allow 120,000 expansions; 10 levels of 10 aliases of each other expand to 10^10.
+    // The file writes 108,036 values, so its aliases may add 1,080,360; 10 levels of 10 aliases of each
+    // other expand to ~10^10: the 9th *d (111,111 values each) passes the limit.
     const levels = 'abcdefghij'.split('');
     const bomb = [`a0: &a0 [${Array(10).fill('"x"').join(',')}]`, ...levels.map((k, i) => `${k}: &${k} [${Array(10).fill(`*${i === 0 ? 'a0' : levels[i - 1]}`).join(',')}]`), text].join('\n');
-    expect(problemsOf(bomb)).toMatch(/^builds\.yaml:\d+:\d+: \(top level\): YAML error: too many aliases \(more than 120\d{3} expansions/);
+    expect(problemsOf(bomb)).toBe(`${at(bomb, '*d', { occurrence: 9 })}: (top level): YAML error: too many aliases: they expand to more than 1,080,360 values `
+      + '(10 per value written in the file, at least 100,000, whichever is larger); write the values out or use fewer or smaller aliases');
+  });
+
+  test('a 100-image anchor used by 12,000 builds: refused at once, at the alias that passes the limit', () => {
+    // 627 KB that config loading would walk as 1.2 million images (>20 s, 1.4 GB): the size of what an
+    // alias refers to counts, not only the number of aliases.
+    const images = Array.from({ length: 100 }, (_, i) => `{context: s${i}}`).join(', ');
+    const builds = Array.from({ length: 11_999 }, (_, i) => `  - {repo: https://x.example/r${i}.git, images: *i}\n`).join('');
+    const text = `builds:\n  - repo: https://x.example/first.git\n    images: &i [${images}]\n${builds}`;
+    const started = performance.now();
+    const problems = problemsOf(text);
+    expect(performance.now() - started).toBeLessThan(2000);
+    // The file writes 48,304 values (allowed: 483,040); each *i adds 301, so the 1,605th passes it.
+    expect(problems).toBe(`${at(text, '*i', { occurrence: 1605 })}: (top level): YAML error: too many aliases: they expand to more than 483,040 values `
+      + '(10 per value written in the file, at least 100,000, whichever is larger); write the values out or use fewer or smaller aliases');
   });
 
   test('a long file: every build read, a problem in the last one located', () => {

@@ -547,11 +547,12 @@ function resourceProblems(
 export function parseBuildsFile(text: string, file = 'builds.yaml'): BuildsFile {
   let source: YamlSource;
   try {
-    // js-yaml, YAML 1.2 core schema (an unquoted `on` stays a string). One anchor may be used any
-    // number of times (each use counts 1, plus the aliases inside what it refers to; 10,000 or 10 per
-    // alias in the file); an alias bomb (aliases of aliases, exponential) exceeds this at once and is
-    // refused at its alias, in plain words.
-    source = YamlSource.read(text, { maxAliasExpansions: 10_000, expansionsPerAlias: 10 });
+    // js-yaml, YAML 1.2 core schema (an unquoted `on` stays a string). Each alias adds the values of
+    // what it refers to (aliases inside it included), and all of them may add 100,000 values or 10
+    // per value written in the file, whichever is larger: one small anchor may be used any number of
+    // times, while an alias bomb (aliases of aliases, exponential) or a large anchor used thousands of
+    // times (which config loading would walk for each use) is refused at once at its alias.
+    source = YamlSource.read(text, { maxAliasValues: 100_000, aliasValuesPerWrittenValue: 10 });
   } catch (e) {
     if (!(e instanceof YamlReadError)) throw e;
     throw new ConfigError(file, [{ path: '', ...e.position, message: `YAML error: ${e.message}` }]);

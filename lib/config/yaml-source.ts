@@ -26,17 +26,28 @@ export class YamlReadError extends Error {
   }
 }
 
+/**
+ * Limits on what aliases may expand to. Each `*alias` adds the values of what
+ * it refers to: every scalar, mapping and sequence in it, plus what the
+ * aliases inside it expand to (so aliases of aliases, an "alias bomb", count
+ * what they would build). A file whose aliases expand to more than
+ * max(`maxAliasValues`, `aliasValuesPerWrittenValue` × the values written in
+ * the file) is refused at the alias that passes it: a long file that uses an
+ * anchor many times is read, a bomb (exponential) or one large anchor used
+ * thousands of times (what it expands to is what config loading walks) is not.
+ */
 export interface YamlReadOptions {
   /**
-   * Most alias expansions allowed: each `*alias` counts 1 plus the aliases
-   * inside what it refers to, so aliases of aliases (an "alias bomb") count
-   * what they would expand to. A file may always expand `expansionsPerAlias`
-   * times the aliases it has, so a long file that uses an anchor more often
-   * than this is read; a bomb grows exponentially, and passes that at once.
+   * Values the aliases of any file may expand to.
+   * @default 100_000
    */
-  readonly maxAliasExpansions: number;
-  /** @default 10 */
-  readonly expansionsPerAlias?: number;
+  readonly maxAliasValues?: number;
+  /**
+   * Values the aliases may expand to per value written in the file, when that
+   * allows more than `maxAliasValues`.
+   * @default 10
+   */
+  readonly aliasValuesPerWrittenValue?: number;
 }
 
 /** Where a value sits: its node's start, and for mappings where each key starts. */
@@ -59,8 +70,8 @@ interface Frame {
   next: number;
   /** Its anchor, if any (an alias to it while it is open would make the value contain itself). */
   readonly anchor?: string;
-  /** Alias expansions inside it. */
-  expansions: number;
+  /** Values in it so far: itself, what is written in it, and what the aliases in it expand to. */
+  values: number;
   /** A collection used as a mapping key (js-yaml refuses those; nothing in it is located). */
   readonly isKey: boolean;
 }
@@ -78,7 +89,7 @@ export class YamlSource {
    * document asks). Duplicate keys, several documents and alias bombs are
    * refused. Throws YamlReadError with the offset of the problem.
    */
-  static read(text: string, options: YamlReadOptions): YamlSource {
+  static read(text: string, options: YamlReadOptions = {}): YamlSource {
     try {
       return YamlSource.readOrThrow(text, options);
     } catch (e) {
@@ -156,18 +167,23 @@ export class YamlSource {
 
   /**
    * One pass over the first document's events: the position of every value
-   * and key, and the alias expansions. Returns how many events the first
+   * and key, and what the aliases expand to. Returns how many events the first
    * document has (more events: more documents).
    */
-  private walk(events: Event[], { maxAliasExpansions, expansionsPerAlias = 10 }: YamlReadOptions): number {
+  private walk(events: Event[], { maxAliasValues = 100_000, aliasValuesPerWrittenValue = 10 }: YamlReadOptions): number {
     const text = this.text;
-    let aliases = 0;
-    for (const event of events) if (event.type === EVENT_ID.ALIAS) aliases++;
-    const allowed = Math.max(maxAliasExpansions, expansionsPerAlias * aliases);
+    let written = 0;
+    for (let n = events[0]?.type === EVENT_ID.DOCUMENT ? 1 : 0; n < events.length; n++) {
+      const type = events[n].type;
+      if (type === EVENT_ID.DOCUMENT) break;
+      if (type === EVENT_ID.SCALAR || type === EVENT_ID.MAPPING || type === EVENT_ID.SEQUENCE) written++;
+    }
+    const allowed = Math.max(maxAliasValues, aliasValuesPerWrittenValue * written);
     const stack: Frame[] = [];
-    /** Per anchor: the alias expansions inside its node, or 'open' while that node is being read. */
+    /** Per anchor: the values of its node (what its aliases expand to included), or 'open' while that node is being read. */
     const anchors = new Map<string, number | 'open'>();
-    let expansions = 0;
+    /** Values the aliases read so far expand to. */
+    let aliased = 0;
     /** Where the last token ended: empty values and block scalar headers are found from here. */
     let lastEnd = 0;
     let i = events[0]?.type === EVENT_ID.DOCUMENT ? 1 : 0;
@@ -177,10 +193,10 @@ export class YamlSource {
       if (event.type === EVENT_ID.POP) {
         const frame = stack.pop();
         if (!frame) continue; // the document's own end
-        if (frame.anchor !== undefined) anchors.set(frame.anchor, frame.expansions);
+        if (frame.anchor !== undefined) anchors.set(frame.anchor, frame.values);
         const parent = stack[stack.length - 1];
         if (parent) {
-          parent.expansions += frame.expansions;
+          parent.values += frame.values;
           if (frame.isKey) {
             parent.key = undefined;
             parent.awaitingValue = true;
@@ -206,24 +222,25 @@ export class YamlSource {
           offset = event.valueStart;
           lastEnd = event.valueEnd;
         }
-        if (event.anchorStart >= 0) anchors.set(text.slice(event.anchorStart, event.anchorEnd), 0);
+        if (event.anchorStart >= 0) anchors.set(text.slice(event.anchorStart, event.anchorEnd), 1);
+        if (parent) parent.values++;
       } else if (event.type === EVENT_ID.ALIAS) {
         offset = event.anchorStart - 1;
         lastEnd = event.anchorEnd;
         const name = text.slice(event.anchorStart, event.anchorEnd);
-        const inside = anchors.get(name);
-        if (inside === undefined) {
+        const values = anchors.get(name);
+        if (values === undefined) {
           throw new YamlReadError(offset, `alias *${name} refers to no anchor before it; add &${name} to the value it stands for, above it`);
         }
-        if (inside === 'open') {
+        if (values === 'open') {
           throw new YamlReadError(offset, `alias ${text.slice(offset, event.anchorEnd)} is inside the value it refers to (it would contain itself); write the value out`);
         }
-        const count = 1 + inside;
-        expansions += count;
-        if (parent) parent.expansions += count;
-        if (expansions > allowed) {
-          throw new YamlReadError(offset, `too many aliases (more than ${allowed} expansions, counting aliases inside what an alias refers to); `
-            + 'write the values out or use fewer nested aliases');
+        aliased += values;
+        if (parent) parent.values += values;
+        if (aliased > allowed) {
+          throw new YamlReadError(offset, `too many aliases: they expand to more than ${grouped(allowed)} values `
+            + `(${aliasValuesPerWrittenValue} per value written in the file, at least ${grouped(maxAliasValues)}, whichever is larger); `
+            + 'write the values out or use fewer or smaller aliases');
         }
       } else {
         offset = event.start;
@@ -251,7 +268,7 @@ export class YamlSource {
       if (event.type === EVENT_ID.SEQUENCE || event.type === EVENT_ID.MAPPING) {
         const anchor = event.anchorStart >= 0 ? text.slice(event.anchorStart, event.anchorEnd) : undefined;
         if (anchor !== undefined) anchors.set(anchor, 'open');
-        stack.push({ located: isKey ? undefined : located, isMap: event.type === EVENT_ID.MAPPING, awaitingValue: false, next: 0, anchor, expansions: 0, isKey });
+        stack.push({ located: isKey ? undefined : located, isMap: event.type === EVENT_ID.MAPPING, awaitingValue: false, next: 0, anchor, values: 1, isKey });
       }
     }
     this.firstDocumentEnd = lastEnd;
@@ -310,6 +327,11 @@ function scalarKey(text: string, event: ScalarEvent, schema: Schema): string {
   } catch {
     return value;
   }
+}
+
+/** 100000 as "100,000" (the same in every locale). */
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
 }
 
 function positionIn(text: string, starts: number[], offset: number): SourcePosition {
