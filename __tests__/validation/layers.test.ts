@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'fs';
+import { execFileSync } from 'child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { collectFiles } from '../../lib/validation/files';
 import { kubeconformProblems, splitDocuments } from '../../lib/validation/kubeconform';
-import { readFileSync } from 'fs';
 import { parseManifestText, readManifestFile } from '../../lib/validation/manifests';
 import { policyProblems } from '../../lib/validation/policy';
 import { formatProblem, pointerToPath, Problem } from '../../lib/validation/problems';
@@ -82,26 +82,73 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
       ]);
     });
 
-    test('once both checks passed, the next run skips them until a file they read changes (here: the binary replaced)', async () => {
-      const dir = standInTools('v0.8.0');
-      const calls = join(dir, 'version-calls');
-      const bin = join(dir, 'bin', 'kubeconform');
-      const standIn = (version: string) => `#!/bin/sh\n[ "$1" = -v ] && echo x >> ${calls} && echo ${version} && exit 0\necho '{"resources": []}'\n`;
-      const aged = (...files: string[]) => files.forEach((f) => utimesSync(f, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000)));
-      writeFileSync(bin, standIn('v0.8.0'));
-      aged(bin, join(dir, 'schemas', 'v1.27.16-standalone-strict', '.stamp'));
-      const versionCalls = () => (existsSync(calls) ? readFileSync(calls, 'utf-8').split('\n').length - 1 : 0);
+    describe('the schemas\' hash is taken again whenever a file it covers may have changed', () => {
+      // The stand-in reports nothing ("not checked"), while a hash that does not match the stamp makes
+      // the wrapper run the real kubeconform ("unknown field"): which one answers shows what was trusted.
       const notChecked = [expect.stringMatching(/^Pod\/unknown-field: not checked: kubeconform did not report on this object/)];
-      expect(summary(await kubeconformProblems(pod(), { toolsDir: dir }))).toEqual(notChecked);
-      expect(versionCalls()).toBe(1);
-      expect(summary(await kubeconformProblems(pod(), { toolsDir: dir }))).toEqual(notChecked);
-      expect(versionCalls()).toBe(1);
-      // Another version put in its place (same size, as old): asked again, and the wrapper runs the pinned one.
-      writeFileSync(`${bin}.new`, standIn('v0.7.0'), { mode: 0o755 });
-      renameSync(`${bin}.new`, bin);
-      aged(bin);
-      expect(summary(await kubeconformProblems(pod(), { toolsDir: dir }))).toEqual(['Pod/unknown-field spec.containers[0].imagePullPolicyy: unknown field']);
-      expect(versionCalls()).toBe(2);
+      const checkedAgain = ['Pod/unknown-field spec.containers[0].imagePullPolicyy: unknown field'];
+      const SECOND = 1_000;
+      /** Tools whose swagger.json is a copy (to be edited), with stamp and copy last changed at `mtime` (whole seconds). */
+      const tools = (mtime: number) => {
+        const dir = standInTools('v0.8.0');
+        const swagger = join(dir, 'src', 'swagger', 'v1.27.16', 'swagger.json');
+        const text = readFileSync(swagger);
+        rmSync(swagger);
+        writeFileSync(swagger, text);
+        const stamp = join(dir, 'schemas', 'v1.27.16-standalone-strict', '.stamp');
+        for (const f of [swagger, stamp]) utimesSync(f, mtime / SECOND, mtime / SECOND);
+        return { dir, swagger, stamp, mtime };
+      };
+      /** Flips the first `{` of swagger.json to a space (same size), in place or as a new file, then sets its mtime back. */
+      const edit = (t: ReturnType<typeof tools>, how: 'in place' | 'new inode', mtime = t.mtime) => {
+        const text = readFileSync(t.swagger, 'latin1').replace('{', ' ');
+        const target = how === 'in place' ? t.swagger : `${t.swagger}.new`;
+        writeFileSync(target, text, 'latin1');
+        if (how === 'new inode') renameSync(target, t.swagger);
+        utimesSync(t.swagger, mtime / SECOND, mtime / SECOND);
+      };
+      const aMinuteAgo = () => Math.floor(Date.now() / SECOND - 60) * SECOND;
+      const run = (t: ReturnType<typeof tools>) => kubeconformProblems(pod(), { toolsDir: t.dir }).then(summary);
+
+      test('unchanged stats: the record is trusted (the limit it shares with build/ and git: same size, mtime and inode)', async () => {
+        const t = tools(aMinuteAgo());
+        expect(await run(t)).toEqual(notChecked);
+        edit(t, 'in place');
+        expect(await run(t)).toEqual(notChecked);
+      });
+
+      test.each([
+        ['swagger.json rewritten (another mtime)', (t: ReturnType<typeof tools>) => edit(t, 'in place', t.mtime + SECOND)],
+        ['swagger.json replaced by a file of the same size and mtime (another inode)', (t: ReturnType<typeof tools>) => edit(t, 'new inode')],
+        ['the stamp rewritten', (t: ReturnType<typeof tools>) => {
+          writeFileSync(t.stamp, 'stale\n');
+          utimesSync(t.stamp, t.mtime / SECOND, t.mtime / SECOND);
+        }],
+      ])('%s', async (_what, change) => {
+        const t = tools(aMinuteAgo());
+        expect(await run(t)).toEqual(notChecked);
+        change(t);
+        expect(await run(t)).toEqual(checkedAgain);
+      });
+
+      test('a file changed less than 2 s before the hash: not trusted, even with the same stats', async () => {
+        const t = tools(Math.floor(Date.now() / SECOND) * SECOND);
+        expect(await run(t)).toEqual(notChecked);
+        edit(t, 'in place');
+        expect(await run(t)).toEqual(checkedAgain);
+      });
+
+      test('a FIFO or a folder where the record goes: no hang, nothing left behind, the hash is taken', async () => {
+        const t = tools(aMinuteAgo());
+        execFileSync('mkfifo', [join(t.dir, '.validate-schemas-checked.json')]);
+        expect(await run(t)).toEqual(notChecked);
+        const u = tools(aMinuteAgo());
+        mkdirSync(join(u.dir, '.validate-schemas-checked.json'));
+        expect(await run(u)).toEqual(notChecked);
+        edit(u, 'in place');
+        expect(await run(u)).toEqual(checkedAgain);
+        expect(readdirSync(u.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      });
     });
 
     test.each([

@@ -16,59 +16,30 @@ const SCRIPT = projectPath('scripts/validate-tools/kubeconform.sh');
  * what is missing first. The wrapper's bash, version check and schema check
  * cost ~0.1 s before kubeconform starts: a tenth of a whole run on a
  * 1,000-build dist/. What the wrapper checks first is checked here while
- * kubeconform runs: its version (`-v`, a second process) and `schemasCurrent`,
- * the stamp scripts/validate-tools/k8s-schemas.sh writes for the current
- * swagger.json and converter (hashing swagger.json takes ~15 ms); a run that
- * fails either is done again through the wrapper. Both checks are skipped
- * when `checked` says they passed for these very files (see CHECKED).
+ * kubeconform runs: its version (`-v`, a second process, every run) and
+ * `schemasCurrent`, the stamp scripts/validate-tools/k8s-schemas.sh writes for
+ * the current swagger.json and converter; a run that fails either is done
+ * again through the wrapper.
  */
-function directKubeconform(toolsDir?: string): DirectKubeconform | undefined {
+function directKubeconform(toolsDir?: string): { command: string[]; version: string; schemasCurrent: () => boolean } | undefined {
   try {
     const tools = dirname(SCRIPT);
     const pins = Object.fromEntries(readFileSync(join(tools, 'versions.env'), 'utf-8').split('\n')
       .map((l) => /^([A-Z0-9_]+)=([^$\s]+)$/.exec(l)).filter((m) => m).map((m) => [m![1], m![2]]));
     const dir = toolsDir ?? process.env.VALIDATE_TOOLS_DIR ?? join(dirname(dirname(tools)), '.tools');
     const bin = join(dir, 'bin', 'kubeconform');
-    const schemas = join(dir, 'schemas', `${pins.K8S_VERSION}-standalone-strict`);
+    accessSync(bin, constants.X_OK);
+    const stamp = join(dir, 'schemas', `${pins.K8S_VERSION}-standalone-strict`, '.stamp');
+    const recorded = readSmallFile(stamp)?.trim();
+    if (!pins.KUBECONFORM_VERSION || recorded === undefined) return undefined;
     const swagger = join(dir, 'src', 'swagger', pins.K8S_VERSION, 'swagger.json');
     const converter = join(tools, 'openapi2jsonschema.mjs');
-    accessSync(bin, constants.X_OK);
-    const recorded = readFileSync(join(schemas, '.stamp'), 'utf-8').trim();
-    if (!pins.KUBECONFORM_VERSION) return undefined;
-    const schemasCurrent = () => {
-      try {
-        return recorded === createHash('sha256').update(readFileSync(swagger)).update(readFileSync(converter)).digest('hex');
-      } catch {
-        return false;
-      }
-    };
-    // What both checks depend on: the pins, and the stats of the files they read.
-    const inputs = () => JSON.stringify([pins.KUBECONFORM_VERSION, recorded, ...[bin, join(schemas, '.stamp'), swagger, converter].map(statKey)]);
-    const record = join(dir, CHECKED);
-    let checked = false;
-    try {
-      const last = JSON.parse(readFileSync(record, 'utf-8'));
-      checked = last.inputs === inputs() && [bin, join(schemas, '.stamp'), swagger, converter].every((f) => statSync(f, { bigint: true }).mtimeNs < BigInt(last.atNs) - RACY_NS);
-    } catch {
-      // no record, or one that cannot be read: check
-    }
     return {
       command: [bin, '-strict', '-summary', '-kubernetes-version', pins.K8S_VERSION.replace(/^v/, ''),
         '-schema-location', join(dir, 'schemas', '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json')],
       version: pins.KUBECONFORM_VERSION,
-      schemasCurrent,
-      checked,
-      remember: (atNs: bigint, before: string) => {
-        try {
-          if (inputs() !== before) return; // a file changed during the checks
-          const tmp = `${record}.${process.pid}.tmp`;
-          writeFileSync(tmp, JSON.stringify({ inputs: before, atNs: String(atNs) }));
-          renameSync(tmp, record);
-        } catch {
-          // a read-only tools folder: check again next time
-        }
-      },
-      inputs,
+      schemasCurrent: () => hashChecked(join(dir, SCHEMAS_CHECKED), recorded, [stamp, swagger, converter],
+        () => createHash('sha256').update(readFileSync(swagger)).update(readFileSync(converter)).digest('hex')),
     };
   } catch {
     return undefined;
@@ -76,31 +47,51 @@ function directKubeconform(toolsDir?: string): DirectKubeconform | undefined {
 }
 
 /**
- * In the tools folder: the stats (size, mtime, inode) of kubeconform, the
- * schema stamp, swagger.json and the converter, and the pins, when its version
- * and the schemas last passed both checks. The next run with the same stats
- * skips the checks: ~35 ms of CPU (a second kubeconform process and a 6 MB
- * hash) in a run that shares 2 cores with kubeconform. Like build/'s stamp
- * (scripts/build.js): a replaced or rewritten file has another stat, and a
- * stat is trusted only for files last changed RACY_NS before the checks began.
+ * In the tools folder, after swagger.json and the converter hashed to what the
+ * schemas' stamp says: the stamp and the stats (size, mtime, inode) of the
+ * three files. A later run with the same stamp and stats skips the hash (5 MB,
+ * ~20 ms of CPU in a run whose 2 cores kubeconform and the parse already keep
+ * busy). As for build/ (scripts/build.js): a rewritten or replaced file has
+ * another stat, and a stat is trusted only for files last changed RACY_NS
+ * before the hash was taken.
  */
-const CHECKED = '.validate-checked.json';
+const SCHEMAS_CHECKED = '.validate-schemas-checked.json';
 const RACY_NS = 2_000_000_000n;
 
-function statKey(file: string): string {
-  const st = statSync(file, { bigint: true });
-  return `${st.size}:${st.mtimeNs}:${st.ino}`;
+/** Whether `hash()` is `expected`, from the record at `path` when `files` have not changed since it was written. */
+function hashChecked(path: string, expected: string, files: string[], hash: () => string): boolean {
+  try {
+    const atNs = BigInt(Date.now()) * 1_000_000n;
+    const stats = files.map((f) => statSync(f, { bigint: true }));
+    const inputs = JSON.stringify([expected, ...stats.map((st) => `${st.size}:${st.mtimeNs}:${st.ino}`)]);
+    try {
+      const last = JSON.parse(readSmallFile(path) ?? 'null');
+      if (last?.inputs === inputs && stats.every((st) => st.mtimeNs < BigInt(last.atNs) - RACY_NS)) return true;
+    } catch {
+      // an unreadable record: hash
+    }
+    if (hash() !== expected) return false;
+    const tmp = `${path}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify({ inputs, atNs: String(atNs) }));
+      renameSync(tmp, path);
+    } catch {
+      rmSync(tmp, { force: true }); // a read-only tools folder: hash again next time
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-interface DirectKubeconform {
-  readonly command: string[];
-  readonly version: string;
-  schemasCurrent(): boolean;
-  /** Both checks passed for these files before (CHECKED). */
-  readonly checked: boolean;
-  /** The checks passed: record it for the inputs as they were before the checks began. */
-  remember(atNs: bigint, before: string): void;
-  inputs(): string;
+/** A regular file of at most 4 KiB as text, else undefined (a FIFO or a device in its place would block the read). */
+function readSmallFile(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return st.isFile() && st.size <= 4096 ? readFileSync(path, 'utf-8') : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ToolRun {
@@ -223,20 +214,10 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
   // Started directly, its version is asked at the same time and its schemas' stamp checked while it
   // runs; another version than the pinned one, or stale schemas, run again through the wrapper, which
   // installs the pinned one and generates the schemas.
-  const run = !direct
-    ? start(options.command ?? ['bash', SCRIPT])
-    : direct.checked
-      ? start(direct.command)
-      : (() => {
-        const atNs = BigInt(Date.now()) * 1_000_000n; // before the inputs are read
-        const before = direct.inputs();
-        return Promise.all([start(direct.command), runTool(direct.command[0], ['-v'], { timeoutMs }), direct.schemasCurrent()])
-          .then(([done, version, current]) => {
-            if (version.stdout.trim() !== direct.version || !current) return start(['bash', SCRIPT]);
-            direct.remember(atNs, before);
-            return done;
-          });
-      })();
+  const run = direct
+    ? Promise.all([start(direct.command), runTool(direct.command[0], ['-v'], { timeoutMs }), direct.schemasCurrent()])
+      .then(([done, version, current]) => (version.stdout.trim() === direct.version && current ? done : start(['bash', SCRIPT])))
+    : start(options.command ?? ['bash', SCRIPT]);
   return {
     finish: async (docs) => {
       try {
