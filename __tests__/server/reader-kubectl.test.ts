@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'util';
 import { KUBECTL } from '../../lib/validation/apiserver';
 import { objectsOf, parseManifestText } from '../../lib/validation/manifests';
 import { KUBECTL_KEYS, kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
-import { asJson, disagreements, goodObjects, MANY_ALIASES } from '../support/reader-differential';
+import { ALIASING_EARLY, asJson, disagreements, goodObjects, MANY_ALIASES } from '../support/reader-differential';
 import { oracleParseManifestText } from '../support/yaml-reader-oracle';
 import { ROOT } from '../support/synth';
 
@@ -144,6 +144,7 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ['the anchor and alias name x:y', 'refuses', `${cm('a')}spec:\n  a: &x:y b\n  c: *x:y\n`],
     ['anchors with letters, digits, - and _, and && in text', 'reads', `${cm('a')}spec:\n  a: &Ab-9_z b\n  c: *Ab-9_z\n  d: |\n    x && y\n`],
     ['one anchor used 12,000 times, and 12,000 merged keys', 'reads', `${MANY_ALIASES}\n`],
+    ['heavy aliasing early, plain nodes after it', 'refuses', `${ALIASING_EARLY}\n`],
     ['keys of 1024 characters, and an explicit key of 2000', 'reads', `${cm('a')}data:\n  ${'k'.repeat(1024)}: x\n  "${'q'.repeat(1022)}": y\n  ? ${'e'.repeat(2000)}\n  : z\n`],
     // What go-yaml reads and js-yaml refuses: the reader reads what kubectl reads.
     ['a `\\\'` escape (go-yaml\'s `\'`) in double-quoted values and keys, also folded and after `\\\\`', 'reads',

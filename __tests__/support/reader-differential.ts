@@ -78,3 +78,15 @@ export const MANY_ALIASES = [
   'data:', ...Array.from({ length: 12_000 }, (_, n) => `  k${n}: *v`),
   'spec:', ...Array.from({ length: 600 }, (_, n) => `- {<<: *m, own: ${n}}`),
 ].join('\n');
+
+/**
+ * A 1,000-item anchor used 300 times, then 20,000 plain items: go-yaml checks its alias ratio at
+ * every node it decodes, so kubectl refuses it as "excessive aliasing" before the plain items
+ * dilute the ratio (__tests__/server/reader-kubectl.test.ts); a check of the final totals read it.
+ */
+export const ALIASING_EARLY = [
+  'apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: early}',
+  `a: &a [${Array(1000).fill('x').join(', ')}]`,
+  `b: [${Array(300).fill('*a').join(', ')}]`,
+  `c: [${Array(20_000).fill('y').join(', ')}]`,
+].join('\n');

@@ -3,7 +3,7 @@ import { createHash } from 'crypto';
 import { accessSync, constants, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { availableParallelism, tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { documentTexts, linesBeforeContent, ManifestDoc, ManifestFile, ObjectRef, refOf } from './manifests';
+import { aliasBomb, documentTexts, linesBeforeContent, ManifestDoc, ManifestFile, ObjectRef, refOf } from './manifests';
 import { objectProblem, pointerToPath, Problem } from './problems';
 import { projectPath } from '../project-root';
 
@@ -200,7 +200,11 @@ function scratchRoot(): string {
  */
 export function startKubeconform(texts: string[], options: KubeconformOptions = {}): KubeconformRun {
   const dir = mkdtempSync(join(scratchRoot(), 'validate-kubeconform-'));
+  // An alias bomb is not handed over: go-yaml would expand it in kubeconform's memory (gigabytes for a
+  // file of kilobytes) before the reader refuses it.
+  const bombs = texts.map(aliasBomb);
   const paths = texts.map((text, n) => {
+    if (bombs[n] !== undefined) return undefined;
     const path = join(dir, `${n}.yaml`);
     writeFileSync(path, text);
     return path;
@@ -223,7 +227,9 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
       try {
         const done = await run;
         if (docs.length !== paths.length) throw new Error(`kubeconform was given ${paths.length} objects, the reader found ${docs.length}`);
-        return readReport(done, new Map(paths.map((p, n) => [p, docs[n]])));
+        const given = paths.flatMap((p, n): Array<[string, ManifestDoc]> => (p === undefined ? [] : [[p, docs[n]]]));
+        const notGiven = docs.flatMap((d, n) => (bombs[n] === undefined ? [] : [objectProblem('kubeconform', d.ref, 'not checked: kubeconform is not run on a document whose aliases the yaml layer refuses (go-yaml would expand them in its memory)')]));
+        return [...notGiven, ...(given.length > 0 ? readReport(done, new Map(given)) : [])];
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -252,47 +252,93 @@ function allowedAliasRatio(decoded: number): number {
   return 0.99 - 0.89 * ((decoded - 400_000) / 3_600_000);
 }
 
-/** Why the aliases of events[from..to) make the document unreadable, or undefined when they do not. */
+/** The most JSON an object may expand to through aliases: the API server refuses a request body over 3 MiB. */
+const MAX_EXPANDED_BYTES = 3 * 1024 * 1024;
+
+/**
+ * Why the aliases of events[from..to) make the document unreadable, or undefined when they do not.
+ * As go-yaml decodes (decode.go `unmarshal`): every node it decodes counts, an alias as itself plus
+ * every node of what it refers to, and those count as aliased too; the ratio is checked at every
+ * node, so heavy aliasing early is refused even when plain nodes after it would dilute it. Besides,
+ * what the aliases expand to is measured in bytes of JSON (a scalar's text, quotes and separators):
+ * a 100 KB value used 2,000 times keeps the ratio low, yet kubectl and kubeconform would hold
+ * gigabytes, and the API server refuses any object over 3 MiB.
+ */
 function aliasProblem(source: string, events: Event[], from: number, to: number): string | undefined {
-  const sizes = new Map<string, number>();
-  const open: Array<{ anchor?: string; size: number }> = [{ size: 0 }];
+  /** Per anchor: the nodes and JSON bytes of what it names. */
+  const sizes = new Map<string, { nodes: number; bytes: number }>();
+  const open: Array<{ anchor?: string; nodes: number; bytes: number }> = [{ nodes: 0, bytes: 0 }];
+  let decoded = 1; // the document node
   let aliased = 0;
   const anchorOf = (e: { anchorStart: number; anchorEnd: number }) => (e.anchorStart >= 0 ? source.slice(e.anchorStart, e.anchorEnd) : undefined);
+  const tooMuch = () => aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded);
   for (let i = from; i < to; i++) {
     const e = events[i];
     switch (e.type) {
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE:
-        open.push({ anchor: anchorOf(e), size: 1 });
+        open.push({ anchor: anchorOf(e), nodes: 1, bytes: 2 });
+        decoded++;
         break;
       case EVENT_ID.SCALAR: {
+        const bytes = e.valueStart >= 0 ? e.valueEnd - e.valueStart + 3 : 5;
         const anchor = anchorOf(e);
-        if (anchor !== undefined) sizes.set(anchor, 1);
-        open[open.length - 1].size += 1;
+        if (anchor !== undefined) sizes.set(anchor, { nodes: 1, bytes });
+        const top = open[open.length - 1];
+        top.nodes += 1;
+        top.bytes += bytes;
+        decoded++;
         break;
       }
       case EVENT_ID.ALIAS: {
         const name = source.slice(e.anchorStart, e.anchorEnd);
         if (open.some((f) => f.anchor === name)) return `alias *${name} refers to a node that contains it`;
-        const size = sizes.get(name) ?? 1;
-        aliased += size;
-        open[open.length - 1].size += size;
+        const size = sizes.get(name) ?? { nodes: 1, bytes: 5 };
+        const top = open[open.length - 1];
+        top.nodes += 1 + size.nodes;
+        top.bytes += size.bytes;
+        decoded += 1 + size.nodes;
+        aliased += size.nodes;
+        if (top.bytes > MAX_EXPANDED_BYTES) {
+          return `with its aliases expanded it is more than 3 MiB of JSON (*${name}, used here, stands for ${size.bytes} bytes): the API server refuses a request over 3 MiB, and kubectl would hold every copy in memory; write fewer copies`;
+        }
         break;
       }
       case EVENT_ID.POP: {
         if (open.length === 1) break;
         const done = open.pop()!;
-        if (done.anchor !== undefined) sizes.set(done.anchor, done.size);
-        open[open.length - 1].size += done.size;
-        break;
+        if (done.anchor !== undefined) sizes.set(done.anchor, { nodes: done.nodes, bytes: done.bytes });
+        const top = open[open.length - 1];
+        top.nodes += done.nodes;
+        top.bytes += done.bytes;
+        if (top.bytes > MAX_EXPANDED_BYTES && aliased > 0) {
+          return 'with its aliases expanded it is more than 3 MiB of JSON: the API server refuses a request over 3 MiB, and kubectl would hold every copy in memory; write fewer copies';
+        }
+        continue;
       }
     }
-  }
-  const decoded = open[0].size;
-  if (aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded)) {
-    return `its aliases expand to ${decoded > 1e12 ? 'more than 10^12' : decoded} nodes, ${Math.round((100 * aliased) / decoded)}% of them from aliases (an alias bomb; kubectl refuses it as "excessive aliasing")`;
+    if (tooMuch()) {
+      return `its aliases expand to ${decoded > 1e12 ? 'more than 10^12' : decoded} nodes, ${Math.round((100 * aliased) / decoded)}% of them from aliases (an alias bomb; kubectl refuses it as "excessive aliasing")`;
+    }
   }
   return undefined;
+}
+
+/**
+ * What aliasProblem says of one document's text, for kubeconform, which is
+ * started on the texts before they are parsed: a document it refuses would
+ * take kubeconform's memory (go-yaml expands every alias) before the reader
+ * reports it. Undefined when the text has no alias, or cannot be parsed (the
+ * reader reports that).
+ */
+export function aliasBomb(text: string): string | undefined {
+  if (!text.includes('*') || !text.includes('&')) return undefined;
+  try {
+    const events = parseEvents(text, { maxDepth: MAX_DEPTH });
+    return events.some((e) => e.type === EVENT_ID.ALIAS) ? aliasProblem(text, events, 0, events.length) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
