@@ -529,9 +529,7 @@ describe('parseBuildsFile: files that are not one plain YAML mapping', () => {
     const images = Array.from({ length: 100 }, (_, i) => `{context: s${i}}`).join(', ');
     const builds = Array.from({ length: 11_999 }, (_, i) => `  - {repo: https://x.example/r${i}.git, images: *i}\n`).join('');
     const text = `builds:\n  - repo: https://x.example/first.git\n    images: &i [${images}]\n${builds}`;
-    const started = performance.now();
     const problems = problemsOf(text);
-    expect(performance.now() - started).toBeLessThan(2000);
     // The file writes 48,304 values (allowed: 483,040); each *i adds 301, so the 1,605th passes it.
     expect(problems).toBe(`${at(text, '*i', { occurrence: 1605 })}: (top level): YAML error: too many aliases: they expand to more than 483,040 values `
       + '(10 per value written in the file, at least 100,000, whichever is larger); write the values out or use fewer or smaller aliases');

@@ -350,9 +350,7 @@ describe('aliases', () => {
 
   test('one 100 KB value used 40 times is refused before anything is built: 4 MB of JSON, over the API server\'s 3 MiB', () => {
     const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\nx: &big "${'x'.repeat(100_000)}"\ndata:\n${Array.from({ length: 40 }, (_, n) => `  k${n}: *big\n`).join('')}`;
-    const started = Date.now();
     expect(line(text).problems).toEqual(['1: cannot read this document: with its aliases expanded it is more than 3 MiB of JSON (*big, used here, stands for 100003 bytes): the API server refuses a request over 3 MiB, and kubectl would hold every copy in memory; write fewer copies']);
-    expect(Date.now() - started).toBeLessThan(2_000);
     // 30 uses (3 MB) are read.
     expect(line(text.replace(/ {2}k(3\d): \*big\n/g, '')).problems).toEqual([]);
   });
