@@ -139,6 +139,10 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ...[['`|`', 'data:\n  d: |\n    \tx\n'], ['`>-`, after a blank line', 'data:\n  d: >-\n\n    \tx\n'], ['`|` in a list, a comment after it', 'spec:\n- | # c|2\n  \tx\n'], ['a tab-led blank line', 'data:\n  d: |\n    \t\n    x\n']]
       .map(([what, body]): [string, 'refuses', string] => [`a tab starting the first line of a block scalar: ${what}`, 'refuses', `${cm('a')}${body}`]),
     ['a tab starting a later line of a block scalar, or the first line of one with an indentation indicator', 'reads', `${cm('a')}data:\n  a: |\n    x\n\n    \ty\n  b: |2\n    \tx\n  c: |1 # c\n     \tx\n`],
+    ...[['its `:` on the next line', 'data: {a\n    : b}\n'], ['a plain key over two lines', 'data: {a\n     b: c}\n'], ['a quoted key over two lines', 'data: {"a\n     b": c}\n'],
+      ['a comment before its `:`', 'data: {a # c\n    : b}\n'], ['a later key, with an anchor', 'data: {a: b, &x c\n    : d}\n']]
+      .map(([what, body]): [string, 'refuses', string] => [`a key in \`{ }\` that goes on to another line: ${what}`, 'refuses', `${cm('a')}${body}`]),
+    ['an explicit key in `{ }` over two lines, and values and entries on later lines', 'reads', `${cm('a')}data: {? a\n    : b, c:\n    d,\n    e: f}\n`],
     ['tabs in content, after `:` and in values', 'reads', `${cm('a')}data:\n  a: |\n    x\ty\n    \tz\n  b: "x\ty"\n  c: x\ty\n  d:\tz\n`],
     ...['x.y', 'x/y', 'é', 'x%y'].map((n): [string, 'refuses', string] => [`the anchor name ${n}`, 'refuses', `${cm('a')}spec:\n  a: &${n} b\n`]),
     ['the anchor and alias name x:y', 'refuses', `${cm('a')}spec:\n  a: &x:y b\n  c: *x:y\n`],

@@ -290,6 +290,12 @@ describe('what js-yaml reads but kubectl (go-yaml v2) refuses', () => {
     expect(line(`${cm}data:\n  a: |2\n    \tx\n  b: |\n    x\n    \ty\n`).problems).toEqual([]);
   });
 
+  test('a key in `{ }` that goes on to another line before its `:`: a problem (go-yaml takes a key on one line only); an explicit key may', () => {
+    const KEY = 'kubectl (go-yaml) refuses a key inside `{ }` that goes on to another line before its `:` ("did not find expected \',\' or \'}\'"); put the key and its `:` on one line, or make it an explicit key (`? key`)';
+    expect(line(`${cm}data: {a\n    : b, c: d, "e\n     f": g}\n---\n${cm}`).problems).toEqual([`4: ${KEY}`, `5: ${KEY}`]);
+    expect(line(`${cm}data: {? a\n    : b, c:\n    d,\n    e: f}\n`).problems).toEqual([]);
+  });
+
   test('an anchor or alias name with other characters than letters, digits, `-`, `_`: a problem (kubectl refuses it or reads another value); `&&` in text is not an anchor', () => {
     expect(line(`${cm}spec:\n  a: &x.y b\n  c: *x.y\n`).problems).toEqual([
       '5: kubectl (go-yaml) takes only letters, digits, `-` and `_` in the anchor name "x.y": it refuses the file or reads another value; rename the anchor and its aliases',

@@ -429,12 +429,51 @@ function explicitIndent(text: string, valueStart: number): boolean {
   return /[|>][-+]?[1-9][-+]?[ \t]*$/.test(header);
 }
 
+/**
+ * The implicit keys of `{ }` that go on to another line before their `:` (`{a\n  : b}`,
+ * `{a\n  b: c}`): go-yaml takes a key only on one line and refuses them ("did not find expected
+ * ',' or '}'"), js-yaml reads them. An explicit key (`? a`) may go on.
+ */
+function multiLineFlowKeys(text: string, events: Event[]): Array<{ offset: number; message: string }> {
+  const found: Array<{ offset: number; message: string }> = [];
+  for (let i = 0; i < events.length; i++) {
+    const m = events[i];
+    if (m.type !== EVENT_ID.MAPPING || m.style !== COLLECTION_STYLE.FLOW) continue;
+    for (let k = i + 1; k < events.length && events[k].type !== EVENT_ID.POP;) {
+      const value = skipNode(events, k);
+      if (value >= events.length) break;
+      const e = events[k];
+      k = events[value].type === EVENT_ID.POP ? value : skipNode(events, value);
+      if (e.type !== EVENT_ID.SCALAR && e.type !== EVENT_ID.ALIAS) continue; // a list or mapping as a key is refused anyway
+      const start = eventStart(e);
+      let end = e.type === EVENT_ID.ALIAS ? e.anchorEnd : e.valueEnd >= 0 ? e.valueEnd : Math.max(e.tagEnd, e.anchorEnd);
+      if (start < 0 || end < 0) continue; // an empty key
+      if (e.type === EVENT_ID.SCALAR && (e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED)) end++;
+      let broken = false;
+      for (let at = start; at < end && !broken; at++) broken = text[at] === '\n' || text[at] === '\r';
+      let at = end;
+      for (; at < text.length; at++) {
+        const c = text[at];
+        if (c === '\r' || c === '\n') broken = true;
+        else if (c === '#') while (at + 1 < text.length && text[at + 1] !== '\n' && text[at + 1] !== '\r') at++;
+        else if (c !== ' ' && c !== '\t') break;
+      }
+      if (!broken || text[at] !== ':') continue;
+      let before = start - 1;
+      while (before >= 0 && ' \t\r\n'.includes(text[before])) before--;
+      if (text[before] === '?') continue; // an explicit key
+      found.push({ offset: start, message: 'kubectl (go-yaml) refuses a key inside `{ }` that goes on to another line before its `:` ("did not find expected \',\' or \'}\'"); put the key and its `:` on one line, or make it an explicit key (`? key`)' });
+    }
+  }
+  return found;
+}
+
 /** Where (offsets in `text`) and why go-yaml refuses what js-yaml read as `events`. */
 function goRefusals(text: string, events: Event[]): Array<{ offset: number; message: string }> {
   const escapes = text.includes('\\/');
   const anchors = text.includes('&') || text.includes('*');
   const tabs = text.includes('\t');
-  const found: Array<{ offset: number; message: string }> = [];
+  const found = text.includes('{') ? multiLineFlowKeys(text, events) : [];
   if (!escapes && !anchors && !tabs) return found;
   /** Where tabs are not indentation for go-yaml: flow collections, and scalars (block scalars: at or past their indentation). */
   const spans: Array<{ start: number; end: number; indent?: number; autoIndent?: boolean }> = [];
