@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'util';
 import { KUBECTL } from '../../lib/validation/apiserver';
 import { objectsOf, parseManifestText } from '../../lib/validation/manifests';
 import { KUBECTL_KEYS, kubectlSpec, scalarsWidget } from '../support/kubectl-scalars';
-import { ALIASING_EARLY, asJson, disagreements, goodObjects, MANY_ALIASES } from '../support/reader-differential';
+import { ALIASING_EARLY, asJson, disagreements, goodObjects, MANY_ALIASES, mergedList } from '../support/reader-differential';
 import { oracleParseManifestText } from '../support/yaml-reader-oracle';
 import { ROOT } from '../support/synth';
 
@@ -87,6 +87,15 @@ describe('aliases, as kubectl takes them', () => {
       ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)].join('\n');
     expect(kubectlReads(bomb).error).toMatch(/excessive aliasing/);
     expect(parseManifestText(bomb, 'b.yaml').problems.map((p) => p.message)).toEqual([expect.stringMatching(/alias bomb/)]);
+  });
+
+  test('a List whose objects merge one anchor: kubectl and the reader draw the line between 24,000 and 25,000 objects', () => {
+    const kubectl = (text: string) => spawnSync(KUBECTL, ['label', '--local', '-f', '-', `${LABEL}=yes`, '-o', 'name'], { input: text, encoding: 'utf-8', maxBuffer: 1 << 28 });
+    const read = kubectl(mergedList(24_000));
+    expect([read.status, read.stderr]).toEqual([0, '']);
+    expect(parseManifestText(mergedList(24_000), 'l.yaml').problems).toEqual([]);
+    expect(kubectl(mergedList(25_000)).stderr).toMatch(/excessive aliasing/);
+    expect(parseManifestText(mergedList(25_000), 'l.yaml').problems.map((p) => p.message)).toEqual([expect.stringMatching(/an alias bomb; kubectl refuses it as "excessive aliasing"/)]);
   });
 
   test('anchors used several times, and a merge key: kubectl reads the same object as the reader', () => {

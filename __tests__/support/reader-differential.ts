@@ -90,3 +90,14 @@ export const ALIASING_EARLY = [
   `b: [${Array(300).fill('*a').join(', ')}]`,
   `c: [${Array(20_000).fill('y').join(', ')}]`,
 ].join('\n');
+
+/**
+ * A List of `n` ConfigMaps, each merging (`<<: *m`) a 20-key anchor: go-yaml counts neither the `<<`
+ * key nor a list given as its value, so its alias ratio passes at about 24,500 items; kubectl
+ * reads 24,000 and refuses 25,000 as "excessive aliasing" (__tests__/server/reader-kubectl.test.ts).
+ */
+export function mergedList(n: number): string {
+  const m = Array.from({ length: 20 }, (_, k) => `m${k}: v`).join(', ');
+  return ['apiVersion: v1', 'kind: List', `x: &m {${m}}`, 'items:',
+    ...Array.from({ length: n }, (_, i) => `- {apiVersion: v1, kind: ConfigMap, metadata: {name: c${i}}, data: {<<: *m}}`)].join('\n');
+}

@@ -111,6 +111,10 @@ describe('as kubectl reads YAML (go-yaml v2)', () => {
 describe('documents', () => {
   const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`;
 
+  test('a continued line of `[ ]` indented less than js-yaml needs, starting with a tab: the message does not blame the tab (the reader reads tabs in `[ ]` as kubectl does)', () => {
+    expect(line(`${cm('a')}data:\n  a: [1,\n\t2]\n`).problems).toEqual([expect.stringMatching(/^6: deficient indentation: a \[ \], \{ \} or quoted value goes on here without its closing/)]);
+  });
+
   test('an error in one document hides none of the others; the broken one keeps its identity and line', () => {
     expect(line(`${cm('a')}---\n# the broken one\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec: [unclosed\n---\n${cm('c')}`)).toEqual({
       docs: ['ConfigMap/a@1', 'Pod/web@6 (not read)', 'ConfigMap/c@12'],
@@ -354,11 +358,28 @@ describe('aliases', () => {
     expect(m.spec[599]).toEqual({ ...Object.fromEntries(Array.from({ length: 20 }, (_, n) => [`m${n}`, 'v'])), own: 599 });
   });
 
-  test('one 100 KB value used 40 times is refused before anything is built: 4 MB of JSON, over the API server\'s 3 MiB', () => {
-    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\nx: &big "${'x'.repeat(100_000)}"\ndata:\n${Array.from({ length: 40 }, (_, n) => `  k${n}: *big\n`).join('')}`;
-    expect(line(text).problems).toEqual(['1: cannot read this document: with its aliases expanded it is more than 3 MiB of JSON (*big, used here, stands for 100003 bytes): the API server refuses a request over 3 MiB, and kubectl would hold every copy in memory; write fewer copies']);
-    // 30 uses (3 MB) are read.
-    expect(line(text.replace(/ {2}k(3\d): \*big\n/g, '')).problems).toEqual([]);
+  describe('what aliases expand to, in bytes of JSON as kubectl sends it: over 3 MiB per object is refused before anything is built', () => {
+    const TOO_BIG = '1: cannot read this document: with its aliases expanded, an object here is more than 3 MiB of JSON: the API server refuses a request over 3 MiB, and kubectl would hold every copy in memory; write fewer copies';
+    const uses = (value: string, n: number, head = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\n') => `${head}x: &big ${value}\ndata:\n${Array.from({ length: n }, (_, k) => `  k${k}: *big\n`).join('')}`;
+
+    test('one 100 KB value used 40 times (4 MB) is refused; 30 uses (3 MB) are read', () => {
+      expect(line(uses(`"${'x'.repeat(100_000)}"`, 40)).problems).toEqual([TOO_BIG]);
+      expect(line(uses(`"${'x'.repeat(100_000)}"`, 30)).problems).toEqual([]);
+    });
+
+    test('bytes, not characters: 100,000 CJK characters (300 KB in UTF-8) used 12 times are refused; 600 KB of `\\u4E00` escapes (the same 300 KB) used 6 times are read', () => {
+      expect(line(uses(`"${'\u4e00'.repeat(100_000)}"`, 12)).problems).toEqual([TOO_BIG]);
+      expect(line(uses(`"${'\\u4E00'.repeat(100_000)}"`, 6)).problems).toEqual([]);
+    });
+
+    test('a List: kubectl sends each item on its own, so four items of 900 KB sharing one anchor are read', () => {
+      const item = (n: number, value: string) => `- {apiVersion: v1, kind: ConfigMap, metadata: {name: c${n}}, data: {a: ${value}}}\n`;
+      const text = `apiVersion: v1\nkind: List\nitems:\n${item(0, `&b "${'x'.repeat(900_000)}"`)}${[1, 2, 3].map((n) => item(n, '*b')).join('')}`;
+      expect(line(text).problems).toEqual([]);
+      // One item of 4 x 900 KB is refused.
+      const one = `apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {a: &b "${'x'.repeat(900_000)}", b: *b, c: *b, d: *b}}\n`;
+      expect(line(one).problems).toEqual([TOO_BIG]);
+    });
   });
 
   test('heavy aliasing early is refused where go-yaml refuses it, even when plain nodes after it dilute the ratio', () => {

@@ -300,8 +300,8 @@ export class YamlSource {
  * inside `[ ]` or `{ }` gives (js-yaml takes it for indentation, unlike the
  * YAML spec): name both.
  */
-export function deficientIndentation(text: string, offset: number | undefined): string {
-  if (offset !== undefined) {
+export function deficientIndentation(text: string, offset: number | undefined, tabsInFlowAreIndentation = true): string {
+  if (offset !== undefined && tabsInFlowAreIndentation) {
     const lineStart = Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
     const lineEnd = text.slice(offset).search(/[\r\n]|$/) + offset;
     if (text.slice(lineStart, lineEnd).includes('\t')) {

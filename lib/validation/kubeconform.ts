@@ -228,7 +228,7 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
         const done = await run;
         if (docs.length !== paths.length) throw new Error(`kubeconform was given ${paths.length} objects, the reader found ${docs.length}`);
         const given = paths.flatMap((p, n): Array<[string, ManifestDoc]> => (p === undefined ? [] : [[p, docs[n]]]));
-        const notGiven = docs.flatMap((d, n) => (bombs[n] === undefined ? [] : [objectProblem('kubeconform', d.ref, 'not checked: kubeconform is not run on a document whose aliases the yaml layer refuses (go-yaml would expand them in its memory)')]));
+        const notGiven = docs.flatMap((d, n) => (bombs[n] === undefined ? [] : [objectProblem('kubeconform', d.ref, 'not checked: kubeconform is not run on a document with aliases that the yaml layer refuses (go-yaml could expand them in its memory)')]));
         return [...notGiven, ...(given.length > 0 ? readReport(done, new Map(given)) : [])];
       } finally {
         rmSync(dir, { recursive: true, force: true });

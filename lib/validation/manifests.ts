@@ -252,72 +252,138 @@ function allowedAliasRatio(decoded: number): number {
   return 0.99 - 0.89 * ((decoded - 400_000) / 3_600_000);
 }
 
-/** The most JSON an object may expand to through aliases: the API server refuses a request body over 3 MiB. */
-const MAX_EXPANDED_BYTES = 3 * 1024 * 1024;
+/** The most JSON one object may expand to through aliases: the API server refuses a request body over 3 MiB. */
+const MAX_OBJECT_BYTES = 3 * 1024 * 1024;
+/** The most JSON a whole document (a List's items together) may expand to: kubectl and kubeconform hold all of it. */
+const MAX_DOCUMENT_BYTES = 32 * 1024 * 1024;
+
+/** The bytes of a string in JSON as Go writes it (kubectl's request): UTF-8, `<`, `>`, `&`, U+2028/9 and controls escaped. */
+function goJsonBytes(s: string): number {
+  let n = 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c === 0x0a || c === 0x0d || c === 0x09) n += 2;
+    else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029) n += 6;
+    else if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** An open collection while aliasProblem walks a document. */
+interface AliasFrame {
+  readonly anchor?: string;
+  /** Nodes go-yaml decodes for it, and its bytes of JSON. */
+  nodes: number;
+  bytes: number;
+  readonly isMap: boolean;
+  /** A mapping: its key was read, the value comes next. */
+  awaitingValue: boolean;
+  /** A mapping: the key just read is `<<` (go-yaml decodes neither it nor a list given as its value). */
+  mergeKey: boolean;
+  /** A mapping: the key just read, when a plain string (to find a list's `items`). */
+  key?: string;
+  /** The `items` of a top-level mapping, or that mapping: a list, whose items kubectl sends one by one. */
+  isList: boolean;
+}
 
 /**
  * Why the aliases of events[from..to) make the document unreadable, or undefined when they do not.
  * As go-yaml decodes (decode.go `unmarshal`): every node it decodes counts, an alias as itself plus
- * every node of what it refers to, and those count as aliased too; the ratio is checked at every
- * node, so heavy aliasing early is refused even when plain nodes after it would dilute it. Besides,
- * what the aliases expand to is measured in bytes of JSON (a scalar's text, quotes and separators):
- * a 100 KB value used 2,000 times keeps the ratio low, yet kubectl and kubeconform would hold
- * gigabytes, and the API server refuses any object over 3 MiB.
+ * every node of what it names (those count as aliased too), a merge key `<<` and a list given as
+ * its value do not; the ratio is checked at every node, so heavy aliasing early is refused even when
+ * plain nodes after it would dilute it. Besides, what aliases expand to is measured in bytes of JSON
+ * as Go writes it: a 100 KB value used 2,000 times keeps the ratio low, yet kubectl and kubeconform
+ * would hold gigabytes, and the API server refuses any object over 3 MiB (a List's items are sent
+ * one by one: each item is an object; the whole document may reach 32 MiB).
  */
 function aliasProblem(source: string, events: Event[], from: number, to: number): string | undefined {
   /** Per anchor: the nodes and JSON bytes of what it names. */
   const sizes = new Map<string, { nodes: number; bytes: number }>();
-  const open: Array<{ anchor?: string; nodes: number; bytes: number }> = [{ nodes: 0, bytes: 0 }];
+  const root: AliasFrame = { nodes: 0, bytes: 0, isMap: false, awaitingValue: false, mergeKey: false, isList: false };
+  const open: AliasFrame[] = [root];
   let decoded = 1; // the document node
   let aliased = 0;
   const anchorOf = (e: { anchorStart: number; anchorEnd: number }) => (e.anchorStart >= 0 ? source.slice(e.anchorStart, e.anchorEnd) : undefined);
-  const tooMuch = () => aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded);
-  for (let i = from; i < to; i++) {
-    const e = events[i];
-    switch (e.type) {
-      case EVENT_ID.MAPPING:
-      case EVENT_ID.SEQUENCE:
-        open.push({ anchor: anchorOf(e), nodes: 1, bytes: 2 });
-        decoded++;
-        break;
-      case EVENT_ID.SCALAR: {
-        const bytes = e.valueStart >= 0 ? e.valueEnd - e.valueStart + 3 : 5;
-        const anchor = anchorOf(e);
-        if (anchor !== undefined) sizes.set(anchor, { nodes: 1, bytes });
-        const top = open[open.length - 1];
-        top.nodes += 1;
-        top.bytes += bytes;
-        decoded++;
-        break;
-      }
-      case EVENT_ID.ALIAS: {
-        const name = source.slice(e.anchorStart, e.anchorEnd);
-        if (open.some((f) => f.anchor === name)) return `alias *${name} refers to a node that contains it`;
-        const size = sizes.get(name) ?? { nodes: 1, bytes: 5 };
-        const top = open[open.length - 1];
-        top.nodes += 1 + size.nodes;
-        top.bytes += size.bytes;
-        decoded += 1 + size.nodes;
-        aliased += size.nodes;
-        if (top.bytes > MAX_EXPANDED_BYTES) {
-          return `with its aliases expanded it is more than 3 MiB of JSON (*${name}, used here, stands for ${size.bytes} bytes): the API server refuses a request over 3 MiB, and kubectl would hold every copy in memory; write fewer copies`;
-        }
-        break;
-      }
-      case EVENT_ID.POP: {
-        if (open.length === 1) break;
-        const done = open.pop()!;
-        if (done.anchor !== undefined) sizes.set(done.anchor, { nodes: done.nodes, bytes: done.bytes });
-        const top = open[open.length - 1];
-        top.nodes += done.nodes;
-        top.bytes += done.bytes;
-        if (top.bytes > MAX_EXPANDED_BYTES && aliased > 0) {
-          return 'with its aliases expanded it is more than 3 MiB of JSON: the API server refuses a request over 3 MiB, and kubectl would hold every copy in memory; write fewer copies';
-        }
-        continue;
+  const tooBig = (): string | undefined => {
+    if (open.reduce((n, f) => n + f.bytes, 0) > MAX_DOCUMENT_BYTES) {
+      return 'with its aliases expanded this document is more than 32 MiB of JSON: kubectl and kubeconform would hold every copy in memory; write fewer copies';
+    }
+    for (let k = 1; k < open.length; k++) {
+      const f = open[k];
+      if (f.bytes > MAX_OBJECT_BYTES && !f.isList) {
+        return 'with its aliases expanded, an object here is more than 3 MiB of JSON: the API server refuses a request over 3 MiB, and kubectl would hold every copy in memory; write fewer copies';
       }
     }
-    if (tooMuch()) {
+    return undefined;
+  };
+  for (let i = from; i < to; i++) {
+    const e = events[i];
+    if (e.type === EVENT_ID.POP) {
+      if (open.length === 1) continue;
+      const done = open.pop()!;
+      if (done.anchor !== undefined) sizes.set(done.anchor, { nodes: done.nodes, bytes: done.bytes });
+      const top = open[open.length - 1];
+      top.nodes += done.nodes;
+      top.bytes += done.bytes;
+      if (top.isMap) {
+        top.awaitingValue = !top.awaitingValue; // a collection as a key (refused elsewhere) or as a value
+        top.mergeKey = false;
+      }
+      const big = tooBig();
+      if (big) return big;
+      continue;
+    }
+    if (e.type !== EVENT_ID.MAPPING && e.type !== EVENT_ID.SEQUENCE && e.type !== EVENT_ID.SCALAR && e.type !== EVENT_ID.ALIAS) continue;
+    const parent = open[open.length - 1];
+    const isKey = parent.isMap && !parent.awaitingValue;
+    const mergeValue = parent.isMap && parent.awaitingValue && parent.mergeKey;
+    if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) {
+      // A list as the value of `<<`: go-yaml decodes its items, not the list.
+      const uncounted = mergeValue && e.type === EVENT_ID.SEQUENCE;
+      const isList = e.type === EVENT_ID.SEQUENCE && open.length === 2 && parent.awaitingValue && parent.key === 'items';
+      if (isList) parent.isList = true;
+      open.push({ anchor: anchorOf(e), nodes: uncounted ? 0 : 1, bytes: uncounted ? 0 : 2, isMap: e.type === EVENT_ID.MAPPING, awaitingValue: false, mergeKey: false, isList });
+      if (!uncounted) decoded++;
+    } else if (e.type === EVENT_ID.SCALAR) {
+      const text = e.valueStart >= 0 ? getScalarValue(source, e) : '';
+      const plain = e.style === SCALAR_STYLE.PLAIN && e.tagStart < 0;
+      const merge = isKey && plain && text === '<<';
+      // A plain number, boolean or null is written without quotes.
+      const bare = plain && !isKey && (IMPLICIT.byFirst.get(text.charAt(0)) ?? IMPLICIT.any).some((t) => t.resolve(text, false, t.tagName) !== NOT_RESOLVED);
+      const bytes = merge ? 0 : (bare ? Math.max(text.length, 4) : goJsonBytes(text)) + 1;
+      const anchor = anchorOf(e);
+      if (anchor !== undefined) sizes.set(anchor, { nodes: 1, bytes });
+      if (!merge) {
+        parent.nodes += 1;
+        parent.bytes += bytes;
+        decoded++;
+      }
+      if (parent.isMap) {
+        parent.mergeKey = merge;
+        parent.key = isKey && e.style === SCALAR_STYLE.PLAIN ? text : undefined;
+        parent.awaitingValue = isKey;
+      }
+    } else {
+      const name = source.slice(e.anchorStart, e.anchorEnd);
+      if (open.some((f) => f.anchor === name)) return `alias *${name} refers to a node that contains it`;
+      const size = sizes.get(name) ?? { nodes: 1, bytes: 5 };
+      parent.nodes += 1 + size.nodes;
+      parent.bytes += mergeValue ? size.bytes - 2 : size.bytes; // merged: its keys, without its braces
+      decoded += 1 + size.nodes;
+      aliased += size.nodes;
+      if (parent.isMap) {
+        parent.mergeKey = false;
+        parent.awaitingValue = isKey;
+      }
+      const big = tooBig();
+      if (big) return big;
+    }
+    if (aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded)) {
       return `its aliases expand to ${decoded > 1e12 ? 'more than 10^12' : decoded} nodes, ${Math.round((100 * aliased) / decoded)}% of them from aliases (an alias bomb; kubectl refuses it as "excessive aliasing")`;
     }
   }
@@ -328,17 +394,15 @@ function aliasProblem(source: string, events: Event[], from: number, to: number)
  * What aliasProblem says of one document's text, for kubeconform, which is
  * started on the texts before they are parsed: a document it refuses would
  * take kubeconform's memory (go-yaml expands every alias) before the reader
- * reports it. Undefined when the text has no alias, or cannot be parsed (the
- * reader reports that).
+ * reports it. Read as the reader reads it (parseChunk); a text with both `&`
+ * and `*` that cannot be read is refused too (the reader reports why).
+ * Undefined for a text without aliases.
  */
 export function aliasBomb(text: string): string | undefined {
   if (!text.includes('*') || !text.includes('&')) return undefined;
-  try {
-    const events = parseEvents(text, { maxDepth: MAX_DEPTH });
-    return events.some((e) => e.type === EVENT_ID.ALIAS) ? aliasProblem(text, events, 0, events.length) : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseChunk(text);
+  if ('error' in parsed) return 'it cannot be read';
+  return parsed.events.some((e) => e.type === EVENT_ID.ALIAS) ? aliasProblem(parsed.decode, parsed.events, 0, parsed.events.length) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1094,7 +1158,8 @@ function yamlMessage(e: unknown, source: string, events?: Event[]): string {
   const tag = /^cannot resolve a node with !<tag:yaml\.org,2002:(\w+)> explicit tag$/.exec(e.reason);
   if (tag) return `this value is not a valid !!${tag[1]}, the tag it is given; kubectl refuses it ("cannot decode ... as a !!${tag[1]}"): fix the value or remove the tag${columnOf(e)}`;
   if (e.reason === COMPLEX_KEY) return 'a key that is a list or a mapping: kubectl refuses it ("invalid map key"; JSON keys are strings); make the key a string';
-  if (e.reason === 'deficient indentation') return `${deficientIndentation(source, e.mark?.position)}${columnOf(e)}`;
+  // The reader reads tabs inside `[ ]` and `{ }` as kubectl does (as spaces): a tab is not the cause here.
+  if (e.reason === 'deficient indentation') return `${deficientIndentation(source, e.mark?.position, false)}${columnOf(e)}`;
   return `${e.reason}${columnOf(e)}`;
 }
 
