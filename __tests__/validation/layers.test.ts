@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { collectFiles } from '../../lib/validation/files';
 import { kubeconformProblems, splitDocuments } from '../../lib/validation/kubeconform';
-import { parseManifestText, readManifestFile } from '../../lib/validation/manifests';
+import { aliasBomb, parseManifestText, readManifestFile } from '../../lib/validation/manifests';
 import { policyProblems } from '../../lib/validation/policy';
 import { formatProblem, pointerToPath, Problem } from '../../lib/validation/problems';
 import { ROOT } from '../support/synth';
@@ -169,6 +169,14 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
       'ConfigMap/bomb: not checked: kubeconform is not run on a document with aliases that the yaml layer refuses (go-yaml could expand them in its memory)',
       'ConfigMap/plain spec: unknown field',
     ]);
+  });
+
+  test('which texts are kept from kubeconform: a bomb whose anchor follows a quoted flow key\'s `:`; not dist/\'s scripts, whose `&&` and `*` are no anchor or alias', () => {
+    const bomb = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata: {"x":&big "${'x'.repeat(100_000)}", ${Array.from({ length: 40 }, (_, n) => `"k${n}": *big`).join(', ')}}\n`;
+    expect(aliasBomb(bomb)).toBe(true);
+    const texts = splitDocuments(readFileSync(DIST, 'utf-8'));
+    expect(texts.filter((t) => t.includes('&&') && t.includes('*')).length).toBeGreaterThan(0);
+    expect(texts.filter(aliasBomb)).toEqual([]);
   });
 
   test('fails closed: an object kubeconform cannot check (unknown kind) is a problem', async () => {

@@ -204,7 +204,7 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
   // file of kilobytes) before the reader refuses it.
   const bombs = texts.map(aliasBomb);
   const paths = texts.map((text, n) => {
-    if (bombs[n] !== undefined) return undefined;
+    if (bombs[n]) return undefined;
     const path = join(dir, `${n}.yaml`);
     writeFileSync(path, text);
     return path;
@@ -228,7 +228,7 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
         const done = await run;
         if (docs.length !== paths.length) throw new Error(`kubeconform was given ${paths.length} objects, the reader found ${docs.length}`);
         const given = paths.flatMap((p, n): Array<[string, ManifestDoc]> => (p === undefined ? [] : [[p, docs[n]]]));
-        const notGiven = docs.flatMap((d, n) => (bombs[n] === undefined ? [] : [objectProblem('kubeconform', d.ref, 'not checked: kubeconform is not run on a document with aliases that the yaml layer refuses (go-yaml could expand them in its memory)')]));
+        const notGiven = docs.flatMap((d, n) => (!bombs[n] ? [] : [objectProblem('kubeconform', d.ref, 'not checked: kubeconform is not run on a document with aliases that the yaml layer refuses (go-yaml could expand them in its memory)')]));
         return [...notGiven, ...(given.length > 0 ? readReport(done, new Map(given)) : [])];
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -391,18 +391,26 @@ function aliasProblem(source: string, events: Event[], from: number, to: number)
 }
 
 /**
- * What aliasProblem says of one document's text, for kubeconform, which is
- * started on the texts before they are parsed: a document it refuses would
- * take kubeconform's memory (go-yaml expands every alias) before the reader
- * reports it. Read as the reader reads it (parseChunk); a text with both `&`
- * and `*` that cannot be read is refused too (the reader reports why).
- * Undefined for a text without aliases.
+ * An anchor as go-yaml takes one: `&` and a name character where a token may
+ * start (a line's start, a BOM, white space, `[`, `{`, `,`, or the `:` after a
+ * quoted flow key). Without one, go-yaml has nothing to expand: `&&` in a
+ * script, or `&` inside a word, is no anchor.
  */
-export function aliasBomb(text: string): string | undefined {
-  if (!text.includes('*') || !text.includes('&')) return undefined;
+const GO_ANCHOR_TOKEN = /(?:^|[\s[{,:\uFEFF])&[A-Za-z0-9_-]/m;
+
+/**
+ * Whether a document's text must not be given to kubeconform, which is
+ * started on the texts before they are parsed: aliasProblem refuses it, which
+ * would take kubeconform's memory (go-yaml expands every alias) before the
+ * reader reports it, or it has an anchor and an alias and cannot be read (the
+ * reader reports why). Read as the reader reads it (parseChunk), and only when
+ * it has a go-yaml anchor and a `*`.
+ */
+export function aliasBomb(text: string): boolean {
+  if (!text.includes('*') || !GO_ANCHOR_TOKEN.test(text)) return false;
   const parsed = parseChunk(text);
-  if ('error' in parsed) return 'it cannot be read';
-  return parsed.events.some((e) => e.type === EVENT_ID.ALIAS) ? aliasProblem(parsed.decode, parsed.events, 0, parsed.events.length) : undefined;
+  if ('error' in parsed) return true;
+  return parsed.events.some((e) => e.type === EVENT_ID.ALIAS) && aliasProblem(parsed.decode, parsed.events, 0, parsed.events.length) !== undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
