@@ -491,13 +491,15 @@ function eachNode(events: Event[], from: number, to: number, visit: (e: Event, i
 // has a backslash-slash, an `&` or `*`, or a tab.
 
 const GO_ANCHOR = /^[A-Za-z0-9_-]+$/;
+/** Where the line that holds `offset` starts (after a LF, a CR or a CRLF). */
+const lineStartAt = (text: string, offset: number) => Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
 /** A line's indentation and block indicators (`- `, `? `), where go-yaml takes spaces only. */
 const LEADING = /^[ \t]*(?:[-?](?:[ \t]+|$))*/;
 
 /** Whether the block scalar whose text starts at `valueStart` has an indentation indicator (`|2`, `>-1`) on its header line. */
 function explicitIndent(text: string, valueStart: number): boolean {
   const headerEnd = valueStart - (text[valueStart - 1] === '\n' && text[valueStart - 2] === '\r' ? 2 : 1);
-  const header = text.slice(Math.max(text.lastIndexOf('\n', headerEnd - 1), text.lastIndexOf('\r', headerEnd - 1)) + 1, headerEnd).replace(/[ \t]#.*$/, '');
+  const header = text.slice(lineStartAt(text, headerEnd), headerEnd).replace(/[ \t]#.*$/, '');
   return /[|>][-+]?[1-9][-+]?[ \t]*$/.test(header);
 }
 
@@ -584,7 +586,7 @@ function goRefusals(text: string, events: Event[]): Array<{ offset: number; mess
   if (tabs) {
     let lastLine = -1;
     for (let t = text.indexOf('\t'); t >= 0; t = text.indexOf('\t', t + 1)) {
-      const lineStart = Math.max(text.lastIndexOf('\n', t), text.lastIndexOf('\r', t)) + 1;
+      const lineStart = lineStartAt(text, t);
       if (lineStart === lastLine) continue;
       lastLine = lineStart;
       const tab = lineStart + LEADING.exec(text.slice(lineStart, t + 1))![0].indexOf('\t');
@@ -624,8 +626,6 @@ const PARSE_OPTIONS = { maxDepth: MAX_DEPTH };
 const ALIAS_BEFORE_COLON = /(?<=^|[\s[{,])\*[A-Za-z0-9_-]+(?=:)/gm;
 /** At most this many parses of a chunk (each one after the tabs of a line or the `\'` of a string are rewritten): bounded work. */
 const MAX_REPARSES = 200;
-
-const lineStartAt = (text: string, offset: number) => Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
 
 /** `text` with the character at each of `offsets` (ascending) replaced by `ch`. */
 function replaceAt(text: string, offsets: number[], ch: string): string {
