@@ -170,6 +170,10 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ...[['in `{ }`', 'data: {a: x\n\ty}\n'], ['in `[ ]`, left of the block mapping around it', 'spec:\n  k: [a, x\n  \ty]\n']]
       .map(([where, body]): [string, 'refuses', string] => [`a tab at the start of a continued line of an unquoted value ${where}`, 'refuses', `${cm('a')}${body}`]),
     ['a tab after `-` before `[`, with a tab in `[ ]`', 'refuses', `${cm('a')}spec:\n-\t[a,\tb]\n`],
+    ['continued lines of `[ ]`, `{ }` and quoted strings indented less than js-yaml needs, also after a tab and an escaped line break', 'reads',
+      `${cm('a')}data:\n  a: [1,\n2,\n\t3]\n  b: {c: "d\ne", f:\n'g\nh'}\n  e: "x\\\ny"\nspec:\n  - - [a,\nb]\n  - {k: [x,\n y]}\n`],
+    ['a quoted key over two lines, its second line indented too little', 'refuses', `${cm('a')}data:\n  "a\nb": c\n`],
+    ['a tab starting a continued unquoted value in `{ }`, its line indented too little', 'refuses', `${cm('a')}spec:\n  k: {a: x,\n      b: x\n\ty}\n`],
     ['an alias right before `:` is a key (go-yaml ends the name there): `[*x:y]`, `{*x: y}`, `*x: y`', 'reads',
       `${cm('a')}x: &x v\nspec: [*x:w, *x: w, *x:, *x:*x, *x:w:z, {*x:[a]}, *x:"q"]\nblock:\n  *x: w\nlist:\n- *x: w\n- *x:\n    a: b\n`],
     ['`*x:` in strings, in plain values, in a block scalar and in a comment: text', 'reads', `${cm('a')}x: &x v\nspec: {a: "*x: b", c: '*x: d', e: f *x:g}\nd: |\n  *x: y\n# *x: z\n`],

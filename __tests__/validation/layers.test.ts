@@ -171,6 +171,17 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
     ]);
   });
 
+  test('a document js-yaml reads only with a continued line indented more (kubectl reads it as written) is handed to kubeconform when its aliases are harmless, and kept from it when they are a bomb', async () => {
+    const ok = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\ndata: {a: &v x, b: *v,\nc: z}\n';
+    const bomb = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\nx: &big "${'x'.repeat(100_000)}"\ndata: {${Array.from({ length: 40 }, (_, n) => `k${n}: *big`).join(', ')},\nlast: z}\n`;
+    const file = parseManifestText(`${ok}---\n${bomb}`, 'f.yaml');
+    expect(file.docs[0].manifest?.data).toEqual({ a: 'x', b: 'x', c: 'z' });
+    expect(file.problems.map((p) => `${p.line}: ${p.message}`)).toEqual([expect.stringMatching(/^7: cannot read this document: with its aliases expanded, an object here is more than 3 MiB/)]);
+    expect(summary(await kubeconformProblems([file]))).toEqual([
+      'ConfigMap/bomb: not checked: kubeconform is not run on a document with aliases that the yaml layer refuses (go-yaml could expand them in its memory)',
+    ]);
+  });
+
   test('which texts are kept from kubeconform: a bomb whose anchor follows a quoted flow key\'s `:`; not dist/\'s scripts, whose `&&` and `*` are no anchor or alias', () => {
     const bomb = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata: {"x":&big "${'x'.repeat(100_000)}", ${Array.from({ length: 40 }, (_, n) => `"k${n}": *big`).join(', ')}}\n`;
     expect(aliasBomb(bomb)).toBe(true);

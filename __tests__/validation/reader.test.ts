@@ -111,8 +111,30 @@ describe('as kubectl reads YAML (go-yaml v2)', () => {
 describe('documents', () => {
   const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`;
 
-  test('a continued line of `[ ]` indented less than js-yaml needs, starting with a tab: the message does not blame the tab (the reader reads tabs in `[ ]` as kubectl does)', () => {
-    expect(line(`${cm('a')}data:\n  a: [1,\n\t2]\n`).problems).toEqual([expect.stringMatching(/^6: deficient indentation: a \[ \], \{ \} or quoted value goes on here without its closing/)]);
+  test('a continued line of `[ ]`, `{ }` or a quoted string indented less than js-yaml needs (kubectl reads it): read, each object and problem at its own line', () => {
+    const text = `${cm('a')}data:\n  a: [1,\n2,\n\t3]\n  b: {c: "d\ne", f:\n'g\nh'}\n  e: "x\\\ny"\nspec:\n  - - [a,\nb]\n---\n${cm('b')}data:\n  k: [x,\ny,\nz]\n  k: w\n`;
+    const read = parseManifestText(text, 'x.yaml');
+    expect(read.docs[0].manifest).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { a: [1, 2, 3], b: { c: 'd e', f: 'g h' }, e: 'xy' }, spec: [[['a', 'b']]] });
+    expect(line(text)).toEqual({
+      docs: ['ConfigMap/a@1', 'ConfigMap/b@18 (not read)'],
+      problems: [expect.stringMatching(/^25: key "k" is given twice in this mapping/)],
+    });
+  });
+
+  test('what kubectl refuses on such a line stays refused: a tab starting a continued unquoted value left of its mapping, a quoted key over two lines, a `[` never closed (the message does not blame the tab)', () => {
+    const tab = /kubectl \(go-yaml\) refuses a tab at the start of a continued line of an unquoted value/;
+    expect(line(`${cm('a')}spec:\n  k: {a: x\n\ty}\n`).problems).toEqual([expect.stringMatching(new RegExp(`^6: ${tab.source}`))]);
+    // The spaces go after the tab: before it, they would move it right of the mapping (column 2) and hide it.
+    expect(line(`${cm('a')}spec:\n  k: {a: x,\n      b: x\n\ty}\n`).problems).toEqual([expect.stringMatching(new RegExp(`^7: ${tab.source}`))]);
+    const deficient = /^6: deficient indentation: a \[ \], \{ \} or quoted value goes on here without its closing/;
+    expect(line(`${cm('a')}data:\n  "a\nb": c\n`).problems).toEqual([expect.stringMatching(deficient)]);
+    expect(line(`${cm('a')}data:\n  a: [1,\n\t2\n---\n${cm('b')}`).problems).toEqual([expect.stringMatching(deficient)]);
+  });
+
+  test('bounded work: past MAX_REPARSES parses of a document (two for each such line), js-yaml\'s refusal stands', () => {
+    const list = (n: number) => `${cm('a')}data:\n  a: [0,\n${Array.from({ length: n }, (_, i) => `${i + 1}`).join(',\n')}]\n`;
+    expect(parseManifestText(list(90), 'x.yaml').docs[0].manifest?.data).toEqual({ a: Array.from({ length: 91 }, (_, i) => i) });
+    expect(line(list(150)).problems).toEqual([expect.stringMatching(/^6: deficient indentation/)]);
   });
 
   test('an error in one document hides none of the others; the broken one keeps its identity and line', () => {

@@ -403,12 +403,12 @@ const GO_ANCHOR_TOKEN = /(?:^|[\s[{,:\uFEFF])&[A-Za-z0-9_-]/m;
  * started on the texts before they are parsed: aliasProblem refuses it, which
  * would take kubeconform's memory (go-yaml expands every alias) before the
  * reader reports it, or it has an anchor and an alias and cannot be read (the
- * reader reports why). Read as the reader reads it (parseChunk), and only when
+ * reader reports why). Read as the reader reads it (readChunk), and only when
  * it has a go-yaml anchor and a `*`.
  */
 export function aliasBomb(text: string): boolean {
   if (!text.includes('*') || !GO_ANCHOR_TOKEN.test(text)) return false;
-  const parsed = parseChunk(text);
+  const { parsed } = readChunk(text);
   if ('error' in parsed) return true;
   return parsed.events.some((e) => e.type === EVENT_ID.ALIAS) && aliasProblem(parsed.decode, parsed.events, 0, parsed.events.length) !== undefined;
 }
@@ -624,8 +624,14 @@ interface ChunkEvents {
 const PARSE_OPTIONS = { maxDepth: MAX_DEPTH };
 /** `*name` right before a `:`, where a token starts. */
 const ALIAS_BEFORE_COLON = /(?<=^|[\s[{,])\*[A-Za-z0-9_-]+(?=:)/gm;
-/** At most this many parses of a chunk (each one after the tabs of a line or the `\'` of a string are rewritten): bounded work. */
+/**
+ * At most this many parses of a chunk (each one after the tabs of a line or the `\'` of a string are
+ * rewritten, or a line indented: see reindented): bounded work. Past it, js-yaml's refusal stands.
+ */
 const MAX_REPARSES = 200;
+
+/** The parses a chunk has left (MAX_REPARSES), shared by every rewrite of it. */
+interface ParseBudget { left: number }
 
 /** `text` with the character at each of `offsets` (ascending) replaced by `ch`. */
 function replaceAt(text: string, offsets: number[], ch: string): string {
@@ -655,13 +661,14 @@ function quoteEscapes(text: string, from: number): number[] {
  * string or the tabs of that line (with `restOfText`, of every line from there on: one more parse
  * for a text with many such lines) rewritten, and parsed again.
  */
-function parseRewritten(text: string, aliases: Array<{ at: number; length: number }>, restOfText: boolean) {
+function parseRewritten(text: string, aliases: Array<{ at: number; length: number }>, restOfText: boolean, budget: ParseBudget) {
   let parsed = text;
   for (const a of aliases) parsed = `${parsed.slice(0, a.at)}''${' '.repeat(a.length - 2)}${parsed.slice(a.at + a.length)}`;
   const tabs: number[] = [];
   const escapes: number[] = [];
   let error: unknown;
-  for (let n = 0; n < MAX_REPARSES; n++) {
+  while (budget.left > 0) {
+    budget.left--;
     try {
       return { events: parseEvents(parsed, PARSE_OPTIONS), parsed, tabs, escapes };
     } catch (e) {
@@ -720,9 +727,10 @@ function rewrittenTabRefusals(text: string, events: Event[], tabs: number[]): Ar
  * A chunk's events as kubectl reads them (see above), or js-yaml's error and the text (as
  * rewritten, same offsets) it is about.
  */
-function parseChunk(text: string): ChunkEvents | { error: unknown; parsed: string } {
+function parseChunk(text: string, budget: ParseBudget = { left: MAX_REPARSES }): ChunkEvents | { error: unknown; parsed: string } {
   let events: Event[] | undefined;
   let error: unknown;
+  budget.left--;
   try {
     events = parseEvents(text, PARSE_OPTIONS);
   } catch (e) {
@@ -730,15 +738,16 @@ function parseChunk(text: string): ChunkEvents | { error: unknown; parsed: strin
   }
   const aliases = text.includes('*') ? [...text.matchAll(ALIAS_BEFORE_COLON)].map((m) => ({ at: m.index, length: m[0].length })) : [];
   if (events && aliases.length === 0) return { events, refusals: goRefusals(text, events), decode: text };
-  let go = parseRewritten(text, aliases, true);
+  let go = parseRewritten(text, aliases, true, budget);
   let tabRefusals = go.events && rewrittenTabRefusals(text, go.events, go.tabs);
   if (go.tabs.length > 0 && !tabRefusals) {
-    go = parseRewritten(text, aliases, false); // the tabs of the lines js-yaml stops at only
+    go = parseRewritten(text, aliases, false, budget); // the tabs of the lines js-yaml stops at only
     tabRefusals = go.events && rewrittenTabRefusals(text, go.events, go.tabs);
   }
   const original = () => (events ? { events, refusals: goRefusals(text, events), decode: text } : { error, parsed: text });
   if (!go.events) {
-    if (events) return original();
+    // No parse left (MAX_REPARSES) before one of the rewritten text: js-yaml's refusal of the text as written stands.
+    if (events || go.error === undefined) return original();
     // Stopped on a line whose tabs were rewritten: the error is about the text with its tabs (so it names them).
     const at = go.error instanceof YAMLException ? go.error.mark?.position : undefined;
     const onTabs = at !== undefined && go.tabs.some((t) => lineStartAt(text, t) === lineStartAt(text, at));
@@ -772,6 +781,72 @@ function parseChunk(text: string): ChunkEvents | { error: unknown; parsed: strin
   }
   if (escapes !== go.escapes.length) return original(); // a `\'` rewritten outside a double-quoted string: the rewrite does not hold
   return { events: go.events, refusals, decode };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A continued line of `[ ]`, `{ }` or a quoted string indented less than js-yaml needs: js-yaml
+// refuses it ("deficient indentation", which it raises there only: skipFlowSeparationSpace and
+// readFlowScalarBreak), go-yaml does not look at indentation inside them (`k: [a,\nb]` is
+// `{k: [a, b]}` to kubectl). The chunk is read again with spaces added on such a line, after its
+// leading spaces and tabs: inside `[ ]`, `{ }` and a quoted string, leading white space of a line
+// is no content (a string folds it away), so no value changes, and a tab keeps its column for
+// the tab rules above. Each line keeps its number; a column on such a line counts the spaces.
+
+const isDeficientIndentation = (e: unknown): e is YAMLException => e instanceof YAMLException && e.reason === 'deficient indentation' && e.mark !== undefined;
+
+/** The spaces and tabs at the start of the line that starts at `start`. */
+function leadingBlanks(text: string, start: number): number {
+  let i = start;
+  while (text[i] === ' ' || text[i] === '\t') i++;
+  return i - start;
+}
+
+/** The leading blanks of the last line with content (not blank, not a comment) before the line at `lineStart`; 0 if none. */
+function previousContentIndent(text: string, lineStart: number): number {
+  for (let end = lineStart - 1; end > 0;) {
+    const start = lineStartAt(text, end);
+    if (!NO_CONTENT_LINE.test(text.slice(start, end))) return leadingBlanks(text, start);
+    end = start - 1;
+  }
+  return 0;
+}
+
+/**
+ * The chunk as kubectl reads it when js-yaml refuses it only for a continued
+ * line indented too little (see above): the text with the spaces added, and
+ * its events. Undefined when js-yaml still refuses it for anything else (an
+ * unclosed `[` at the end of the chunk included), or past MAX_REPARSES:
+ * that refusal stands.
+ */
+function reindented(text: string): { parsed: ChunkEvents; text: string } | undefined {
+  const budget = { left: MAX_REPARSES };
+  let current = text;
+  let lastLine = -1;
+  let added = 0;
+  while (budget.left > 0) {
+    const parsed = parseChunk(current, budget);
+    if (!('error' in parsed)) return { text: current, parsed };
+    if (!isDeficientIndentation(parsed.error)) return undefined;
+    const start = lineStartAt(current, parsed.error.mark!.position);
+    const first = start + leadingBlanks(current, start);
+    if (first >= current.length || current[first] === '\n' || current[first] === '\r') return undefined;
+    // Past the line before it; again on the same line (a deeper `[ ]` than that line shows), twice as many.
+    added = start === lastLine ? added * 2 : Math.max(1, previousContentIndent(current, start) + 1 - (first - start));
+    lastLine = start;
+    current = `${current.slice(0, first)}${' '.repeat(added)}${current.slice(first)}`;
+  }
+  return undefined;
+}
+
+/**
+ * A chunk as kubectl reads it: parseChunk's events, or those of the chunk
+ * reindented when js-yaml refuses only a continued line indented too little;
+ * with the text their offsets are in (the chunk itself, or reindented).
+ */
+function readChunk(text: string): { parsed: ChunkEvents | { error: unknown; parsed: string }; text: string } {
+  const parsed = parseChunk(text);
+  const indented = 'error' in parsed && isDeficientIndentation(parsed.error) ? reindented(text) : undefined;
+  return indented ?? { parsed, text };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1172,12 +1247,12 @@ function yamlMessage(e: unknown, source: string, events?: Event[]): string {
 }
 
 /**
- * Reads the document of one chunk (`text`, starting at `offset` of the file;
- * `docText`: the chunk as the file has it, what kubectl and kubeconform are
- * given) whose events are known: builds the object, refuses duplicate keys
- * and alias bombs.
+ * Reads the document of one chunk (`text`; `docText`: the chunk as the file
+ * has it, what kubectl and kubeconform are given; `lineOf`: the file's line of
+ * an offset in `text`) whose events are known: builds the object, refuses
+ * duplicate keys and alias bombs.
  */
-function readEventDocs(file: string, text: string, docText: string, offset: number, events: Event[], lines: Lines, out: ManifestFile): void {
+function readEventDocs(file: string, text: string, docText: string, lineOf: (at: number) => number, events: Event[], out: ManifestFile): void {
   const docs = eventDocs(events);
   // js-yaml's constructor, on all documents at once, only for those plainObject leaves to it.
   let built: unknown[] | undefined | null = null;
@@ -1195,8 +1270,7 @@ function readEventDocs(file: string, text: string, docText: string, offset: numb
   for (const [n, d] of docs.entries()) {
     const first = events[d.content];
     if (isEmptyContent(first)) continue; // empty and comment-only documents hold no object: kubectl skips them
-    const start = offset + eventStart(first);
-    const line = lines.lineOf(start);
+    const line = lineOf(eventStart(first));
     if (objects++ > 0) {
       // kubectl reads one document per part it cuts (at a `---` after a LF); YAML also starts one after a lone CR.
       out.problems.push({ layer: 'yaml', file, line, message: CR_SEPARATOR });
@@ -1206,8 +1280,8 @@ function readEventDocs(file: string, text: string, docText: string, offset: numb
     let problem: { line: number; message: string } | undefined;
     const bad = value === NOT_PLAIN ? unsendable(text, events, d.content, d.end - 1) : [];
     if (bad.length > 0) {
-      for (const b of bad.slice(0, -1)) out.problems.push({ layer: 'yaml', file, line: lines.lineOf(offset + b.offset), message: b.message });
-      problem = { line: lines.lineOf(offset + bad[bad.length - 1].offset), message: bad[bad.length - 1].message };
+      for (const b of bad.slice(0, -1)) out.problems.push({ layer: 'yaml', file, line: lineOf(b.offset), message: b.message });
+      problem = { line: lineOf(bad[bad.length - 1].offset), message: bad[bad.length - 1].message };
     } else if (value === NOT_PLAIN && constructed()) {
       value = constructed()![n];
     } else if (value === NOT_PLAIN) {
@@ -1218,7 +1292,7 @@ function readEventDocs(file: string, text: string, docText: string, offset: numb
         try {
           value = constructFromEvents(events.slice(d.at, d.end), { ...CONSTRUCT, source: text })[0];
         } catch (e) {
-          const at = e instanceof YAMLException && e.mark ? lines.lineOf(offset + constructErrorOffset(e, events, d.content, d.end)) : line;
+          const at = e instanceof YAMLException && e.mark ? lineOf(constructErrorOffset(e, events, d.content, d.end)) : line;
           problem = { line: at, message: yamlMessage(e, text, events.slice(d.content, d.end)) };
         }
       }
@@ -1234,7 +1308,7 @@ function readEventDocs(file: string, text: string, docText: string, offset: numb
     }
     const ref = refAt(manifest ? identityOf(manifest) : identityFromEvents(text, events, d.content), file, line, out.docs.length);
     if (problem) out.problems.push({ layer: 'yaml', file, line: problem.line, message: problem.message });
-    if (manifest) addObject(out, ref, docText, manifest, () => itemLines(manifest, ref, text, events, d.content, (at) => lines.lineOf(offset + at)));
+    if (manifest) addObject(out, ref, docText, manifest, () => itemLines(manifest, ref, text, events, d.content, lineOf));
     else out.docs.push({ ref, text: docText });
   }
 }
@@ -1424,14 +1498,21 @@ export function parseManifestText(source: string, file: string): ManifestFile {
     for (const p of pending.filter((q) => q.offset < chunk.end)) out.problems.push({ layer: p.layer, file, line: p.line, message: p.message });
     pending = pending.filter((q) => q.offset >= chunk.end);
     const text = read.slice(chunk.start, chunk.end);
-    const parsed = parseChunk(text);
+    const { parsed, text: indented } = readChunk(text);
+    let lineOf = (at: number) => lines.lineOf(chunk.start + at);
+    if (indented !== text) {
+      // Spaces were added within lines: the same lines, counted in the indented text.
+      const first = lines.lineOf(chunk.start);
+      const own = new Lines(indented);
+      lineOf = (at) => first - 1 + own.lineOf(at);
+    }
     if ('error' in parsed) {
       const broken = parsed.parsed === text ? read : `${read.slice(0, chunk.start)}${parsed.parsed}${read.slice(chunk.end)}`;
       readBrokenChunk(file, broken, source.slice(chunk.start, chunk.end), chunk, parsed.error, lines, out);
       continue;
     }
-    for (const r of parsed.refusals) out.problems.push({ layer: 'yaml', file, line: lines.lineOf(chunk.start + r.offset), message: r.message });
-    readEventDocs(file, parsed.decode, source.slice(chunk.start, chunk.end), chunk.start, parsed.events, lines, out);
+    for (const r of parsed.refusals) out.problems.push({ layer: 'yaml', file, line: lineOf(r.offset), message: r.message });
+    readEventDocs(file, parsed.decode, source.slice(chunk.start, chunk.end), lineOf, parsed.events, out);
   }
   for (const p of pending) out.problems.push({ layer: p.layer, file, line: p.line, message: p.message });
   if (UNICODE_BREAK.test(source)) out.problems.push(...unicodeBreaks(source, file, lines));
