@@ -174,6 +174,9 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
       `${cm('a')}data:\n  a: [1,\n2,\n\t3]\n  b: {c: "d\ne", f:\n'g\nh'}\n  e: "x\\\ny"\nspec:\n  - - [a,\nb]\n  - {k: [x,\n y]}\n`],
     ['a quoted key over two lines, its second line indented too little', 'refuses', `${cm('a')}data:\n  "a\nb": c\n`],
     ['a tab starting a continued unquoted value in `{ }`, its line indented too little', 'refuses', `${cm('a')}spec:\n  k: {a: x,\n      b: x\n\ty}\n`],
+    ...[['`...` in `[ ]`', 'data:\n  k: [a,\n... b]\n'], ['`...` in a double-quoted string', 'data:\n  k: "a\n... b"\n'], ['`...` and a tab in a single-quoted string', "data:\n  k: 'a\n...\tb'\n"],
+      ['`...` in a top-level value', 'x: "a\n... b"\n'], ['`---` after a lone CR in `[ ]`', 'data:\n  k: [a,\r--- b]\n'], ['`...` after a lone CR in a string', 'data:\n  k: "a\r... b"\n']]
+      .map(([where, body]): [string, 'refuses', string] => [`a document marker starting a continued line indented too little: ${where}`, 'refuses', `${cm('a')}${body}`]),
     ['an alias right before `:` is a key (go-yaml ends the name there): `[*x:y]`, `{*x: y}`, `*x: y`', 'reads',
       `${cm('a')}x: &x v\nspec: [*x:w, *x: w, *x:, *x:*x, *x:w:z, {*x:[a]}, *x:"q"]\nblock:\n  *x: w\nlist:\n- *x: w\n- *x:\n    a: b\n`],
     ['`*x:` in strings, in plain values, in a block scalar and in a comment: text', 'reads', `${cm('a')}x: &x v\nspec: {a: "*x: b", c: '*x: d', e: f *x:g}\nd: |\n  *x: y\n# *x: z\n`],

@@ -121,20 +121,33 @@ describe('documents', () => {
     });
   });
 
-  test('what kubectl refuses on such a line stays refused: a tab starting a continued unquoted value left of its mapping, a quoted key over two lines, a `[` never closed (the message does not blame the tab)', () => {
+  test('what kubectl refuses on such a line stays refused: a tab starting a continued unquoted value left of its mapping, a quoted key over two lines, a `[` never closed (the message does not blame the tab), `...` or `---` starting the line (a document marker to go-yaml)', () => {
     const tab = /kubectl \(go-yaml\) refuses a tab at the start of a continued line of an unquoted value/;
     expect(line(`${cm('a')}spec:\n  k: {a: x\n\ty}\n`).problems).toEqual([expect.stringMatching(new RegExp(`^6: ${tab.source}`))]);
     // The spaces go after the tab: before it, they would move it right of the mapping (column 2) and hide it.
     expect(line(`${cm('a')}spec:\n  k: {a: x,\n      b: x\n\ty}\n`).problems).toEqual([expect.stringMatching(new RegExp(`^7: ${tab.source}`))]);
     const deficient = /^6: deficient indentation: a \[ \], \{ \} or quoted value goes on here without its closing/;
-    expect(line(`${cm('a')}data:\n  "a\nb": c\n`).problems).toEqual([expect.stringMatching(deficient)]);
-    expect(line(`${cm('a')}data:\n  a: [1,\n\t2\n---\n${cm('b')}`).problems).toEqual([expect.stringMatching(deficient)]);
+    expect(line(`${cm('a')}data:\n  "a\nb": c\n`).problems).toEqual([expect.stringMatching(/^6: bad indentation of a mapping entry/)]);
+    // Its continued line read, the `[` is still open where the document ends (line 7).
+    expect(line(`${cm('a')}data:\n  a: [1,\n\t2\n---\n${cm('b')}`).problems).toEqual([expect.stringMatching(new RegExp(deficient.source.replace('^6', '^7')))]);
+    for (const body of ['data:\n  k: [a,\n... b]\n', 'data:\n  k: "a\n... b"\n', "data:\n  k: 'a\n...\tb'\n", 'data:\n  k: [a,\r--- b]\n', 'data:\n  k: "a\r... b"\n']) {
+      expect(line(`${cm('a')}${body}`).problems).toEqual([expect.stringMatching(deficient)]);
+    }
   });
 
-  test('bounded work: past MAX_REPARSES parses of a document (two for each such line), js-yaml\'s refusal stands', () => {
-    const list = (n: number) => `${cm('a')}data:\n  a: [0,\n${Array.from({ length: n }, (_, i) => `${i + 1}`).join(',\n')}]\n`;
-    expect(parseManifestText(list(90), 'x.yaml').docs[0].manifest?.data).toEqual({ a: Array.from({ length: 91 }, (_, i) => i) });
-    expect(line(list(150)).problems).toEqual([expect.stringMatching(/^6: deficient indentation/)]);
+  test('when the document, so read, has another error, that error is the problem, at its own line', () => {
+    expect(line(`${cm('a')}data:\n  k: [a,\nb]\n  j: |\n    x\n\ty\n`).problems).toEqual(['9: tab characters must not be used in indentation (column 1)']);
+  });
+
+  test('bounded work: a document that needs more than 200 parses (one more for each such line, each `\\\'` string before it again) is refused, saying so', () => {
+    const list = (n: number, before = '') => `${cm('a')}data:\n${before}  a: [0,\n${Array.from({ length: n }, (_, i) => `${i + 1}`).join(',\n')}]\n`;
+    expect(parseManifestText(list(190), 'x.yaml').docs[0].manifest?.data).toEqual({ a: Array.from({ length: 191 }, (_, i) => i) });
+    const tooMany = /^1: cannot read this document: it needs more than 200 parses to be read as kubectl reads it/;
+    expect(line(list(250)).problems).toEqual([expect.stringMatching(tooMany)]);
+    // One budget for every rewrite of the document: 150 strings with `\'` and one such line are too many.
+    const escapes = Array.from({ length: 150 }, (_, i) => `  e${i}: "x\\'y"\n`).join('');
+    expect(line(`${cm('a')}data:\n${escapes}  a: [0,\n    1]\n`).problems).toEqual([]);
+    expect(line(list(1, escapes)).problems).toEqual([expect.stringMatching(tooMany)]);
   });
 
   test('an error in one document hides none of the others; the broken one keeps its identity and line', () => {

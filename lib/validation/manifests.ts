@@ -625,13 +625,21 @@ const PARSE_OPTIONS = { maxDepth: MAX_DEPTH };
 /** `*name` right before a `:`, where a token starts. */
 const ALIAS_BEFORE_COLON = /(?<=^|[\s[{,])\*[A-Za-z0-9_-]+(?=:)/gm;
 /**
- * At most this many parses of a chunk (each one after the tabs of a line or the `\'` of a string are
- * rewritten, or a line indented: see reindented): bounded work. Past it, js-yaml's refusal stands.
+ * At most this many parses of a chunk: the first, and one more after the `\'` of a string or the
+ * tabs of a line are rewritten or a line is indented (see reindented). Bounded work: past it, the
+ * chunk is refused (TooManyParses).
  */
-const MAX_REPARSES = 200;
+const MAX_PARSES = 200;
 
-/** The parses a chunk has left (MAX_REPARSES), shared by every rewrite of it. */
+/** The parses a chunk has left (MAX_PARSES), shared by every rewrite of it. */
 interface ParseBudget { left: number }
+
+/** The refusal of a chunk that needs more than MAX_PARSES parses to be read as kubectl reads it. */
+class TooManyParses extends Error {
+  constructor() {
+    super(`it needs more than ${MAX_PARSES} parses to be read as kubectl reads it (one more for each double-quoted string with \`\\'\`, each line with tabs inside \`[ ]\` or \`{ }\`, and each continued line of \`[ ]\`, \`{ }\` or a quoted string indented less than its key); kubectl may read it: write \`\\'\` as \`'\`, use spaces instead of those tabs, indent those lines more than their key, or split the document`);
+  }
+}
 
 /** `text` with the character at each of `offsets` (ascending) replaced by `ch`. */
 function replaceAt(text: string, offsets: number[], ch: string): string {
@@ -659,36 +667,41 @@ function quoteEscapes(text: string, from: number): number[] {
  * js-yaml's events for `text` rewritten as described above: `aliases` (offsets and lengths of
  * `*name` before `:`) as `''`, then, for each error js-yaml stops at, the `\'` escapes of that
  * string or the tabs of that line (with `restOfText`, of every line from there on: one more parse
- * for a text with many such lines) rewritten, and parsed again.
+ * for a text with many such lines) rewritten, and parsed again. `known`: js-yaml's error for
+ * `text` itself, not parsed again when there are no aliases.
  */
-function parseRewritten(text: string, aliases: Array<{ at: number; length: number }>, restOfText: boolean, budget: ParseBudget) {
+function parseRewritten(text: string, aliases: Array<{ at: number; length: number }>, restOfText: boolean, budget: ParseBudget, known: unknown) {
   let parsed = text;
   for (const a of aliases) parsed = `${parsed.slice(0, a.at)}''${' '.repeat(a.length - 2)}${parsed.slice(a.at + a.length)}`;
   const tabs: number[] = [];
   const escapes: number[] = [];
-  let error: unknown;
-  while (budget.left > 0) {
-    budget.left--;
-    try {
-      return { events: parseEvents(parsed, PARSE_OPTIONS), parsed, tabs, escapes };
-    } catch (e) {
-      error = e;
-      if (!(e instanceof YAMLException) || !e.mark) break;
-      const at = e.mark.position;
-      let fix: number[] = [];
-      if (e.reason === 'unknown escape sequence' && parsed[at] === "'" && parsed[at - 1] === '\\') {
-        fix = quoteEscapes(parsed, at - 1);
-        escapes.push(...fix);
-        parsed = replaceAt(parsed, fix, '"');
-      } else if (e.reason === 'deficient indentation') {
-        const from = lineStartAt(parsed, at);
-        const to = restOfText ? parsed.length : parsed.slice(at).search(/[\r\n]|$/) + at;
-        for (let t = parsed.indexOf('\t', from); t >= 0 && t < to; t = parsed.indexOf('\t', t + 1)) fix.push(t);
-        tabs.push(...fix);
-        parsed = replaceAt(parsed, fix, ' ');
+  let error: unknown = aliases.length === 0 ? known : undefined;
+  for (;;) {
+    if (error === undefined) {
+      if (budget.left <= 0) return { error: new TooManyParses(), parsed, tabs, escapes };
+      budget.left--;
+      try {
+        return { events: parseEvents(parsed, PARSE_OPTIONS), parsed, tabs, escapes };
+      } catch (e) {
+        error = e;
       }
-      if (fix.length === 0) break;
     }
+    if (!(error instanceof YAMLException) || !error.mark) break;
+    const at = error.mark.position;
+    let fix: number[] = [];
+    if (error.reason === 'unknown escape sequence' && parsed[at] === "'" && parsed[at - 1] === '\\') {
+      fix = quoteEscapes(parsed, at - 1);
+      escapes.push(...fix);
+      parsed = replaceAt(parsed, fix, '"');
+    } else if (error.reason === 'deficient indentation') {
+      const from = lineStartAt(parsed, at);
+      const to = restOfText ? parsed.length : parsed.slice(at).search(/[\r\n]|$/) + at;
+      for (let t = parsed.indexOf('\t', from); t >= 0 && t < to; t = parsed.indexOf('\t', t + 1)) fix.push(t);
+      tabs.push(...fix);
+      parsed = replaceAt(parsed, fix, ' ');
+    }
+    if (fix.length === 0) break;
+    error = undefined;
   }
   return { error, parsed, tabs, escapes };
 }
@@ -727,9 +740,10 @@ function rewrittenTabRefusals(text: string, events: Event[], tabs: number[]): Ar
  * A chunk's events as kubectl reads them (see above), or js-yaml's error and the text (as
  * rewritten, same offsets) it is about.
  */
-function parseChunk(text: string, budget: ParseBudget = { left: MAX_REPARSES }): ChunkEvents | { error: unknown; parsed: string } {
+function parseChunk(text: string, budget: ParseBudget): ChunkEvents | { error: unknown; parsed: string } {
   let events: Event[] | undefined;
   let error: unknown;
+  if (budget.left <= 0) return { error: new TooManyParses(), parsed: text };
   budget.left--;
   try {
     events = parseEvents(text, PARSE_OPTIONS);
@@ -738,16 +752,15 @@ function parseChunk(text: string, budget: ParseBudget = { left: MAX_REPARSES }):
   }
   const aliases = text.includes('*') ? [...text.matchAll(ALIAS_BEFORE_COLON)].map((m) => ({ at: m.index, length: m[0].length })) : [];
   if (events && aliases.length === 0) return { events, refusals: goRefusals(text, events), decode: text };
-  let go = parseRewritten(text, aliases, true, budget);
+  let go = parseRewritten(text, aliases, true, budget, error);
   let tabRefusals = go.events && rewrittenTabRefusals(text, go.events, go.tabs);
   if (go.tabs.length > 0 && !tabRefusals) {
-    go = parseRewritten(text, aliases, false, budget); // the tabs of the lines js-yaml stops at only
+    go = parseRewritten(text, aliases, false, budget, error); // the tabs of the lines js-yaml stops at only
     tabRefusals = go.events && rewrittenTabRefusals(text, go.events, go.tabs);
   }
   const original = () => (events ? { events, refusals: goRefusals(text, events), decode: text } : { error, parsed: text });
   if (!go.events) {
-    // No parse left (MAX_REPARSES) before one of the rewritten text: js-yaml's refusal of the text as written stands.
-    if (events || go.error === undefined) return original();
+    if (events) return original();
     // Stopped on a line whose tabs were rewritten: the error is about the text with its tabs (so it names them).
     const at = go.error instanceof YAMLException ? go.error.mark?.position : undefined;
     const onTabs = at !== undefined && go.tabs.some((t) => lineStartAt(text, t) === lineStartAt(text, at));
@@ -790,7 +803,8 @@ function parseChunk(text: string, budget: ParseBudget = { left: MAX_REPARSES }):
 // `{k: [a, b]}` to kubectl). The chunk is read again with spaces added on such a line, after its
 // leading spaces and tabs: inside `[ ]`, `{ }` and a quoted string, leading white space of a line
 // is no content (a string folds it away), so no value changes, and a tab keeps its column for
-// the tab rules above. Each line keeps its number; a column on such a line counts the spaces.
+// the tab rules above; a line that starts with `---` or `...` is left as it is (go-yaml takes it
+// for a document marker even there). Each line keeps its number; a column on it counts the spaces.
 
 const isDeficientIndentation = (e: unknown): e is YAMLException => e instanceof YAMLException && e.reason === 'deficient indentation' && e.mark !== undefined;
 
@@ -811,42 +825,47 @@ function previousContentIndent(text: string, lineStart: number): number {
   return 0;
 }
 
+/** `---` or `...` at the start of a line: a document marker to go-yaml, also inside `[ ]`, `{ }` and quotes. */
+const DOCUMENT_MARKER = /^(?:---|\.\.\.)(?=[ \t\r\n]|$)/;
+
 /**
- * The chunk as kubectl reads it when js-yaml refuses it only for a continued
- * line indented too little (see above): the text with the spaces added, and
- * its events. Undefined when js-yaml still refuses it for anything else (an
- * unclosed `[` at the end of the chunk included), or past MAX_REPARSES:
- * that refusal stands.
+ * The chunk read again with spaces added on each continued line that js-yaml
+ * refuses as indented too little (see above), from parseChunk's result
+ * `first` on: the last result, and the text it is about. It stops at any
+ * other refusal (which is then the chunk's), at one that is not at the first
+ * character of its line, at a line that starts with `---` or `...` (go-yaml
+ * refuses that marker there), at the end of the chunk (an unclosed `[`), and
+ * when the chunk's parses run out.
  */
-function reindented(text: string): { parsed: ChunkEvents; text: string } | undefined {
-  const budget = { left: MAX_REPARSES };
+function reindented(text: string, first: ReturnType<typeof parseChunk>, budget: ParseBudget): { parsed: ReturnType<typeof parseChunk>; text: string } {
   let current = text;
+  let parsed = first;
   let lastLine = -1;
   let added = 0;
-  while (budget.left > 0) {
-    const parsed = parseChunk(current, budget);
-    if (!('error' in parsed)) return { text: current, parsed };
-    if (!isDeficientIndentation(parsed.error)) return undefined;
-    const start = lineStartAt(current, parsed.error.mark!.position);
-    const first = start + leadingBlanks(current, start);
-    if (first >= current.length || current[first] === '\n' || current[first] === '\r') return undefined;
+  while ('error' in parsed && isDeficientIndentation(parsed.error)) {
+    const at = parsed.error.mark!.position;
+    const start = lineStartAt(current, at);
+    const content = start + leadingBlanks(current, start);
+    if (at !== content || content >= current.length || current[content] === '\n' || current[content] === '\r') break;
+    if (content === start && DOCUMENT_MARKER.test(current.slice(content, content + 4))) break;
     // Past the line before it; again on the same line (a deeper `[ ]` than that line shows), twice as many.
-    added = start === lastLine ? added * 2 : Math.max(1, previousContentIndent(current, start) + 1 - (first - start));
+    added = start === lastLine ? added * 2 : Math.max(1, previousContentIndent(current, start) + 1 - (content - start));
     lastLine = start;
-    current = `${current.slice(0, first)}${' '.repeat(added)}${current.slice(first)}`;
+    current = `${current.slice(0, content)}${' '.repeat(added)}${current.slice(content)}`;
+    parsed = parseChunk(current, budget);
   }
-  return undefined;
+  return { parsed, text: current };
 }
 
 /**
  * A chunk as kubectl reads it: parseChunk's events, or those of the chunk
- * reindented when js-yaml refuses only a continued line indented too little;
- * with the text their offsets are in (the chunk itself, or reindented).
+ * reindented when js-yaml refuses a continued line indented too little; or
+ * the refusal. With the text their offsets are in (the chunk, or reindented).
  */
-function readChunk(text: string): { parsed: ChunkEvents | { error: unknown; parsed: string }; text: string } {
-  const parsed = parseChunk(text);
-  const indented = 'error' in parsed && isDeficientIndentation(parsed.error) ? reindented(text) : undefined;
-  return indented ?? { parsed, text };
+function readChunk(text: string): { parsed: ReturnType<typeof parseChunk>; text: string } {
+  const budget = { left: MAX_PARSES };
+  const parsed = parseChunk(text, budget);
+  return 'error' in parsed && isDeficientIndentation(parsed.error) ? reindented(text, parsed, budget) : { parsed, text };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -963,6 +982,23 @@ export function linesBeforeContent(text: string): number {
  * 1-based line numbers of offsets in a text, as editors, js-yaml and go-yaml count them: a line
  * break is LF, CRLF or a lone CR.
  */
+/**
+ * The lines of a chunk, numbered as the file numbers them, at offsets in its
+ * text: the chunk's own, or `indented` (the chunk with spaces added within
+ * lines, see reindented).
+ */
+interface ChunkLines {
+  lineOf(at: number): number;
+  startOf(line: number): number;
+}
+
+function chunkLines(lines: Lines, start: number, indented?: string): ChunkLines {
+  if (indented === undefined) return { lineOf: (at) => lines.lineOf(start + at), startOf: (line) => lines.startOf(line) - start };
+  const first = lines.lineOf(start);
+  const own = new Lines(indented);
+  return { lineOf: (at) => first - 1 + own.lineOf(at), startOf: (line) => own.startOf(line - first + 1) };
+}
+
 class Lines {
   private readonly starts: number[] = [0];
   constructor(text: string) {
@@ -1359,21 +1395,20 @@ function listItems(list: Manifest, ref: ObjectRef, lineOfItem: (n: number) => nu
  * can be read (identity and line from the text before the error, read again
  * without the lines from the error on).
  */
-function readBrokenChunk(file: string, source: string, ownText: string, chunk: Chunk, error: unknown, lines: Lines, out: ManifestFile): void {
-  const text = source.slice(chunk.start, chunk.end);
-  const firstLine = lines.lineOf(chunk.start);
+function readBrokenChunk(file: string, text: string, ownText: string, lines: ChunkLines, error: unknown, out: ManifestFile): void {
+  const firstLine = lines.lineOf(0);
   const mark = error instanceof YAMLException ? error.mark : undefined;
   const errorLine = mark ? firstLine + mark.line : firstLine;
   let identity: Identity = {};
   let line: number | undefined;
-  let before = mark ? text.slice(0, lines.startOf(errorLine) - chunk.start) : '';
+  let before = mark ? text.slice(0, lines.startOf(errorLine)) : '';
   for (let attempt = 0; attempt < 8 && before.trim() !== ''; attempt++) {
     try {
       const events = parseEvents(before, { maxDepth: MAX_DEPTH });
       const doc = eventDocs(events)[0];
       if (doc && !isEmptyContent(events[doc.content])) {
         identity = identityFromEvents(before, events, doc.content);
-        line = lines.lineOf(chunk.start + eventStart(events[doc.content]));
+        line = lines.lineOf(eventStart(events[doc.content]));
       }
       break;
     } catch (e) {
@@ -1499,20 +1534,13 @@ export function parseManifestText(source: string, file: string): ManifestFile {
     pending = pending.filter((q) => q.offset >= chunk.end);
     const text = read.slice(chunk.start, chunk.end);
     const { parsed, text: indented } = readChunk(text);
-    let lineOf = (at: number) => lines.lineOf(chunk.start + at);
-    if (indented !== text) {
-      // Spaces were added within lines: the same lines, counted in the indented text.
-      const first = lines.lineOf(chunk.start);
-      const own = new Lines(indented);
-      lineOf = (at) => first - 1 + own.lineOf(at);
-    }
+    const at = chunkLines(lines, chunk.start, indented === text ? undefined : indented);
     if ('error' in parsed) {
-      const broken = parsed.parsed === text ? read : `${read.slice(0, chunk.start)}${parsed.parsed}${read.slice(chunk.end)}`;
-      readBrokenChunk(file, broken, source.slice(chunk.start, chunk.end), chunk, parsed.error, lines, out);
+      readBrokenChunk(file, parsed.parsed, source.slice(chunk.start, chunk.end), at, parsed.error, out);
       continue;
     }
-    for (const r of parsed.refusals) out.problems.push({ layer: 'yaml', file, line: lineOf(r.offset), message: r.message });
-    readEventDocs(file, parsed.decode, source.slice(chunk.start, chunk.end), lineOf, parsed.events, out);
+    for (const r of parsed.refusals) out.problems.push({ layer: 'yaml', file, line: at.lineOf(r.offset), message: r.message });
+    readEventDocs(file, parsed.decode, source.slice(chunk.start, chunk.end), at.lineOf, parsed.events, out);
   }
   for (const p of pending) out.problems.push({ layer: p.layer, file, line: p.line, message: p.message });
   if (UNICODE_BREAK.test(source)) out.problems.push(...unicodeBreaks(source, file, lines));
