@@ -175,6 +175,12 @@ describe('documents', () => {
     });
   });
 
+  test('a duplicate key written as an alias: named by the value of the node the alias names (its last anchor of that name)', () => {
+    const twice = (key: string) => expect.stringMatching(new RegExp(`^\\d+: key ${key} is given twice in this mapping`));
+    expect(line(`${cm('a')}data:\n  b: "1"\n  x: &k b\n  *k : "2"\n`).problems).toEqual([twice('"b" \\(the alias \\*k\\)')]);
+    expect(line(`${cm('a')}data:\n  x: &k b\n  y: &k c\n  c: "1"\n  ? *k\n  : "2"\n`).problems).toEqual([twice('"c" \\(the alias \\*k\\)')]);
+  });
+
   test('cut only where kubectl cuts (lines starting with `---`); a marker inside a block scalar ends it', () => {
     expect(line(`${cm('a')}---\n${cm('b')}data:\n  s: |\n    text\n--- # c\n${cm('c')}`)).toEqual({
       docs: ['ConfigMap/a@1', 'ConfigMap/b@5', 'ConfigMap/c@12'], problems: [],
@@ -407,10 +413,12 @@ describe('aliases', () => {
       expect(line(uses(`"${'\\u4E00'.repeat(100_000)}"`, 6)).problems).toEqual([]);
     });
 
-    test('a List: kubectl sends each item on its own, so four items of 900 KB sharing one anchor are read', () => {
+    test('a List: kubectl sends each item on its own, so four items of 900 KB sharing one anchor are read (its `items` key plain or quoted)', () => {
       const item = (n: number, value: string) => `- {apiVersion: v1, kind: ConfigMap, metadata: {name: c${n}}, data: {a: ${value}}}\n`;
-      const text = `apiVersion: v1\nkind: List\nitems:\n${item(0, `&b "${'x'.repeat(900_000)}"`)}${[1, 2, 3].map((n) => item(n, '*b')).join('')}`;
-      expect(line(text).problems).toEqual([]);
+      for (const key of ['items', '"items"', "'items'"]) {
+        const text = `apiVersion: v1\nkind: List\n${key}:\n${item(0, `&b "${'x'.repeat(900_000)}"`)}${[1, 2, 3].map((n) => item(n, '*b')).join('')}`;
+        expect(line(text).problems).toEqual([]);
+      }
       // One item of 4 x 900 KB is refused.
       const one = `apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {a: &b "${'x'.repeat(900_000)}", b: *b, c: *b, d: *b}}\n`;
       expect(line(one).problems).toEqual([TOO_BIG]);

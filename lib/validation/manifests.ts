@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import {
-  boolYaml11Tag, COLLECTION_STYLE, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mapTag, mergeTag, NOT_RESOLVED,
+  AliasEvent, boolYaml11Tag, COLLECTION_STYLE, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mapTag, mergeTag, NOT_RESOLVED,
   nullYaml11Tag, parseEvents, SCALAR_STYLE, ScalarEvent, ScalarTagDefinition, Schema, seqTag, YAMLException,
 } from 'js-yaml';
 import { deficientIndentation } from '../config/yaml-source';
@@ -285,7 +285,7 @@ interface AliasFrame {
   awaitingValue: boolean;
   /** A mapping: the key just read is `<<` (go-yaml decodes neither it nor a list given as its value). */
   mergeKey: boolean;
-  /** A mapping: the key just read, when a plain string (to find a list's `items`). */
+  /** A mapping: the key just read, when an untagged scalar, plain or quoted (to find a list's `items`). */
   key?: string;
   /** The `items` of a top-level mapping, or that mapping: a list, whose items kubectl sends one by one. */
   isList: boolean;
@@ -365,7 +365,7 @@ function aliasProblem(source: string, events: Event[], from: number, to: number)
       }
       if (parent.isMap) {
         parent.mergeKey = merge;
-        parent.key = isKey && e.style === SCALAR_STYLE.PLAIN ? text : undefined;
+        parent.key = isKey && e.tagStart < 0 ? text : undefined;
         parent.awaitingValue = isKey;
       }
     } else {
@@ -1270,9 +1270,20 @@ function constructErrorOffset(e: YAMLException, events: Event[], from: number, t
 function yamlMessage(e: unknown, source: string, events?: Event[]): string {
   if (!(e instanceof YAMLException)) return `cannot read this document: ${(e as Error)?.message ?? e}`;
   if (e.reason === 'duplicated mapping key' && e.mark && events) {
-    const key = events.find((ev) => ev.type === EVENT_ID.SCALAR && eventStart(ev) === e.mark!.position) as ScalarEvent | undefined;
-    const name = key && key.valueStart >= 0 ? getScalarValue(source, key) : undefined;
-    return `${name !== undefined ? `key ${JSON.stringify(name)}` : 'a key'} is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one${columnOf(e)}`;
+    const at = events.findIndex((ev) => (ev.type === EVENT_ID.SCALAR || ev.type === EVENT_ID.ALIAS) && eventStart(ev) === e.mark!.position);
+    let key = events[at] as ScalarEvent | AliasEvent | undefined;
+    let alias = '';
+    if (key?.type === EVENT_ID.ALIAS) {
+      // The key is an alias: the value of the node it names (the last anchor of that name before it).
+      const name = source.slice(key.anchorStart, key.anchorEnd);
+      alias = ` (the alias *${name})`;
+      const named = (ev: Event) => ev.type !== EVENT_ID.ALIAS && 'anchorStart' in ev && ev.anchorStart >= 0 && source.slice(ev.anchorStart, ev.anchorEnd) === name;
+      let i = at - 1;
+      while (i >= 0 && !named(events[i])) i--;
+      key = i >= 0 && events[i].type === EVENT_ID.SCALAR ? events[i] as ScalarEvent : undefined;
+    }
+    const value = key?.type === EVENT_ID.SCALAR ? (key.valueStart >= 0 ? getScalarValue(source, key) : '') : undefined;
+    return `${value !== undefined ? `key ${JSON.stringify(value)}${alias}` : 'a key'} is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one${columnOf(e)}`;
   }
   const tag = /^cannot resolve a node with !<tag:yaml\.org,2002:(\w+)> explicit tag$/.exec(e.reason);
   if (tag) return `this value is not a valid !!${tag[1]}, the tag it is given; kubectl refuses it ("cannot decode ... as a !!${tag[1]}"): fix the value or remove the tag${columnOf(e)}`;
