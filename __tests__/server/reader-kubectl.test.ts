@@ -173,6 +173,16 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ['continued lines of `[ ]`, `{ }` and quoted strings indented less than js-yaml needs, also after a tab and an escaped line break', 'reads',
       `${cm('a')}data:\n  a: [1,\n2,\n\t3]\n  b: {c: "d\ne", f:\n'g\nh'}\n  e: "x\\\ny"\nspec:\n  - - [a,\nb]\n  - {k: [x,\n y]}\n`],
     ['a quoted key over two lines, its second line indented too little', 'refuses', `${cm('a')}data:\n  "a\nb": c\n`],
+    ...[['`:1` in `[ ]`', 'data:\n  k: [n#m, :1]\n'], ['`:z` as a key in `{ }`', 'data:\n  k: {b c, :z}\n'], ['`:b` as a value in `{ }`', 'data:\n  k: {a: :b}\n'], ['`::b` in `[ ]`', 'data:\n  k: [a, ::b]\n']]
+      .map(([what, body]): [string, 'refuses', string] => [`a plain value starting with \`:\` inside \`[ ]\` or \`{ }\`: ${what}`, 'refuses', `${cm('a')}${body}`]),
+    ['plain values starting with `:` and `?` outside `[ ]` and `{ }`, and quoted inside them', 'reads', `${cm('a')}data:\n  k: :z\n  j: ?x\n  l: [":x", '?y']\n`],
+    ...[["`!'r'` before `]`", "data:\n  k: [1, !'r']\n"], ['`!!str` before `,`', 'data:\n  k: [!!str,a]\n'], ['`!!str` before `}`', 'data:\n  k: {a: !!str}\n'], ['`!!str` before `]`', 'data:\n  k: [!!str]\n'], ['`!n#m`', 'data:\n  k: [1, !n#m]\n'], ['`!n#m` before a value', 'data:\n  k: !n#m x\n']]
+      .map(([what, body]): [string, 'refuses', string] => [`a tag not followed by a space, or with a character go-yaml does not take: ${what}`, 'refuses', `${cm('a')}${body}`]),
+    ['tags followed by a space or the end of the line, and a verbatim tag', 'reads', `${cm('a')}data:\n  k: [a, !x ]\n  j: [!!str , a]\n  l: !!str\n  m: !<tag:yaml.org,2002:str> x\n`],
+    ...[['with a space', 'data:\n  j: !!binary "aGVs bG8="\n'], ['unpadded', 'data:\n  j: !!binary aGVsbG8\n'], ['with a wrong padding', 'data:\n  j: !!binary aGVsbA=\n'], ['one character', 'data:\n  j: !!binary x\n']]
+      .map(([what, body]): [string, 'refuses', string] => [`!!binary that is not base64 to Go: ${what}`, 'refuses', `${cm('a')}${body}`]),
+    ['!!binary over lines in a block scalar, empty, and with non-zero trailing bits', 'reads', `${cm('a')}data:\n  j: !!binary |\n    aGVs\n    bG8=\n  k: !!binary ""\n  l: !!binary aGVsbG9=\n`],
+    ['`...` after a tab on a continued line indented too little is text', 'reads', `${cm('a')}data:\n  k: [a,\n\t... b]\n`],
     ['a tab starting a continued unquoted value in `{ }`, its line indented too little', 'refuses', `${cm('a')}spec:\n  k: {a: x,\n      b: x\n\ty}\n`],
     ...[['`...` in `[ ]`', 'data:\n  k: [a,\n... b]\n'], ['`...` in a double-quoted string', 'data:\n  k: "a\n... b"\n'], ['`...` and a tab in a single-quoted string', "data:\n  k: 'a\n...\tb'\n"],
       ['`...` in a top-level value', 'x: "a\n... b"\n'], ['`---` after a lone CR in `[ ]`', 'data:\n  k: [a,\r--- b]\n'], ['`...` after a lone CR in a string', 'data:\n  k: "a\r... b"\n']]

@@ -128,26 +128,35 @@ describe('documents', () => {
     expect(line(`${cm('a')}spec:\n  k: {a: x,\n      b: x\n\ty}\n`).problems).toEqual([expect.stringMatching(new RegExp(`^7: ${tab.source}`))]);
     const deficient = /^6: deficient indentation: a \[ \], \{ \} or quoted value goes on here without its closing/;
     expect(line(`${cm('a')}data:\n  "a\nb": c\n`).problems).toEqual([expect.stringMatching(/^6: bad indentation of a mapping entry/)]);
-    // Its continued line read, the `[` is still open where the document ends (line 7).
-    expect(line(`${cm('a')}data:\n  a: [1,\n\t2\n---\n${cm('b')}`).problems).toEqual([expect.stringMatching(new RegExp(deficient.source.replace('^6', '^7')))]);
+    // Never closed: the line where the `[` or quote goes on, not the end of the document, also after many lines; the object still named.
+    expect(line(`${cm('a')}data:\n  a: [1,\n\t2\n---\n${cm('b')}`).problems).toEqual([expect.stringMatching(deficient)]);
+    expect(line(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: "oops\n${Array.from({ length: 250 }, (_, i) => `  k${i}: v\n`).join('')}`))
+      .toEqual({ docs: ['ConfigMap/a@1 (not read)'], problems: [expect.stringMatching(/^7: deficient indentation/)] });
+    // Only at the start of the line: after a tab, `...` is text (and read).
+    expect(parseManifestText(`${cm('a')}data:\n  k: [a,\n\t... b]\n`, 'x.yaml').docs[0].manifest?.data).toEqual({ k: ['a', '... b'] });
     for (const body of ['data:\n  k: [a,\n... b]\n', 'data:\n  k: "a\n... b"\n', "data:\n  k: 'a\n...\tb'\n", 'data:\n  k: [a,\r--- b]\n', 'data:\n  k: "a\r... b"\n']) {
       expect(line(`${cm('a')}${body}`).problems).toEqual([expect.stringMatching(deficient)]);
     }
   });
 
-  test('when the document, so read, has another error, that error is the problem, at its own line', () => {
+  test('when the document, so read, has another error, that error is the problem, at its own line; the object is named from the lines before it', () => {
     expect(line(`${cm('a')}data:\n  k: [a,\nb]\n  j: |\n    x\n\ty\n`).problems).toEqual(['9: tab characters must not be used in indentation (column 1)']);
+    expect(line('apiVersion: v1\nkind: ConfigMap\ndata:\n  k: [a,\nb,\nc,\nd]\nmetadata:\n  name: x\n  j: : y\n'))
+      .toEqual({ docs: ['ConfigMap/x@1 (not read)'], problems: ['10: bad indentation of a mapping entry (column 6)'] });
   });
 
-  test('bounded work: a document that needs more than 200 parses (one more for each such line, each `\\\'` string before it again) is refused, saying so', () => {
+  test('bounded work: at most 200 parses of a document (one more for each such line, each `\\\'` string before it again); past them, the refusal at the first such line, or where the parses ran out', () => {
     const list = (n: number, before = '') => `${cm('a')}data:\n${before}  a: [0,\n${Array.from({ length: n }, (_, i) => `${i + 1}`).join(',\n')}]\n`;
     expect(parseManifestText(list(190), 'x.yaml').docs[0].manifest?.data).toEqual({ a: Array.from({ length: 191 }, (_, i) => i) });
-    const tooMany = /^1: cannot read this document: it needs more than 200 parses to be read as kubectl reads it/;
-    expect(line(list(250)).problems).toEqual([expect.stringMatching(tooMany)]);
+    expect(line(list(250)).problems).toEqual([expect.stringMatching(/^6: deficient indentation/)]);
     // One budget for every rewrite of the document: 150 strings with `\'` and one such line are too many.
-    const escapes = Array.from({ length: 150 }, (_, i) => `  e${i}: "x\\'y"\n`).join('');
-    expect(line(`${cm('a')}data:\n${escapes}  a: [0,\n    1]\n`).problems).toEqual([]);
-    expect(line(list(1, escapes)).problems).toEqual([expect.stringMatching(tooMany)]);
+    const escapes = (n: number) => Array.from({ length: n }, (_, i) => `  e${i}: "x\\'y"\n`).join('');
+    expect(line(`${cm('a')}data:\n${escapes(150)}  a: [0,\n    1]\n`).problems).toEqual([]);
+    expect(line(list(1, escapes(150))).problems).toEqual([expect.stringMatching(/^156: deficient indentation/)]);
+    // 250 strings with `\'`: the 200th is where the reader stops, and says so; the object is still named.
+    expect(line(`${cm('a')}data:\n${escapes(250)}`)).toEqual({
+      docs: ['ConfigMap/a@1 (not read)'], problems: [expect.stringMatching(/^204: cannot read this document: it needs more than 200 parses to be read as kubectl reads it/)],
+    });
   });
 
   test('an error in one document hides none of the others; the broken one keeps its identity and line', () => {
@@ -173,6 +182,17 @@ describe('documents', () => {
       docs: ['ConfigMap/a@1', 'ConfigMap/dup@5 (not read)', 'ConfigMap/c@12'],
       problems: ['10: key "k" is given twice in this mapping (kubectl silently keeps the last value; the API server refuses duplicate fields under strict field validation); keep one (column 3)'],
     });
+  });
+
+  test('what go-yaml reads as indicators or refuses in tags, which js-yaml reads as text: refused at its line', () => {
+    const at = (text: string) => line(`${cm('a')}data:\n${text}`).problems.map((p) => p.split(':')[0] + ': ' + p.split(': ').slice(1).join(': ').slice(0, 40));
+    expect(at('  k: [a, :1]\n')).toEqual(['5: kubectl (go-yaml) reads `:` at the start']);
+    // `?x:y` is a mapping to kubectl ({"x:y": null}), not the string js-yaml reads: refused rather than read as another object.
+    expect(at('  k: {a: b,\n    c: ?x:y}\n')).toEqual(['6: kubectl (go-yaml) reads `?` at the start']);
+    expect(at('  k: :z\n  j: ?x\n  l: [":x", "?y", a:b]\n')).toEqual([]);
+    expect(at('  k: [1, !!str]\n')).toEqual(['5: kubectl (go-yaml) refuses the tag "!!str']);
+    expect(at('  k: [!!str , a, !<tag:yaml.org,2002:str> b]\n')).toEqual([]);
+    expect(at('  j: !!binary aGVsbG8\n')).toEqual(['5: this value is not a valid !!binary, the ']);
   });
 
   test('a duplicate key written as an alias: named by the value of the node the alias names (its last anchor of that name)', () => {

@@ -181,9 +181,15 @@ const goFloatTag = defineScalarTag('tag:yaml.org,2002:float', {
   identify: (v) => typeof v === 'number',
 });
 
-/** `!!binary`: go-yaml decodes it into a string, which kubectl sends as that string. */
+/** Base64 as Go's base64.StdEncoding decodes it (line breaks dropped first): padded, no other white space. */
+const GO_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** `!!binary`: go-yaml decodes it into a string, which kubectl sends as that string; it refuses what Go does not decode. */
 const goBinaryTag = defineScalarTag('tag:yaml.org,2002:binary', {
-  resolve: (source) => (/^[A-Za-z0-9+/=\s]*$/.test(source) ? Buffer.from(source.replace(/\s/g, ''), 'base64').toString('utf-8') : NOT_RESOLVED),
+  resolve: (source) => {
+    const base64 = source.replace(/[\r\n]/g, '');
+    return GO_BASE64.test(base64) ? Buffer.from(base64, 'base64').toString('utf-8') : NOT_RESOLVED;
+  },
   identify: () => false,
 });
 
@@ -542,12 +548,59 @@ function multiLineFlowKeys(text: string, events: Event[]): Array<{ offset: numbe
   return found;
 }
 
+/** A `:` or `?` and a character that is not a space where a value may start: the cheap test before flowIndicatorValues. */
+const INDICATOR_START = /(?:^|[[{,\s])[?:]\S/m;
+
+/**
+ * Plain values inside `[ ]` or `{ }` that start with `:` or `?`: go-yaml reads either there as an
+ * indicator, never as text. It refuses `[:1]` and `{a: :b}` ("did not find expected node content")
+ * and reads `[?x:y]` as the mapping `{"x:y": null}`; js-yaml reads the strings ":1" and "?x:y".
+ */
+function flowIndicatorValues(text: string, events: Event[]): Array<{ offset: number; message: string }> {
+  const found: Array<{ offset: number; message: string }> = [];
+  let flow = 0;
+  const styles: boolean[] = [];
+  for (const e of events) {
+    if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) {
+      const isFlow = e.style === COLLECTION_STYLE.FLOW;
+      styles.push(isFlow);
+      if (isFlow) flow++;
+    } else if (e.type === EVENT_ID.POP) {
+      if (styles.pop()) flow--;
+    } else if (flow > 0 && e.type === EVENT_ID.SCALAR && e.style === SCALAR_STYLE.PLAIN && e.valueStart >= 0 && (text[e.valueStart] === ':' || text[e.valueStart] === '?')) {
+      found.push({ offset: e.valueStart, message: `kubectl (go-yaml) reads \`${text[e.valueStart]}\` at the start of a value inside \`[ ]\` or \`{ }\` as an indicator: it refuses \`:\` there and reads \`?x\` as the key of a mapping; quote the value` });
+    }
+  }
+  return found;
+}
+
+/**
+ * A tag go-yaml refuses or reads otherwise: one written with a character that is not in its tag
+ * characters (letters, digits and `-_;/?:@&=+$,.!~*'()[]%`, or `!<...>`), or not followed by a space
+ * or the end of the line (`[!!str]`, `{a: !!str}`: go-yaml reads `,`, `[` and `]` into the tag,
+ * and refuses anything else there: "did not find expected whitespace or line break").
+ */
+function tagRefusals(text: string, events: Event[]): Array<{ offset: number; message: string }> {
+  const found: Array<{ offset: number; message: string }> = [];
+  for (const e of events) {
+    if (!('tagStart' in e) || e.tagStart < 0) continue;
+    const tag = text.slice(e.tagStart, e.tagEnd);
+    const next = text[e.tagEnd];
+    const written = tag.startsWith('!<') ? /^!<[^>]*>$/.test(tag) : /^[!\w\-;/?:@&=+$,.~*'()[\]%]+$/.test(tag);
+    if (written && (next === undefined || ' \t\r\n'.includes(next))) continue;
+    found.push({ offset: e.tagStart, message: `kubectl (go-yaml) refuses the tag ${JSON.stringify(tag)} here: a tag takes letters, digits and \`-_;/?:@&=+$,.!~*'()[]%\` only, and a space after it; write it so (\`!!str x\`), or remove it` });
+  }
+  return found;
+}
+
 /** Where (offsets in `text`) and why go-yaml refuses what js-yaml read as `events`. */
 function goRefusals(text: string, events: Event[]): Array<{ offset: number; message: string }> {
   const escapes = text.includes('\\/');
   const anchors = text.includes('&') || text.includes('*');
   const tabs = text.includes('\t');
   const found = text.includes('{') ? multiLineFlowKeys(text, events) : [];
+  if ((text.includes('[') || text.includes('{')) && INDICATOR_START.test(text)) found.push(...flowIndicatorValues(text, events));
+  if (text.includes('!')) found.push(...tagRefusals(text, events));
   if (!escapes && !anchors && !tabs) return found;
   /** Where tabs are not indentation for go-yaml: flow collections, and scalars (block scalars: at or past their indentation). */
   const spans: Array<{ start: number; end: number; indent?: number; autoIndent?: boolean }> = [];
@@ -635,9 +688,10 @@ const MAX_PARSES = 200;
 interface ParseBudget { left: number }
 
 /** The refusal of a chunk that needs more than MAX_PARSES parses to be read as kubectl reads it. */
-class TooManyParses extends Error {
-  constructor() {
-    super(`it needs more than ${MAX_PARSES} parses to be read as kubectl reads it (one more for each double-quoted string with \`\\'\`, each line with tabs inside \`[ ]\` or \`{ }\`, and each continued line of \`[ ]\`, \`{ }\` or a quoted string indented less than its key); kubectl may read it: write \`\\'\` as \`'\`, use spaces instead of those tabs, indent those lines more than their key, or split the document`);
+class TooManyParses extends YAMLException {
+  /** `mark`: where the last parse stopped (the document's line, and its object as far as read before it). */
+  constructor(mark: YAMLException['mark']) {
+    super(`cannot read this document: it needs more than ${MAX_PARSES} parses to be read as kubectl reads it (one more for each double-quoted string with \`\\'\` and each line with tabs inside \`[ ]\` or \`{ }\`), and the reader stops here; kubectl may read it: write \`\\'\` as \`'\`, use spaces instead of those tabs, or split the document`, mark);
   }
 }
 
@@ -676,9 +730,10 @@ function parseRewritten(text: string, aliases: Array<{ at: number; length: numbe
   const tabs: number[] = [];
   const escapes: number[] = [];
   let error: unknown = aliases.length === 0 ? known : undefined;
+  let mark: YAMLException['mark'];
   for (;;) {
     if (error === undefined) {
-      if (budget.left <= 0) return { error: new TooManyParses(), parsed, tabs, escapes };
+      if (budget.left <= 0) return { error: new TooManyParses(mark), parsed, tabs, escapes };
       budget.left--;
       try {
         return { events: parseEvents(parsed, PARSE_OPTIONS), parsed, tabs, escapes };
@@ -687,6 +742,7 @@ function parseRewritten(text: string, aliases: Array<{ at: number; length: numbe
       }
     }
     if (!(error instanceof YAMLException) || !error.mark) break;
+    mark = error.mark;
     const at = error.mark.position;
     let fix: number[] = [];
     if (error.reason === 'unknown escape sequence' && parsed[at] === "'" && parsed[at - 1] === '\\') {
@@ -743,7 +799,7 @@ function rewrittenTabRefusals(text: string, events: Event[], tabs: number[]): Ar
 function parseChunk(text: string, budget: ParseBudget): ChunkEvents | { error: unknown; parsed: string } {
   let events: Event[] | undefined;
   let error: unknown;
-  if (budget.left <= 0) return { error: new TooManyParses(), parsed: text };
+  if (budget.left <= 0) return { error: new TooManyParses(undefined), parsed: text };
   budget.left--;
   try {
     events = parseEvents(text, PARSE_OPTIONS);
@@ -832,10 +888,12 @@ const DOCUMENT_MARKER = /^(?:---|\.\.\.)(?=[ \t\r\n]|$)/;
  * The chunk read again with spaces added on each continued line that js-yaml
  * refuses as indented too little (see above), from parseChunk's result
  * `first` on: the last result, and the text it is about. It stops at any
- * other refusal (which is then the chunk's), at one that is not at the first
- * character of its line, at a line that starts with `---` or `...` (go-yaml
- * refuses that marker there), at the end of the chunk (an unclosed `[`), and
- * when the chunk's parses run out.
+ * other refusal, which is then the chunk's (an error further on); at one not
+ * at the first character of its line (js-yaml marks a continued line there: a
+ * guard); at a line that starts with `---` or `...` (go-yaml refuses that
+ * marker there). At the end of the chunk (a `[` or quote never closed, after
+ * which every line was indented in turn) or when the chunk's parses run out,
+ * the first refusal is the chunk's: the line where the `[` or quote goes on.
  */
 function reindented(text: string, first: ReturnType<typeof parseChunk>, budget: ParseBudget): { parsed: ReturnType<typeof parseChunk>; text: string } {
   let current = text;
@@ -846,7 +904,8 @@ function reindented(text: string, first: ReturnType<typeof parseChunk>, budget: 
     const at = parsed.error.mark!.position;
     const start = lineStartAt(current, at);
     const content = start + leadingBlanks(current, start);
-    if (at !== content || content >= current.length || current[content] === '\n' || current[content] === '\r') break;
+    if (content >= current.length || current[content] === '\n' || current[content] === '\r') return { parsed: first, text };
+    if (at !== content) break;
     if (content === start && DOCUMENT_MARKER.test(current.slice(content, content + 4))) break;
     // Past the line before it; again on the same line (a deeper `[ ]` than that line shows), twice as many.
     added = start === lastLine ? added * 2 : Math.max(1, previousContentIndent(current, start) + 1 - (content - start));
@@ -854,6 +913,7 @@ function reindented(text: string, first: ReturnType<typeof parseChunk>, budget: 
     current = `${current.slice(0, content)}${' '.repeat(added)}${current.slice(content)}`;
     parsed = parseChunk(current, budget);
   }
+  if ('error' in parsed && parsed.error instanceof TooManyParses) return { parsed: first, text };
   return { parsed, text: current };
 }
 
@@ -982,23 +1042,6 @@ export function linesBeforeContent(text: string): number {
  * 1-based line numbers of offsets in a text, as editors, js-yaml and go-yaml count them: a line
  * break is LF, CRLF or a lone CR.
  */
-/**
- * The lines of a chunk, numbered as the file numbers them, at offsets in its
- * text: the chunk's own, or `indented` (the chunk with spaces added within
- * lines, see reindented).
- */
-interface ChunkLines {
-  lineOf(at: number): number;
-  startOf(line: number): number;
-}
-
-function chunkLines(lines: Lines, start: number, indented?: string): ChunkLines {
-  if (indented === undefined) return { lineOf: (at) => lines.lineOf(start + at), startOf: (line) => lines.startOf(line) - start };
-  const first = lines.lineOf(start);
-  const own = new Lines(indented);
-  return { lineOf: (at) => first - 1 + own.lineOf(at), startOf: (line) => own.startOf(line - first + 1) };
-}
-
 class Lines {
   private readonly starts: number[] = [0];
   constructor(text: string) {
@@ -1022,6 +1065,23 @@ class Lines {
   startOf(line: number): number {
     return this.starts[Math.min(line, this.starts.length) - 1];
   }
+}
+
+/**
+ * The lines of a chunk, numbered as the file numbers them, at offsets in its
+ * text: the chunk's own, or `indented` (the chunk with spaces added within
+ * lines, see reindented).
+ */
+interface ChunkLines {
+  lineOf(at: number): number;
+  startOf(line: number): number;
+}
+
+function chunkLines(lines: Lines, start: number, indented?: string): ChunkLines {
+  if (indented === undefined) return { lineOf: (at) => lines.lineOf(start + at), startOf: (line) => lines.startOf(line) - start };
+  const first = lines.lineOf(start);
+  const own = new Lines(indented);
+  return { lineOf: (at) => first - 1 + own.lineOf(at), startOf: (line) => own.startOf(line - first + 1) };
 }
 
 // ---------------------------------------------------------------------------------------------
