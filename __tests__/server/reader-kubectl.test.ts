@@ -175,7 +175,13 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ['a quoted key over two lines, its second line indented too little', 'refuses', `${cm('a')}data:\n  "a\nb": c\n`],
     ...[['`:1` in `[ ]`', 'data:\n  k: [n#m, :1]\n'], ['`:z` as a key in `{ }`', 'data:\n  k: {b c, :z}\n'], ['`:b` as a value in `{ }`', 'data:\n  k: {a: :b}\n'], ['`::b` in `[ ]`', 'data:\n  k: [a, ::b]\n']]
       .map(([what, body]): [string, 'refuses', string] => [`a plain value starting with \`:\` inside \`[ ]\` or \`{ }\`: ${what}`, 'refuses', `${cm('a')}${body}`]),
-    ['plain values starting with `:` and `?` outside `[ ]` and `{ }`, and quoted inside them', 'reads', `${cm('a')}data:\n  k: :z\n  j: ?x\n  l: [":x", '?y']\n`],
+    ['plain values starting with `:` and `?` outside `[ ]` and `{ }`, and quoted inside them', 'reads', `${cm('a')}data:\n  k: :z\n  j: ?x\n  m: http://h/?a=b\n  l: [":x", '?y', "http://h/?a=b"]\n`],
+    ...[['in a URL in `[ ]`', 'data:\n  k: [--url=http://h/?a=b]\n'], ['in a value in `{ }`', 'data:\n  k: {url: http://h/p?x=1}\n'], ['at the end', 'data:\n  k: [a?]\n'], ['`:` after a quoted key', 'data:\n  k: {"a"::b}\n']]
+      .map(([what, body]): [string, 'refuses', string] => [`\`?\` in an unquoted value inside \`[ ]\` or \`{ }\`, or \`:\` starting it: ${what}`, 'refuses', `${cm('a')}${body}`]),
+    ...[['`!<a#b>`', 'data:\n  k: !<a#b> x\n'], ['`!<>`', 'data:\n  k: !<> x\n'], ['`!e%ff`', 'data:\n  k: !e%ff x\n']]
+      .map(([what, body]): [string, 'refuses', string] => [`a tag go-yaml cannot read: ${what}`, 'refuses', `${cm('a')}${body}`]),
+    ['a tag with `%` escapes of UTF-8', 'reads', `${cm('a')}data:\n  k: !e%c3%a9 x\n`],
+    ['!!binary of bytes that are no UTF-8: a U+FFFD for each', 'reads', `${cm('a')}data:\n  k: !!binary 4oI=\n`],
     ...[["`!'r'` before `]`", "data:\n  k: [1, !'r']\n"], ['`!!str` before `,`', 'data:\n  k: [!!str,a]\n'], ['`!!str` before `}`', 'data:\n  k: {a: !!str}\n'], ['`!!str` before `]`', 'data:\n  k: [!!str]\n'], ['`!n#m`', 'data:\n  k: [1, !n#m]\n'], ['`!n#m` before a value', 'data:\n  k: !n#m x\n']]
       .map(([what, body]): [string, 'refuses', string] => [`a tag not followed by a space, or with a character go-yaml does not take: ${what}`, 'refuses', `${cm('a')}${body}`]),
     ['tags followed by a space or the end of the line, and a verbatim tag', 'reads', `${cm('a')}data:\n  k: [a, !x ]\n  j: [!!str , a]\n  l: !!str\n  m: !<tag:yaml.org,2002:str> x\n`],

@@ -128,8 +128,10 @@ describe('documents', () => {
     expect(line(`${cm('a')}spec:\n  k: {a: x,\n      b: x\n\ty}\n`).problems).toEqual([expect.stringMatching(new RegExp(`^7: ${tab.source}`))]);
     const deficient = /^6: deficient indentation: a \[ \], \{ \} or quoted value goes on here without its closing/;
     expect(line(`${cm('a')}data:\n  "a\nb": c\n`).problems).toEqual([expect.stringMatching(/^6: bad indentation of a mapping entry/)]);
-    // Never closed: the line where the `[` or quote goes on, not the end of the document, also after many lines; the object still named.
+    // Never closed: the line where the `[` or quote goes on, not the end of the document, also after many lines, or after
+    // another `[` that was closed; the object still named.
     expect(line(`${cm('a')}data:\n  a: [1,\n\t2\n---\n${cm('b')}`).problems).toEqual([expect.stringMatching(deficient)]);
+    expect(line(`${cm('a')}data:\n  k: [a,\nb]\n  j: [c,\n  d\n`).problems).toEqual([expect.stringMatching(new RegExp(deficient.source.replace('^6', '^8')))]);
     expect(line(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: "oops\n${Array.from({ length: 250 }, (_, i) => `  k${i}: v\n`).join('')}`))
       .toEqual({ docs: ['ConfigMap/a@1 (not read)'], problems: [expect.stringMatching(/^7: deficient indentation/)] });
     // Only at the start of the line: after a tab, `...` is text (and read).
@@ -187,12 +189,18 @@ describe('documents', () => {
   test('what go-yaml reads as indicators or refuses in tags, which js-yaml reads as text: refused at its line', () => {
     const at = (text: string) => line(`${cm('a')}data:\n${text}`).problems.map((p) => p.split(':')[0] + ': ' + p.split(': ').slice(1).join(': ').slice(0, 40));
     expect(at('  k: [a, :1]\n')).toEqual(['5: kubectl (go-yaml) reads `:` at the start']);
-    // `?x:y` is a mapping to kubectl ({"x:y": null}), not the string js-yaml reads: refused rather than read as another object.
-    expect(at('  k: {a: b,\n    c: ?x:y}\n')).toEqual(['6: kubectl (go-yaml) reads `?` at the start']);
-    expect(at('  k: :z\n  j: ?x\n  l: [":x", "?y", a:b]\n')).toEqual([]);
+    expect(at('  k: {"a"::b}\n')).toEqual(['5: kubectl (go-yaml) reads `:` at the start']);
+    // `?` ends an unquoted value inside `[ ]` and `{ }` for go-yaml (`?x` starts a key): refused where it stands, also inside a value.
+    expect(at('  k: {a: b,\n    c: ?x:y}\n')).toEqual(['6: kubectl (go-yaml) reads `?` inside `[ ]`']);
+    expect(at('  k: [--url=http://h/?a=b]\n')).toEqual(['5: kubectl (go-yaml) reads `?` inside `[ ]`']);
+    expect(at('  k: :z\n  j: ?x\n  m: http://h/?a=b\n  l: [":x", "?y", a:b]\n')).toEqual([]);
     expect(at('  k: [1, !!str]\n')).toEqual(['5: kubectl (go-yaml) refuses the tag "!!str']);
-    expect(at('  k: [!!str , a, !<tag:yaml.org,2002:str> b]\n')).toEqual([]);
+    expect(at('  k: !<a#b> x\n')).toEqual(['5: kubectl (go-yaml) refuses the tag "!<a#b']);
+    expect(at('  k: !e%ff x\n')).toEqual(['5: kubectl (go-yaml) refuses the tag "!e%ff']);
+    expect(at('  k: [!!str , a, !<tag:yaml.org,2002:str> b, !e%c3%a9 c]\n')).toEqual([]);
     expect(at('  j: !!binary aGVsbG8\n')).toEqual(['5: this value is not a valid !!binary, the ']);
+    // Bytes that are no UTF-8: kubectl sends U+FFFD for each byte (Go), not one for the sequence (as Node would).
+    expect(parseManifestText(`${cm('a')}data:\n  k: !!binary 4oI=\n  j: !!binary aGVsbG8=\n`, 'x.yaml').docs[0].manifest?.data).toEqual({ k: '\uFFFD\uFFFD', j: 'hello' });
   });
 
   test('a duplicate key written as an alias: named by the value of the node the alias names (its last anchor of that name)', () => {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'buffer';
 import { readFileSync } from 'fs';
 import {
   AliasEvent, boolYaml11Tag, COLLECTION_STYLE, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mapTag, mergeTag, NOT_RESOLVED,
@@ -184,11 +185,34 @@ const goFloatTag = defineScalarTag('tag:yaml.org,2002:float', {
 /** Base64 as Go's base64.StdEncoding decodes it (line breaks dropped first): padded, no other white space. */
 const GO_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/** The bytes of a UTF-8 character at `i` as Go's utf8.DecodeRune takes them (no overlong form, no surrogate, at most U+10FFFF); 0 if none. */
+function utf8Length(b: Buffer, i: number): number {
+  const c = b[i];
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < b.length && b[i + k] >= lo && b[i + k] <= hi;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) return cont(1, c === 0xe0 ? 0xa0 : 0x80, c === 0xed ? 0x9f : 0xbf) && cont(2) ? 3 : 0;
+  if (c >= 0xf0 && c <= 0xf4) return cont(1, c === 0xf0 ? 0x90 : 0x80, c === 0xf4 ? 0x8f : 0xbf) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+/** Bytes as the string kubectl sends for them: Go's encoding/json writes U+FFFD for each byte that starts no UTF-8 character. */
+function goString(bytes: Buffer): string {
+  if (isUtf8(bytes)) return bytes.toString('utf-8');
+  let out = '';
+  for (let i = 0; i < bytes.length;) {
+    const n = utf8Length(bytes, i);
+    out += n === 0 ? '\uFFFD' : bytes.toString('utf-8', i, i + n);
+    i += Math.max(1, n);
+  }
+  return out;
+}
+
 /** `!!binary`: go-yaml decodes it into a string, which kubectl sends as that string; it refuses what Go does not decode. */
 const goBinaryTag = defineScalarTag('tag:yaml.org,2002:binary', {
   resolve: (source) => {
     const base64 = source.replace(/[\r\n]/g, '');
-    return GO_BASE64.test(base64) ? Buffer.from(base64, 'base64').toString('utf-8') : NOT_RESOLVED;
+    return GO_BASE64.test(base64) ? goString(Buffer.from(base64, 'base64')) : NOT_RESOLVED;
   },
   identify: () => false,
 });
@@ -548,13 +572,14 @@ function multiLineFlowKeys(text: string, events: Event[]): Array<{ offset: numbe
   return found;
 }
 
-/** A `:` or `?` and a character that is not a space where a value may start: the cheap test before flowIndicatorValues. */
-const INDICATOR_START = /(?:^|[[{,\s])[?:]\S/m;
+/** A `:` and a character that is not a space where a value may start (also right after a quoted key's `:`): with a `?`, the cheap test before flowIndicatorValues. */
+const COLON_START = /(?:^|[[{,\s:]):\S/m;
 
 /**
- * Plain values inside `[ ]` or `{ }` that start with `:` or `?`: go-yaml reads either there as an
- * indicator, never as text. It refuses `[:1]` and `{a: :b}` ("did not find expected node content")
- * and reads `[?x:y]` as the mapping `{"x:y": null}`; js-yaml reads the strings ":1" and "?x:y".
+ * Plain values inside `[ ]` or `{ }` that start with `:` or hold a `?`: go-yaml reads either there
+ * as an indicator, never as text. It refuses `[:1]` and `{a: :b}` ("did not find expected node
+ * content"), ends a plain value at `?` (`[http://h/?a=b]`: "did not find expected ',' or ']'") and
+ * reads `[?x:y]` as the mapping `{"x:y": null}`; js-yaml reads them all as strings.
  */
 function flowIndicatorValues(text: string, events: Event[]): Array<{ offset: number; message: string }> {
   const found: Array<{ offset: number; message: string }> = [];
@@ -567,16 +592,25 @@ function flowIndicatorValues(text: string, events: Event[]): Array<{ offset: num
       if (isFlow) flow++;
     } else if (e.type === EVENT_ID.POP) {
       if (styles.pop()) flow--;
-    } else if (flow > 0 && e.type === EVENT_ID.SCALAR && e.style === SCALAR_STYLE.PLAIN && e.valueStart >= 0 && (text[e.valueStart] === ':' || text[e.valueStart] === '?')) {
-      found.push({ offset: e.valueStart, message: `kubectl (go-yaml) reads \`${text[e.valueStart]}\` at the start of a value inside \`[ ]\` or \`{ }\` as an indicator: it refuses \`:\` there and reads \`?x\` as the key of a mapping; quote the value` });
+    } else if (flow > 0 && e.type === EVENT_ID.SCALAR && e.style === SCALAR_STYLE.PLAIN && e.valueStart >= 0) {
+      const question = text.slice(e.valueStart, e.valueEnd).indexOf('?');
+      if (text[e.valueStart] === ':') {
+        found.push({ offset: e.valueStart, message: 'kubectl (go-yaml) reads `:` at the start of a value inside `[ ]` or `{ }` as an indicator and refuses it; quote the value' });
+      } else if (question >= 0) {
+        found.push({ offset: e.valueStart + question, message: 'kubectl (go-yaml) reads `?` inside `[ ]` or `{ }` as an indicator, not as text: it ends an unquoted value there (and `?x` starts a key); quote the value' });
+      }
     }
   }
   return found;
 }
 
+/** `%` escapes that spell one UTF-8 character (its lead byte and continuation bytes), as go-yaml checks them in a tag. */
+const PERCENT_UTF8 = /%(?:[0-7][0-9a-f]|[cd][0-9a-f]%[89ab][0-9a-f]|e[0-9a-f](?:%[89ab][0-9a-f]){2}|f[0-7](?:%[89ab][0-9a-f]){3})/gi;
+
 /**
  * A tag go-yaml refuses or reads otherwise: one written with a character that is not in its tag
- * characters (letters, digits and `-_;/?:@&=+$,.!~*'()[]%`, or `!<...>`), or not followed by a space
+ * characters (letters, digits and `-_;/?:@&=+$,.!~*'()[]%`, also inside `!<...>`; a `%` escape
+ * that is no UTF-8), or not followed by a space
  * or the end of the line (`[!!str]`, `{a: !!str}`: go-yaml reads `,`, `[` and `]` into the tag,
  * and refuses anything else there: "did not find expected whitespace or line break").
  */
@@ -586,8 +620,10 @@ function tagRefusals(text: string, events: Event[]): Array<{ offset: number; mes
     if (!('tagStart' in e) || e.tagStart < 0) continue;
     const tag = text.slice(e.tagStart, e.tagEnd);
     const next = text[e.tagEnd];
-    const written = tag.startsWith('!<') ? /^!<[^>]*>$/.test(tag) : /^[!\w\-;/?:@&=+$,.~*'()[\]%]+$/.test(tag);
-    if (written && (next === undefined || ' \t\r\n'.includes(next))) continue;
+    const written = tag.startsWith('!<') ? /^!<[!\w\-;/?:@&=+$,.~*'()[\]%]+>$/.test(tag) : /^[!\w\-;/?:@&=+$,.~*'()[\]%]+$/.test(tag);
+    // A `%` escape is a byte of UTF-8: go-yaml refuses one that does not make a character ("incorrect leading UTF-8 octet").
+    const escaped = !tag.includes('%') || !tag.replace(PERCENT_UTF8, '').includes('%');
+    if (written && escaped && (next === undefined || ' \t\r\n'.includes(next))) continue;
     found.push({ offset: e.tagStart, message: `kubectl (go-yaml) refuses the tag ${JSON.stringify(tag)} here: a tag takes letters, digits and \`-_;/?:@&=+$,.!~*'()[]%\` only, and a space after it; write it so (\`!!str x\`), or remove it` });
   }
   return found;
@@ -599,7 +635,7 @@ function goRefusals(text: string, events: Event[]): Array<{ offset: number; mess
   const anchors = text.includes('&') || text.includes('*');
   const tabs = text.includes('\t');
   const found = text.includes('{') ? multiLineFlowKeys(text, events) : [];
-  if ((text.includes('[') || text.includes('{')) && INDICATOR_START.test(text)) found.push(...flowIndicatorValues(text, events));
+  if ((text.includes('[') || text.includes('{')) && (text.includes('?') || COLON_START.test(text))) found.push(...flowIndicatorValues(text, events));
   if (text.includes('!')) found.push(...tagRefusals(text, events));
   if (!escapes && !anchors && !tabs) return found;
   /** Where tabs are not indentation for go-yaml: flow collections, and scalars (block scalars: at or past their indentation). */
@@ -871,14 +907,14 @@ function leadingBlanks(text: string, start: number): number {
   return i - start;
 }
 
-/** The leading blanks of the last line with content (not blank, not a comment) before the line at `lineStart`; 0 if none. */
-function previousContentIndent(text: string, lineStart: number): number {
+/** Where the last line with content (not blank, not a comment) before the line at `lineStart` starts; -1 if none. */
+function previousContentLine(text: string, lineStart: number): number {
   for (let end = lineStart - 1; end > 0;) {
     const start = lineStartAt(text, end);
-    if (!NO_CONTENT_LINE.test(text.slice(start, end))) return leadingBlanks(text, start);
+    if (!NO_CONTENT_LINE.test(text.slice(start, end))) return start;
     end = start - 1;
   }
-  return 0;
+  return -1;
 }
 
 /** `---` or `...` at the start of a line: a document marker to go-yaml, also inside `[ ]`, `{ }` and quotes. */
@@ -893,27 +929,33 @@ const DOCUMENT_MARKER = /^(?:---|\.\.\.)(?=[ \t\r\n]|$)/;
  * guard); at a line that starts with `---` or `...` (go-yaml refuses that
  * marker there). At the end of the chunk (a `[` or quote never closed, after
  * which every line was indented in turn) or when the chunk's parses run out,
- * the first refusal is the chunk's: the line where the `[` or quote goes on.
+ * the refusal at the first line of the last run of such lines is the chunk's:
+ * the line where that `[` or quote goes on.
  */
 function reindented(text: string, first: ReturnType<typeof parseChunk>, budget: ParseBudget): { parsed: ReturnType<typeof parseChunk>; text: string } {
   let current = text;
   let parsed = first;
   let lastLine = -1;
   let added = 0;
+  // The refusal at the first line of the last run of such lines (no other line with content between
+  // them): where a `[` or quote never closed goes on, when the chunk ends in that run.
+  let run = { parsed: first, text };
   while ('error' in parsed && isDeficientIndentation(parsed.error)) {
     const at = parsed.error.mark!.position;
     const start = lineStartAt(current, at);
     const content = start + leadingBlanks(current, start);
-    if (content >= current.length || current[content] === '\n' || current[content] === '\r') return { parsed: first, text };
+    if (content >= current.length || current[content] === '\n' || current[content] === '\r') return run;
     if (at !== content) break;
     if (content === start && DOCUMENT_MARKER.test(current.slice(content, content + 4))) break;
+    const previous = previousContentLine(current, start);
+    if (start !== lastLine && previous !== lastLine) run = { parsed, text: current };
     // Past the line before it; again on the same line (a deeper `[ ]` than that line shows), twice as many.
-    added = start === lastLine ? added * 2 : Math.max(1, previousContentIndent(current, start) + 1 - (content - start));
+    added = start === lastLine ? added * 2 : Math.max(1, (previous < 0 ? 0 : leadingBlanks(current, previous)) + 1 - (content - start));
     lastLine = start;
     current = `${current.slice(0, content)}${' '.repeat(added)}${current.slice(content)}`;
     parsed = parseChunk(current, budget);
   }
-  if ('error' in parsed && parsed.error instanceof TooManyParses) return { parsed: first, text };
+  if ('error' in parsed && parsed.error instanceof TooManyParses) return run;
   return { parsed, text: current };
 }
 
