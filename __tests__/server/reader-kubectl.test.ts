@@ -178,7 +178,7 @@ describe('inputs kubectl itself judges (the reviewer\'s list): it refuses them a
     ['plain values starting with `:` and `?` outside `[ ]` and `{ }`, and quoted inside them', 'reads', `${cm('a')}data:\n  k: :z\n  j: ?x\n  m: http://h/?a=b\n  l: [":x", '?y', "http://h/?a=b"]\n`],
     ...[['in a URL in `[ ]`', 'data:\n  k: [--url=http://h/?a=b]\n'], ['in a value in `{ }`', 'data:\n  k: {url: http://h/p?x=1}\n'], ['at the end', 'data:\n  k: [a?]\n'], ['`:` after a quoted key', 'data:\n  k: {"a"::b}\n']]
       .map(([what, body]): [string, 'refuses', string] => [`\`?\` in an unquoted value inside \`[ ]\` or \`{ }\`, or \`:\` starting it: ${what}`, 'refuses', `${cm('a')}${body}`]),
-    ...[['`!<a#b>`', 'data:\n  k: !<a#b> x\n'], ['`!<>`', 'data:\n  k: !<> x\n'], ['`!e%ff`', 'data:\n  k: !e%ff x\n']]
+    ...[['`!<a#b>`', 'data:\n  k: !<a#b> x\n'], ['`!<>`', 'data:\n  k: !<> x\n'], ['`!e%ff`', 'data:\n  k: !e%ff x\n'], ['`!!` before a value', 'data:\n  k: !! x\n'], ['`!!` alone', 'data:\n  k: !!\n'], ['`!!` in `[ ]`', 'data:\n  k: [!! , a]\n'], ['`!!` on a key', 'data:\n  !! k: x\n']]
       .map(([what, body]): [string, 'refuses', string] => [`a tag go-yaml cannot read: ${what}`, 'refuses', `${cm('a')}${body}`]),
     ['a tag with `%` escapes of UTF-8', 'reads', `${cm('a')}data:\n  k: !e%c3%a9 x\n`],
     ['!!binary of bytes that are no UTF-8: a U+FFFD for each', 'reads', `${cm('a')}data:\n  k: !!binary 4oI=\n`],

@@ -132,6 +132,8 @@ describe('documents', () => {
     // another `[` that was closed; the object still named.
     expect(line(`${cm('a')}data:\n  a: [1,\n\t2\n---\n${cm('b')}`).problems).toEqual([expect.stringMatching(deficient)]);
     expect(line(`${cm('a')}data:\n  k: [a,\nb]\n  j: [c,\n  d\n`).problems).toEqual([expect.stringMatching(new RegExp(deficient.source.replace('^6', '^8')))]);
+    // A line of the same `[` indented enough between two that are not: the same `[`, refused where it goes on.
+    expect(line(`${cm('a')}data:\n  k: [a,\nb,\n      c,\nd\n`).problems).toEqual([expect.stringMatching(deficient)]);
     expect(line(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: "oops\n${Array.from({ length: 250 }, (_, i) => `  k${i}: v\n`).join('')}`))
       .toEqual({ docs: ['ConfigMap/a@1 (not read)'], problems: [expect.stringMatching(/^7: deficient indentation/)] });
     // Only at the start of the line: after a tab, `...` is text (and read).
@@ -195,6 +197,8 @@ describe('documents', () => {
     expect(at('  k: [--url=http://h/?a=b]\n')).toEqual(['5: kubectl (go-yaml) reads `?` inside `[ ]`']);
     expect(at('  k: :z\n  j: ?x\n  m: http://h/?a=b\n  l: [":x", "?y", a:b]\n')).toEqual([]);
     expect(at('  k: [1, !!str]\n')).toEqual(['5: kubectl (go-yaml) refuses the tag "!!str']);
+    expect(at('  k: !! x\n  j: [!! , a]\n')).toEqual(['5: kubectl (go-yaml) refuses the tag "!!" h', '6: kubectl (go-yaml) refuses the tag "!!" h']);
+    expect(at('  k: [!!str :a]\n')).toEqual(['5: kubectl (go-yaml) reads a tag and then `']);
     expect(at('  k: !<a#b> x\n')).toEqual(['5: kubectl (go-yaml) refuses the tag "!<a#b']);
     expect(at('  k: !e%ff x\n')).toEqual(['5: kubectl (go-yaml) refuses the tag "!e%ff']);
     expect(at('  k: [!!str , a, !<tag:yaml.org,2002:str> b, !e%c3%a9 c]\n')).toEqual([]);

@@ -594,7 +594,9 @@ function flowIndicatorValues(text: string, events: Event[]): Array<{ offset: num
       if (styles.pop()) flow--;
     } else if (flow > 0 && e.type === EVENT_ID.SCALAR && e.style === SCALAR_STYLE.PLAIN && e.valueStart >= 0) {
       const question = text.slice(e.valueStart, e.valueEnd).indexOf('?');
-      if (text[e.valueStart] === ':') {
+      if (text[e.valueStart] === ':' && e.tagStart >= 0) {
+        found.push({ offset: e.valueStart, message: 'kubectl (go-yaml) reads a tag and then `:` inside `[ ]` or `{ }` as a mapping with an empty key (`[!!str :a]` is `[{"": "a"}]`), not as text; quote the value' });
+      } else if (text[e.valueStart] === ':') {
         found.push({ offset: e.valueStart, message: 'kubectl (go-yaml) reads `:` at the start of a value inside `[ ]` or `{ }` as an indicator and refuses it; quote the value' });
       } else if (question >= 0) {
         found.push({ offset: e.valueStart + question, message: 'kubectl (go-yaml) reads `?` inside `[ ]` or `{ }` as an indicator, not as text: it ends an unquoted value there (and `?x` starts a key); quote the value' });
@@ -620,7 +622,8 @@ function tagRefusals(text: string, events: Event[]): Array<{ offset: number; mes
     if (!('tagStart' in e) || e.tagStart < 0) continue;
     const tag = text.slice(e.tagStart, e.tagEnd);
     const next = text[e.tagEnd];
-    const written = tag.startsWith('!<') ? /^!<[!\w\-;/?:@&=+$,.~*'()[\]%]+>$/.test(tag) : /^[!\w\-;/?:@&=+$,.~*'()[\]%]+$/.test(tag);
+    // A handle with no suffix (`!!`, `!e!`): go-yaml finds no tag URI after it.
+    const written = tag.startsWith('!<') ? /^!<[!\w\-;/?:@&=+$,.~*'()[\]%]+>$/.test(tag) : /^[!\w\-;/?:@&=+$,.~*'()[\]%]+$/.test(tag) && !/^![\w-]*!$/.test(tag);
     // A `%` escape is a byte of UTF-8: go-yaml refuses one that does not make a character ("incorrect leading UTF-8 octet").
     const escaped = !tag.includes('%') || !tag.replace(PERCENT_UTF8, '').includes('%');
     if (written && escaped && (next === undefined || ' \t\r\n'.includes(next))) continue;
@@ -920,6 +923,15 @@ function previousContentLine(text: string, lineStart: number): number {
 /** `---` or `...` at the start of a line: a document marker to go-yaml, also inside `[ ]`, `{ }` and quotes. */
 const DOCUMENT_MARKER = /^(?:---|\.\.\.)(?=[ \t\r\n]|$)/;
 
+/** Whether a line with content between the lines at `from` and `to` (starts of lines) is indented less than `indent`. */
+function leftOfRun(text: string, from: number, to: number, indent: number): boolean {
+  for (let at = text.indexOf('\n', from) + 1; at > 0 && at < to; at = text.indexOf('\n', at) + 1) {
+    const end = text.indexOf('\n', at);
+    if (!NO_CONTENT_LINE.test(text.slice(at, end < 0 ? text.length : end)) && leadingBlanks(text, at) < indent) return true;
+  }
+  return false;
+}
+
 /**
  * The chunk read again with spaces added on each continued line that js-yaml
  * refuses as indented too little (see above), from parseChunk's result
@@ -937,9 +949,12 @@ function reindented(text: string, first: ReturnType<typeof parseChunk>, budget: 
   let parsed = first;
   let lastLine = -1;
   let added = 0;
-  // The refusal at the first line of the last run of such lines (no other line with content between
-  // them): where a `[` or quote never closed goes on, when the chunk ends in that run.
+  // The refusal at the first line of the last run of such lines: where a `[` or quote never closed
+  // goes on, when the chunk ends in that run. A run ends at a line with content, not indented, that
+  // is left of the run's first line as indented (a key of the block around it, after a closed `[`).
   let run = { parsed: first, text };
+  let runLine = -1;
+  let runIndent = 0;
   while ('error' in parsed && isDeficientIndentation(parsed.error)) {
     const at = parsed.error.mark!.position;
     const start = lineStartAt(current, at);
@@ -948,9 +963,13 @@ function reindented(text: string, first: ReturnType<typeof parseChunk>, budget: 
     if (at !== content) break;
     if (content === start && DOCUMENT_MARKER.test(current.slice(content, content + 4))) break;
     const previous = previousContentLine(current, start);
-    if (start !== lastLine && previous !== lastLine) run = { parsed, text: current };
+    if (lastLine < 0 || (start !== lastLine && leftOfRun(current, lastLine, start, runIndent))) {
+      run = { parsed, text: current };
+      runLine = start;
+    }
     // Past the line before it; again on the same line (a deeper `[ ]` than that line shows), twice as many.
     added = start === lastLine ? added * 2 : Math.max(1, (previous < 0 ? 0 : leadingBlanks(current, previous)) + 1 - (content - start));
+    if (start === runLine) runIndent = content - start + added;
     lastLine = start;
     current = `${current.slice(0, content)}${' '.repeat(added)}${current.slice(content)}`;
     parsed = parseChunk(current, budget);
