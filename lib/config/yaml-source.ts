@@ -302,7 +302,7 @@ export class YamlSource {
  */
 export function deficientIndentation(text: string, offset: number | undefined, tabsInFlowAreIndentation = true): string {
   if (offset !== undefined && tabsInFlowAreIndentation) {
-    const lineStart = Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
+    const lineStart = lineStartAt(text, offset);
     const lineEnd = text.slice(offset).search(/[\r\n]|$/) + offset;
     if (text.slice(lineStart, lineEnd).includes('\t')) {
       return 'deficient indentation: this line has a tab, which inside [ ] or { } is read as indentation; replace it with spaces';
@@ -328,6 +328,9 @@ function scalarKey(text: string, event: ScalarEvent, schema: Schema): string {
     return value;
   }
 }
+
+/** Where the line that holds `offset` starts (after a LF, a CR or a CRLF). */
+export const lineStartAt = (text: string, offset: number): number => Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
 
 /** 100000 as "100,000" (the same in every locale). */
 function grouped(n: number): string {

@@ -4,7 +4,7 @@ import {
   AliasEvent, boolYaml11Tag, COLLECTION_STYLE, constructFromEvents, defineScalarTag, EVENT_ID, Event, FAILSAFE_SCHEMA, getScalarValue, mapTag, mergeTag, NOT_RESOLVED,
   nullYaml11Tag, parseEvents, SCALAR_STYLE, ScalarEvent, ScalarTagDefinition, Schema, seqTag, YAMLException,
 } from 'js-yaml';
-import { deficientIndentation } from '../config/yaml-source';
+import { deficientIndentation, lineStartAt } from '../config/yaml-source';
 import type { Manifest } from '../policy/rules';
 import type { Problem } from './problems';
 
@@ -521,8 +521,6 @@ function eachNode(events: Event[], from: number, to: number, visit: (e: Event, i
 // has a backslash-slash, an `&` or `*`, or a tab.
 
 const GO_ANCHOR = /^[A-Za-z0-9_-]+$/;
-/** Where the line that holds `offset` starts (after a LF, a CR or a CRLF). */
-const lineStartAt = (text: string, offset: number) => Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
 /** A line's indentation and block indicators (`- `, `? `), where go-yaml takes spaces only. */
 const LEADING = /^[ \t]*(?:[-?](?:[ \t]+|$))*/;
 
@@ -606,6 +604,9 @@ function flowIndicatorValues(text: string, events: Event[]): Array<{ offset: num
   return found;
 }
 
+/** go-yaml's tag characters (its URI characters and `!`), one or more. */
+const GO_TAG_CHARS = /^[!\w\-;/?:@&=+$,.~*'()[\]%]+$/;
+
 /** `%` escapes that spell one UTF-8 character (its lead byte and continuation bytes), as go-yaml checks them in a tag. */
 const PERCENT_UTF8 = /%(?:[0-7][0-9a-f]|[cd][0-9a-f]%[89ab][0-9a-f]|e[0-9a-f](?:%[89ab][0-9a-f]){2}|f[0-7](?:%[89ab][0-9a-f]){3})/gi;
 
@@ -623,7 +624,7 @@ function tagRefusals(text: string, events: Event[]): Array<{ offset: number; mes
     const tag = text.slice(e.tagStart, e.tagEnd);
     const next = text[e.tagEnd];
     // A handle with no suffix (`!!`, `!e!`): go-yaml finds no tag URI after it.
-    const written = tag.startsWith('!<') ? /^!<[!\w\-;/?:@&=+$,.~*'()[\]%]+>$/.test(tag) : /^[!\w\-;/?:@&=+$,.~*'()[\]%]+$/.test(tag) && !/^![\w-]*!$/.test(tag);
+    const written = tag.startsWith('!<') ? tag.endsWith('>') && GO_TAG_CHARS.test(tag.slice(2, -1)) : GO_TAG_CHARS.test(tag) && !/^![\w-]*!$/.test(tag);
     // A `%` escape is a byte of UTF-8: go-yaml refuses one that does not make a character ("incorrect leading UTF-8 octet").
     const escaped = !tag.includes('%') || !tag.replace(PERCENT_UTF8, '').includes('%');
     if (written && escaped && (next === undefined || ' \t\r\n'.includes(next))) continue;
@@ -925,9 +926,8 @@ const DOCUMENT_MARKER = /^(?:---|\.\.\.)(?=[ \t\r\n]|$)/;
 
 /** Whether a line with content between the lines at `from` and `to` (starts of lines) is indented less than `indent`. */
 function leftOfRun(text: string, from: number, to: number, indent: number): boolean {
-  for (let at = text.indexOf('\n', from) + 1; at > 0 && at < to; at = text.indexOf('\n', at) + 1) {
-    const end = text.indexOf('\n', at);
-    if (!NO_CONTENT_LINE.test(text.slice(at, end < 0 ? text.length : end)) && leadingBlanks(text, at) < indent) return true;
+  for (let at = previousContentLine(text, to); at > from; at = previousContentLine(text, at)) {
+    if (leadingBlanks(text, at) < indent) return true;
   }
   return false;
 }
