@@ -190,6 +190,70 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
     expect(texts.filter(aliasBomb)).toEqual([]);
   });
 
+  describe('a run hands kubeconform its objects in 16 files, several to a file; each result still lands on its object', () => {
+    // A stand-in command that logs how many files each kubeconform run got, then runs the real one.
+    const counted = () => {
+      const dir = tmp();
+      const log = join(dir, 'runs.log');
+      const script = join(dir, 'kubeconform.sh');
+      writeFileSync(script, `ls "\${@: -1}" | wc -l >> '${log}'\nexec bash '${join(ROOT, 'scripts', 'validate-tools', 'kubeconform.sh')}' "$@"\n`);
+      return { command: ['bash', script], runs: () => readFileSync(log, 'utf-8').split('\n').filter((l) => l).map(Number) };
+    };
+    const pod = (metadata: string, field?: string) => `apiVersion: v1\nkind: Pod\nmetadata: {${metadata}}\nspec: {containers: [{name: c, image: x:1${field ? `, ${field}: 1` : ''}}]}\n`;
+    // Object n starts at line 1 + 5n (four lines and a `---`).
+    const file = (pods: string[]) => parseManifestText(pods.map((p, n) => (n === 0 || p.startsWith('---') ? p : `---\n${p}`)).join(''), 'many.yaml');
+    const found = (ps: Problem[]) => ps.map((p) => `${p.line} ${p.object?.namespace ?? '-'}/${p.object?.name ?? '-'} ${p.path ?? ''} ${p.message}`);
+
+    test('40 objects, every fifth with an unknown field: one run, each problem at its own object', async () => {
+      const kubeconform = counted();
+      const pods = Array.from({ length: 40 }, (_, n) => pod(`name: p${n}`, n % 5 === 0 ? `field${n}` : undefined));
+      expect(found(await kubeconformProblems([file(pods)], { command: kubeconform.command }))).toEqual(
+        [0, 5, 10, 15, 20, 25, 30, 35].map((n) => `${1 + 5 * n} -/p${n} spec.containers[0].field${n} unknown field`));
+      expect(kubeconform.runs()).toEqual([16]);
+    });
+
+    test('objects kubeconform names alike in one file (same kind and name in two namespaces, same generateName), or cannot read: checked again, a file each', async () => {
+      const kubeconform = counted();
+      const pods = Array.from({ length: 40 }, (_, n) => pod(`name: p${n}`));
+      // Content on its `---` line (the yaml layer refuses it): kubeconform would drop that line in a file of several, so it gets its own.
+      pods[19] = '--- {apiVersion: v1, kind: Pod, metadata: {name: marker}, spec: {containers: [{name: c, image: "x:1", fieldM: 1}]}}\n';
+      // 1 and 17 share a file (n % 16), as do 2 and 18, and 3 and 35.
+      pods[1] = pod('name: same, namespace: a');
+      pods[17] = pod('name: same, namespace: b', 'fieldB');
+      pods[2] = pod('generateName: gen-', 'fieldG');
+      pods[18] = pod('generateName: gen-');
+      pods[35] = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: escape}\ndata: {a: "x\\/y"}\n';
+      // 4 and 20: the same name, and go-yaml cannot read the second, so kubeconform names only one of them.
+      pods[4] = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: twin}\ndata: {a: "x"}\n';
+      pods[20] = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: twin}\ndata: {a: "x\\/y"}\n';
+      // kubeconform names it (its strict parse fails after its name was read): a line of the text, counted without the `---` line in a file of several.
+      pods[21] = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dup}\ndata:\n  a: x\n  a: y\n';
+      // A generateName alone in its file: kubeconform's name for it is told apart.
+      pods[6] = pod('generateName: solo-', 'fieldS');
+      expect(found(await kubeconformProblems([file(pods)], { command: kubeconform.command }))).toEqual([
+        '11 -/- spec.containers[0].fieldG unknown field',
+        '31 -/- spec.containers[0].fieldS unknown field',
+        '86 b/same spec.containers[0].fieldB unknown field',
+        '95 -/marker spec.containers[0].fieldM unknown field',
+        '100 -/twin  kubectl cannot read this YAML: found unknown escape character (go-yaml, the reader kubectl and kubeconform use); fix the YAML at this line',
+        '102 -/dup  error unmarshalling resource: error converting YAML to JSON: yaml: unmarshal errors: line 7: key "a" already set in map',
+        '177 -/escape  kubectl cannot read this YAML: found unknown escape character (go-yaml, the reader kubectl and kubeconform use); fix the YAML at this line',
+      ]);
+      // Again: 1 and 17, 2 and 18, 4 and 20, 21, 35 (19 had a file of its own in the first run).
+      expect(kubeconform.runs()).toEqual([17, 8]);
+    });
+
+    test('a List is checked again in a file of its own (kubeconform reports on its items)', async () => {
+      const kubeconform = counted();
+      const pods = Array.from({ length: 20 }, (_, n) => pod(`name: p${n}`));
+      pods[16] = `apiVersion: v1\nkind: List\nitems:\n- ${pod('name: p0', 'fieldL').trimEnd().replace(/\n/g, '\n  ')}\n`;
+      expect(found(await kubeconformProblems([file(pods)], { command: kubeconform.command }))).toEqual([
+        '84 -/p0 spec.containers[0].fieldL unknown field',
+      ]);
+      expect(kubeconform.runs()).toEqual([16, 2]);
+    });
+  });
+
   test('fails closed: an object kubeconform cannot check (unknown kind) is a problem', async () => {
     const file = parseManifestText('apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n', 'widget.yaml');
     expect(summary(await kubeconformProblems([file]))).toEqual(['Widget/w: could not find schema for Widget']);
