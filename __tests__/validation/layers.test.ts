@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { collectFiles } from '../../lib/validation/files';
-import { kubeconformProblems, splitDocuments } from '../../lib/validation/kubeconform';
+import { kubeconformProblems, splitDocuments, startKubeconform } from '../../lib/validation/kubeconform';
 import { aliasBomb, parseManifestText, readManifestFile } from '../../lib/validation/manifests';
 import { policyProblems } from '../../lib/validation/policy';
 import { formatProblem, pointerToPath, Problem } from '../../lib/validation/problems';
@@ -241,6 +241,32 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
       ]);
       // Again: 1 and 17, 2 and 18, 4 and 20, 21, 35 (19 had a file of its own in the first run).
       expect(kubeconform.runs()).toEqual([17, 8]);
+    });
+
+    // kubeconform names an object through Go's encoding/json (keys in any case, the last one wins), lists by
+    // kind `list` in any case, and cuts a file at "\n---" dropping the rest of that line: in each case, what
+    // it says is what it says with a file per object (the run before files were shared), and the problem is there.
+    const fill = Array.from({ length: 15 }, (_, n) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fill${n}}\n`);
+    const list = 'apiVersion: v1\nkind: List\nmetadata: {name: l}\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n';
+    test.each([
+      ['a key in another case (generatename) names it otherwise, after a list item of the reader\'s name',
+        [[list, ...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, generatename: g-}\nbogus: 1\n']], 'bogus'],
+      ['a list to kubeconform only (Items, kind list)',
+        [['apiVersion: v1\nkind: list\nmetadata: {name: l}\nItems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n', ...fill,
+          'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nbogus: 1\n']], 'bogus'],
+      ['names that chain through generatename', [['apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, generatename: g-}\nwrong1: 1\n', ...fill,
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "g-{{ generateName }}", generatename: h-}\nwrong2: 1\n']], 'wrong2'],
+      ['a lone CR on the `---` line (go-yaml breaks the line there, kubeconform\'s cut does not)',
+        [[...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n'], ['--- # c\rbogus: 1\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cr}\n']], 'bogus'],
+      ['a lone CR on the `---` line, after a list', [[list, ...fill], ['--- # c\rapiVersion: v1\rkind: ConfigMap\rmetadata:\r  name: a\rbogus: 1\r']], 'bogus'],
+      ['`---#c` (no comment to go-yaml)', [[...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n', '---#c\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: yy}\nbogus: 1\n']], 'mapping values'],
+    ])('%s', async (_what, texts, expected) => {
+      const files = texts.map((docs, f) => parseManifestText(docs.map((p, n) => (n === 0 || p.startsWith('---') ? p : `---\n${p}`)).join(''), `f${f}.yaml`));
+      const docs = files.flatMap((f) => f.docs);
+      expect(docs.length).toBeGreaterThan(16);
+      const alone = await startKubeconform(docs.map((d) => d.text), {}, true).finish(docs);
+      expect(alone.map(formatProblem).join('\n')).toContain(expected);
+      expect((await kubeconformProblems(files)).map(formatProblem)).toEqual(alone.map(formatProblem));
     });
 
     test('a List is checked again in a file of its own (kubeconform reports on its items)', async () => {

@@ -174,6 +174,7 @@ export interface KubeconformOptions {
   readonly toolsDir?: string;
   /**
    * A run that takes longer is stopped, and every object is then a problem.
+   * Objects checked again (startKubeconform) are a run of their own.
    * @default 60 s + 0.1 s per object
    */
   readonly timeoutMs?: number;
@@ -209,21 +210,22 @@ const FILES = 16;
  * Starts kubeconform on these object texts and returns at once, so the caller
  * can parse and run the policy rules meanwhile. The documents read are given
  * to `finish`, in the same order. A result names only its file, kind,
- * apiVersion and name: in a file of several objects it is the object's when
- * exactly one object of that file and one result there have them, and the
- * result is no statusError (go-yaml's error counts lines without the `---`
- * line that starts the object, or is about an object kubeconform could not
- * name). The others (the same name twice in a file, a list, an object
- * kubeconform cannot read or names otherwise) are checked again in a run
- * with a file each (`filePerObject`).
+ * apiVersion and name. In a file of several objects it is an object's when
+ * kubeconform certainly names that object as the reader does (`signature`),
+ * no other object of the file has that name, exactly one result there has
+ * it, and it is no statusError (go-yaml's error counts lines without the
+ * `---` line that starts the object, or is about an object kubeconform could
+ * not name). The others (the same name twice in a file, a list, keys that
+ * kubeconform reads otherwise, objects it cannot read) are checked again in a
+ * run with a file each (`filePerObject`), as are, from the start, objects it
+ * would not cut out of a shared file as they are (`joinable`).
  */
 export function startKubeconform(texts: string[], options: KubeconformOptions = {}, filePerObject = false): KubeconformRun {
   const dir = mkdtempSync(join(scratchRoot(), 'validate-kubeconform-'));
   // An alias bomb is not handed over: go-yaml would expand it in kubeconform's memory (gigabytes for a
   // file of kilobytes) before the reader refuses it.
   const bombs = texts.map(aliasBomb);
-  const files = filePerObject ? texts.length : FILES;
-  const fileOf = texts.map((text, n) => (bombs[n] ? undefined : filePerObject || !joinable(text) ? `${n}.yaml` : `${n % files}.yaml`));
+  const fileOf = texts.map((text, n) => (bombs[n] ? undefined : filePerObject ? `${n}.yaml` : !joinable(text) ? `alone-${n}.yaml` : `${n % FILES}.yaml`));
   const contents = new Map<string, string[]>();
   fileOf.forEach((name, n) => {
     if (name === undefined) return;
@@ -255,7 +257,12 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
         if (docs.length !== texts.length) throw new Error(`kubeconform was given ${texts.length} objects, the reader found ${docs.length}`);
         const notGiven = docs.flatMap((d, n) => (!bombs[n] ? [] : [objectProblem('kubeconform', d.ref, 'not checked: kubeconform is not run on a document with aliases that the yaml layer refuses (go-yaml could expand them in its memory)')]));
         const given = new Map<string, ManifestDoc[]>();
-        docs.forEach((d, n) => fileOf[n] !== undefined && given.set(join(dir, fileOf[n]!), [...given.get(join(dir, fileOf[n]!)) ?? [], d]));
+        docs.forEach((d, n) => {
+          if (fileOf[n] === undefined) return;
+          const path = join(dir, fileOf[n]!);
+          if (!given.has(path)) given.set(path, []);
+          given.get(path)!.push(d);
+        });
         const attributed = attribute(done, given);
         again = attributed.again;
         problems = [...notGiven, ...(given.size > 0 ? readReport(done, attributed) : [])];
@@ -273,14 +280,16 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
 }
 
 /**
- * Whether kubeconform, cutting a file of several objects at lines that start
- * with `---` (resource.SplitYAMLDocument), reads this object as it reads it
- * alone: no such line in it but a first one that is only `---` and a comment,
- * which kubeconform drops and go-yaml would take as the document's start.
+ * Whether kubeconform, cutting a file of several objects at "\n---"
+ * (resource.SplitYAMLDocument, which drops the rest of that line up to a LF),
+ * reads this object as it reads it alone: no such cut inside it, and a first
+ * line that is `---` alone or with a comment (a blank before its `#`, no lone
+ * CR: kubeconform would drop what follows a CR up to the next LF).
  */
 function joinable(text: string): boolean {
-  const first = text.startsWith('---') ? text.slice(0, text.indexOf('\n') + 1 || text.length) : '';
-  return /^(?:---[ \t]*(?:#[^\n]*)?\r?\n?)?$/.test(first) && !text.includes('\n---');
+  const lf = text.indexOf('\n');
+  const first = !text.startsWith('---') ? '' : lf < 0 ? text : text.slice(0, lf + 1);
+  return /^(?:---[ \t]*(?:[ \t]#[^\r\n]*)?\r?\n)?$/.test(first) && !text.includes('\n---');
 }
 
 /** Which object each result of a run is about. */
@@ -296,17 +305,38 @@ interface Attribution {
   readonly again: ManifestDoc[];
 }
 
+/** A key as Go's encoding/json matches it to a field: ASCII case folded, and ſ and K (Kelvin) as s and k. */
+const goFold = (key: string) => key.toLowerCase().replace(/\u017f/g, 's');
+
+/** Whether every key of `object` that Go's encoding/json would take for one of these fields is spelled as the field. */
+const onlyCanonical = (object: Record<string, unknown>, fields: string[]) => Object.keys(object)
+  .every((key) => !fields.some((field) => goFold(field) === goFold(key)) || fields.includes(key));
+
 /**
- * What kubeconform names a result by: kind, apiVersion and name, the name
- * from generateName as kubeconform spells it (resource.Signature). Undefined
- * for an object that cannot be told apart by it: no kind or name, or a list
- * (kubeconform reports on its items).
+ * What kubeconform names this object's result by (resource.Signature): kind,
+ * apiVersion and name, or generateName with "{{ generateName }}" after it.
+ * kubeconform reads them through Go's encoding/json, which matches keys in
+ * any case (the last one wins), so its names are the reader's only when each
+ * such key is spelled as the field; and they are strings. Undefined
+ * otherwise, and for the reader's lists (their items are named per file, in
+ * readReport). A list only to kubeconform (kind `list` in any case) gets
+ * results under its items' names: another object is attributed only when
+ * its name is on one result alone, so such a result makes it checked again.
  */
 function signature(doc: ManifestDoc): string | undefined {
-  const generateName = (doc.manifest as any)?.metadata?.generateName;
-  const name = typeof generateName === 'string' && generateName !== '' ? `${generateName}{{ generateName }}` : doc.ref.name;
-  return doc.items === undefined && doc.ref.kind && name ? JSON.stringify([doc.ref.kind, doc.ref.apiVersion ?? '', name]) : undefined;
+  const m = doc.manifest;
+  if (doc.items !== undefined || !isPlainObject(m) || !onlyCanonical(m, ['apiVersion', 'kind', 'metadata'])) return undefined;
+  const { kind, apiVersion } = m;
+  const metadata = m.metadata ?? {};
+  if (typeof kind !== 'string' || kind === '' || typeof apiVersion !== 'string' || apiVersion === '') return undefined;
+  if (!isPlainObject(metadata) || !onlyCanonical(metadata, ['name', 'namespace', 'generateName'])) return undefined;
+  const { name, namespace, generateName } = metadata;
+  if ([name, namespace, generateName].some((v) => v !== undefined && typeof v !== 'string')) return undefined;
+  const named = typeof generateName === 'string' && generateName !== '' ? `${generateName}{{ generateName }}` : name;
+  return named ? JSON.stringify([kind, apiVersion, named]) : undefined;
 }
+
+const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 const resultSignature = (r: any) => JSON.stringify([String(r?.kind ?? ''), String(r?.version ?? ''), String(r?.name ?? '')]);
 
@@ -322,23 +352,28 @@ function attribute(run: ToolRun, given: Map<string, ManifestDoc[]>): Attribution
   const bySignature = new Map<string, ManifestDoc>();
   const several = new Set<string>();
   const again = new Set<ManifestDoc>();
-  const group = <T>(items: T[], keyOf: (item: T) => string | undefined) => items.reduce((m, item) => {
-    const k = keyOf(item);
-    if (k !== undefined) m.set(k, [...m.get(k) ?? [], item]);
-    return m;
-  }, new Map<string, T[]>());
+  const group = <T>(items: T[], keyOf: (item: T) => string) => {
+    const groups = new Map<string, T[]>();
+    for (const item of items) {
+      const k = keyOf(item);
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k)!.push(item);
+    }
+    return groups;
+  };
   const resultsOf = group(results ?? [], (r) => `${r?.filename}\0${resultSignature(r)}`);
   for (const [file, docs] of given) {
     if (docs.length === 1) byFile.set(file, docs[0]);
     if (docs.length === 1 || results === undefined) continue; // no report: readReport makes every object a problem
     several.add(file);
-    const docsOf = group(docs, (d) => signature(d));
-    for (const d of docs) {
-      const key = signature(d);
+    const keys = docs.map(signature);
+    const docsOf = group(keys.filter((k) => k !== undefined), (k) => k);
+    docs.forEach((d, i) => {
+      const key = keys[i];
       const found = key === undefined || docsOf.get(key)!.length > 1 ? undefined : resultsOf.get(`${file}\0${key}`);
       if (found?.length === 1 && found[0].status !== 'statusError') bySignature.set(`${file}\0${key}`, d);
       else again.add(d);
-    }
+    });
   }
   const signed = (r: any) => `${r?.filename}\0${resultSignature(r)}`;
   return {
