@@ -250,26 +250,22 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
     : start(options.command ?? ['bash', SCRIPT]);
   return {
     finish: async (docs) => {
+      // The objects' side of the attribution is taken while kubeconform still runs.
+      const objects = docs.length === texts.length ? objectSide(docs, fileOf.map((name) => (name === undefined ? undefined : join(dir, name)))) : undefined;
       let again: ManifestDoc[];
       let problems: Problem[];
       try {
         const done = await run;
-        if (docs.length !== texts.length) throw new Error(`kubeconform was given ${texts.length} objects, the reader found ${docs.length}`);
+        if (objects === undefined) throw new Error(`kubeconform was given ${texts.length} objects, the reader found ${docs.length}`);
         const notGiven = docs.flatMap((d, n) => (!bombs[n] ? [] : [objectProblem('kubeconform', d.ref, 'not checked: kubeconform is not run on a document with aliases that the yaml layer refuses (go-yaml could expand them in its memory)')]));
-        const given = new Map<string, ManifestDoc[]>();
-        docs.forEach((d, n) => {
-          if (fileOf[n] === undefined) return;
-          const path = join(dir, fileOf[n]!);
-          if (!given.has(path)) given.set(path, []);
-          given.get(path)!.push(d);
-        });
-        const attributed = attribute(done, given);
+        const attributed = attribute(done, objects);
         again = attributed.again;
-        problems = [...notGiven, ...(given.size > 0 ? readReport(done, attributed) : [])];
+        problems = [...notGiven, ...(objects.given.size > 0 ? readReport(done, attributed) : [])];
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
       if (again.length > 0) problems.push(...await startKubeconform(again.map((d) => d.text), options, true).finish(again));
+      if (problems.length < 2) return problems;
       // In the order of the objects, a list's items in theirs (kubeconform reports in whatever order its workers finish).
       const order = new Map<ObjectRef, number>();
       docs.forEach((d, n) => [d.ref, ...(d.items ?? []).map((i) => refOf(i)!)].forEach((ref) => order.set(ref, n)));
@@ -306,11 +302,20 @@ interface Attribution {
 }
 
 /** A key as Go's encoding/json matches it to a field: ASCII case folded, and ſ and K (Kelvin) as s and k. */
-const goFold = (key: string) => key.toLowerCase().replace(/\u017f/g, 's');
+const goFold = (key: string) => (key.includes('\u017f') ? key.replace(/\u017f/g, 's') : key).toLowerCase();
 
-/** Whether every key of `object` that Go's encoding/json would take for one of these fields is spelled as the field. */
-const onlyCanonical = (object: Record<string, unknown>, fields: string[]) => Object.keys(object)
-  .every((key) => !fields.some((field) => goFold(field) === goFold(key)) || fields.includes(key));
+/** Whether every key of `object` that Go's encoding/json would take for one of `fields` is spelled as that field. */
+function onlyCanonical(object: Record<string, unknown>, fields: ReadonlySet<string>): boolean {
+  for (const key in object) {
+    if (!fields.has(key) && FOLDED.has(goFold(key))) return false;
+  }
+  return true;
+}
+
+const TOP_FIELDS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'metadata']);
+const METADATA_FIELDS: ReadonlySet<string> = new Set(['name', 'namespace', 'generateName']);
+/** Both sets folded: a key of one set in the other's place (a top-level `name`) also counts, which only makes an object checked again. */
+const FOLDED = new Set([...TOP_FIELDS, ...METADATA_FIELDS].map(goFold));
 
 /**
  * What kubeconform names this object's result by (resource.Signature): kind,
@@ -325,22 +330,64 @@ const onlyCanonical = (object: Record<string, unknown>, fields: string[]) => Obj
  */
 function signature(doc: ManifestDoc): string | undefined {
   const m = doc.manifest;
-  if (doc.items !== undefined || !isPlainObject(m) || !onlyCanonical(m, ['apiVersion', 'kind', 'metadata'])) return undefined;
+  if (doc.items !== undefined || !isPlainObject(m) || !onlyCanonical(m, TOP_FIELDS)) return undefined;
   const { kind, apiVersion } = m;
   const metadata = m.metadata ?? {};
   if (typeof kind !== 'string' || kind === '' || typeof apiVersion !== 'string' || apiVersion === '') return undefined;
-  if (!isPlainObject(metadata) || !onlyCanonical(metadata, ['name', 'namespace', 'generateName'])) return undefined;
+  if (!isPlainObject(metadata) || !onlyCanonical(metadata, METADATA_FIELDS)) return undefined;
   const { name, namespace, generateName } = metadata;
   if ([name, namespace, generateName].some((v) => v !== undefined && typeof v !== 'string')) return undefined;
   const named = typeof generateName === 'string' && generateName !== '' ? `${generateName}{{ generateName }}` : name;
-  return named ? JSON.stringify([kind, apiVersion, named]) : undefined;
+  return named ? signatureKey(kind, apiVersion, named) : undefined;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-const resultSignature = (r: any) => JSON.stringify([String(r?.kind ?? ''), String(r?.version ?? ''), String(r?.name ?? '')]);
+/** kind, apiVersion and name as one string, told apart whatever characters they hold. */
+const signatureKey = (kind: string, apiVersion: string, name: string) => `${kind.length}:${kind}${apiVersion.length}:${apiVersion}${name}`;
 
-function attribute(run: ToolRun, given: Map<string, ManifestDoc[]>): Attribution {
+/** A result's file and signature. */
+const resultKey = (r: any) => `${r?.filename}\0${signatureKey(String(r?.kind ?? ''), String(r?.version ?? ''), String(r?.name ?? ''))}`;
+
+/** The objects' side of an attribution: which file each went to, and which a result could name alone. */
+interface ObjectSide {
+  /** The objects given, by path of their file. */
+  readonly given: Map<string, ManifestDoc[]>;
+  /** Objects of files of several whose signature no other object of their file has, by path and signature (resultKey). */
+  readonly named: Map<string, ManifestDoc>;
+  /** Objects of files of several that no result can name alone: checked again. */
+  readonly unnamed: ManifestDoc[];
+}
+
+function objectSide(docs: ManifestDoc[], paths: Array<string | undefined>): ObjectSide {
+  const given = new Map<string, ManifestDoc[]>();
+  docs.forEach((d, n) => {
+    const path = paths[n];
+    if (path === undefined) return;
+    if (!given.has(path)) given.set(path, []);
+    given.get(path)!.push(d);
+  });
+  const named = new Map<string, ManifestDoc>();
+  const unnamed: ManifestDoc[] = [];
+  for (const [path, inFile] of given) {
+    if (inFile.length === 1) continue;
+    const twice = new Set<string>();
+    for (const d of inFile) {
+      const sig = signature(d);
+      const key = sig === undefined ? undefined : `${path}\0${sig}`;
+      if (key === undefined) unnamed.push(d);
+      else if (named.has(key) || twice.has(key)) {
+        twice.add(key);
+        if (named.has(key)) unnamed.push(named.get(key)!);
+        named.delete(key);
+        unnamed.push(d);
+      } else named.set(key, d);
+    }
+  }
+  return { given, named, unnamed };
+}
+
+function attribute(run: ToolRun, { given, named, unnamed }: ObjectSide): Attribution {
   let report: any;
   try {
     report = JSON.parse(run.stdout);
@@ -348,40 +395,33 @@ function attribute(run: ToolRun, given: Map<string, ManifestDoc[]>): Attribution
     report = undefined;
   }
   const results: any[] | undefined = (run.status === 0 || run.status === 1) && Array.isArray(report?.resources) ? report.resources : undefined;
-  const byFile = new Map<string, ManifestDoc>();
-  const bySignature = new Map<string, ManifestDoc>();
-  const several = new Set<string>();
-  const again = new Set<ManifestDoc>();
-  const group = <T>(items: T[], keyOf: (item: T) => string) => {
-    const groups = new Map<string, T[]>();
-    for (const item of items) {
-      const k = keyOf(item);
-      if (!groups.has(k)) groups.set(k, []);
-      groups.get(k)!.push(item);
-    }
-    return groups;
-  };
-  const resultsOf = group(results ?? [], (r) => `${r?.filename}\0${resultSignature(r)}`);
-  for (const [file, docs] of given) {
-    if (docs.length === 1) byFile.set(file, docs[0]);
-    if (docs.length === 1 || results === undefined) continue; // no report: readReport makes every object a problem
-    several.add(file);
-    const keys = docs.map(signature);
-    const docsOf = group(keys.filter((k) => k !== undefined), (k) => k);
-    docs.forEach((d, i) => {
-      const key = keys[i];
-      const found = key === undefined || docsOf.get(key)!.length > 1 ? undefined : resultsOf.get(`${file}\0${key}`);
-      if (found?.length === 1 && found[0].status !== 'statusError') bySignature.set(`${file}\0${key}`, d);
-      else again.add(d);
-    });
+  const several = new Set([...given].filter(([, docs]) => docs.length > 1).map(([path]) => path));
+  const byFile = new Map([...given].filter(([, docs]) => docs.length === 1).map(([path, [doc]]) => [path, doc]));
+  if (results === undefined) {
+    // No report: readReport makes every object a problem.
+    return { report, docs: [...given.values()].flat(), docOf: (r) => byFile.get(r?.filename), skipped: () => false, again: [] };
   }
-  const signed = (r: any) => `${r?.filename}\0${resultSignature(r)}`;
+  const keyOf = new Map<any, string>();
+  const count = new Map<string, number>();
+  for (const r of results) {
+    if (!several.has(r?.filename)) continue;
+    const key = resultKey(r);
+    keyOf.set(r, key);
+    count.set(key, (count.get(key) ?? 0) + 1);
+  }
+  const byKey = new Map<string, ManifestDoc>();
+  for (const r of results) {
+    const key = keyOf.get(r);
+    if (key !== undefined && count.get(key) === 1 && r.status !== 'statusError' && named.has(key)) byKey.set(key, named.get(key)!);
+  }
+  const again = [...unnamed, ...[...named].filter(([key]) => !byKey.has(key)).map(([, d]) => d)];
+  const checkedAgain = new Set(again);
   return {
     report,
-    docs: [...given.values()].flat().filter((d) => !again.has(d)),
-    docOf: (r) => byFile.get(r?.filename) ?? bySignature.get(signed(r)),
-    skipped: (r) => several.has(r?.filename) && !bySignature.has(signed(r)),
-    again: [...again],
+    docs: [...given.values()].flat().filter((d) => !checkedAgain.has(d)),
+    docOf: (r) => byFile.get(r?.filename) ?? byKey.get(keyOf.get(r) ?? ''),
+    skipped: (r) => several.has(r?.filename) && !byKey.has(keyOf.get(r) ?? ''),
+    again,
   };
 }
 
