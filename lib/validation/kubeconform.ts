@@ -210,15 +210,13 @@ const FILES = 16;
  * Starts kubeconform on these object texts and returns at once, so the caller
  * can parse and run the policy rules meanwhile. The documents read are given
  * to `finish`, in the same order. A result names only its file, kind,
- * apiVersion and name. In a file of several objects it is an object's when
- * kubeconform certainly names that object as the reader does (`signature`),
- * no other object of the file has that name, exactly one result there has
- * it, and it is no statusError (go-yaml's error counts lines without the
- * `---` line that starts the object, or is about an object kubeconform could
- * not name). The others (the same name twice in a file, a list, keys that
- * kubeconform reads otherwise, objects it cannot read) are checked again in a
- * run with a file each (`filePerObject`), as are, from the start, objects it
- * would not cut out of a shared file as they are (`joinable`).
+ * apiVersion and name: a file of several objects is used only when its
+ * results' names are its objects' signatures, one each, and none is a
+ * statusError (`attribute`). Every object of another file (the same name
+ * twice, a list, keys kubeconform reads otherwise, objects it cannot read) is
+ * checked again in a run with a file each (`filePerObject`), as are, from the
+ * start, objects it would not cut out of a shared file as they are
+ * (`joinable`).
  */
 export function startKubeconform(texts: string[], options: KubeconformOptions = {}, filePerObject = false): KubeconformRun {
   const dir = mkdtempSync(join(scratchRoot(), 'validate-kubeconform-'));
@@ -318,15 +316,15 @@ const METADATA_FIELDS: ReadonlySet<string> = new Set(['name', 'namespace', 'gene
 const FOLDED = new Set([...TOP_FIELDS, ...METADATA_FIELDS].map(goFold));
 
 /**
- * What kubeconform names this object's result by (resource.Signature): kind,
- * apiVersion and name, or generateName with "{{ generateName }}" after it.
- * kubeconform reads them through Go's encoding/json, which matches keys in
- * any case (the last one wins), so its names are the reader's only when each
- * such key is spelled as the field; and they are strings. Undefined
- * otherwise, and for the reader's lists (their items are named per file, in
- * readReport). A list only to kubeconform (kind `list` in any case) gets
- * results under its items' names: another object is attributed only when
- * its name is on one result alone, so such a result makes it checked again.
+ * What kubeconform should name this object's result by (resource.Signature):
+ * kind, apiVersion and name, or generateName with "{{ generateName }}" after
+ * it. kubeconform reads them through Go's encoding/json, which matches keys
+ * in any case (the last one wins): undefined when such a key is spelled
+ * otherwise than the field, a value is not a string, or the object is one of
+ * the reader's lists (their items are named per file, in readReport). Where
+ * go-yaml still reads a name otherwise than the reader (a later `<<` that
+ * overrides it, U+2028 in it), the file's results do not match its objects
+ * one to one, and `attribute` sends the file again.
  */
 function signature(doc: ManifestDoc): string | undefined {
   const m = doc.manifest;
@@ -349,14 +347,14 @@ const signatureKey = (kind: string, apiVersion: string, name: string) => `${kind
 /** A result's file and signature. */
 const resultKey = (r: any) => `${r?.filename}\0${signatureKey(String(r?.kind ?? ''), String(r?.version ?? ''), String(r?.name ?? ''))}`;
 
-/** The objects' side of an attribution: which file each went to, and which a result could name alone. */
+/** The objects' side of an attribution: which file each went to, and what kubeconform should name each. */
 interface ObjectSide {
   /** The objects given, by path of their file. */
   readonly given: Map<string, ManifestDoc[]>;
-  /** Objects of files of several whose signature no other object of their file has, by path and signature (resultKey). */
+  /** Objects of files of several, by path and signature (as resultKey spells a result's). */
   readonly named: Map<string, ManifestDoc>;
-  /** Objects of files of several that no result can name alone: checked again. */
-  readonly unnamed: ManifestDoc[];
+  /** For each file of several: its objects' keys in `named`, sorted; undefined when one has no signature or shares it. */
+  readonly keys: Map<string, string[] | undefined>;
 }
 
 function objectSide(docs: ManifestDoc[], paths: Array<string | undefined>): ObjectSide {
@@ -368,26 +366,30 @@ function objectSide(docs: ManifestDoc[], paths: Array<string | undefined>): Obje
     given.get(path)!.push(d);
   });
   const named = new Map<string, ManifestDoc>();
-  const unnamed: ManifestDoc[] = [];
+  const keys = new Map<string, string[] | undefined>();
   for (const [path, inFile] of given) {
     if (inFile.length === 1) continue;
-    const twice = new Set<string>();
-    for (const d of inFile) {
+    const fileKeys = inFile.map((d) => {
       const sig = signature(d);
-      const key = sig === undefined ? undefined : `${path}\0${sig}`;
-      if (key === undefined) unnamed.push(d);
-      else if (named.has(key) || twice.has(key)) {
-        twice.add(key);
-        if (named.has(key)) unnamed.push(named.get(key)!);
-        named.delete(key);
-        unnamed.push(d);
-      } else named.set(key, d);
-    }
+      return sig === undefined ? undefined : `${path}\0${sig}`;
+    });
+    // An object without a signature, or with another's, is named by no result alone: the file is not trusted.
+    const usable = !fileKeys.includes(undefined) && new Set(fileKeys).size === fileKeys.length;
+    if (usable) fileKeys.forEach((k, i) => named.set(k!, inFile[i]));
+    keys.set(path, usable ? (fileKeys as string[]).sort() : undefined);
   }
-  return { given, named, unnamed };
+  return { given, named, keys };
 }
 
-function attribute(run: ToolRun, { given, named, unnamed }: ObjectSide): Attribution {
+/**
+ * A file of several objects is trusted one to one: its results' names are
+ * its objects' signatures, one each, and none is a statusError (go-yaml's
+ * error counts lines without the `---` line that starts the object, or is
+ * about an object kubeconform could not name). Anything else (an object the
+ * reader names otherwise than kubeconform, a list's items, the same name
+ * twice) sends every object of that file again.
+ */
+function attribute(run: ToolRun, { given, named, keys }: ObjectSide): Attribution {
   let report: any;
   try {
     report = JSON.parse(run.stdout);
@@ -395,32 +397,36 @@ function attribute(run: ToolRun, { given, named, unnamed }: ObjectSide): Attribu
     report = undefined;
   }
   const results: any[] | undefined = (run.status === 0 || run.status === 1) && Array.isArray(report?.resources) ? report.resources : undefined;
-  const several = new Set([...given].filter(([, docs]) => docs.length > 1).map(([path]) => path));
   const byFile = new Map([...given].filter(([, docs]) => docs.length === 1).map(([path, [doc]]) => [path, doc]));
   if (results === undefined) {
     // No report: readReport makes every object a problem.
     return { report, docs: [...given.values()].flat(), docOf: (r) => byFile.get(r?.filename), skipped: () => false, again: [] };
   }
   const keyOf = new Map<any, string>();
-  const count = new Map<string, number>();
+  const inFile = new Map<string, any[]>();
   for (const r of results) {
-    if (!several.has(r?.filename)) continue;
-    const key = resultKey(r);
-    keyOf.set(r, key);
-    count.set(key, (count.get(key) ?? 0) + 1);
+    if (!keys.has(r?.filename)) continue;
+    keyOf.set(r, resultKey(r));
+    if (!inFile.has(r.filename)) inFile.set(r.filename, []);
+    inFile.get(r.filename)!.push(r);
   }
   const byKey = new Map<string, ManifestDoc>();
-  for (const r of results) {
-    const key = keyOf.get(r);
-    if (key !== undefined && count.get(key) === 1 && r.status !== 'statusError' && named.has(key)) byKey.set(key, named.get(key)!);
+  const again: ManifestDoc[] = [];
+  for (const [path, expected] of keys) {
+    const fileResults = inFile.get(path) ?? [];
+    const got = fileResults.map((r) => keyOf.get(r)!).sort();
+    if (expected !== undefined && JSON.stringify(got) === JSON.stringify(expected) && fileResults.every((r) => r.status !== 'statusError')) {
+      got.forEach((k) => byKey.set(k, named.get(k)!));
+    } else {
+      again.push(...given.get(path)!);
+    }
   }
-  const again = [...unnamed, ...[...named].filter(([key]) => !byKey.has(key)).map(([, d]) => d)];
   const checkedAgain = new Set(again);
   return {
     report,
     docs: [...given.values()].flat().filter((d) => !checkedAgain.has(d)),
     docOf: (r) => byFile.get(r?.filename) ?? byKey.get(keyOf.get(r) ?? ''),
-    skipped: (r) => several.has(r?.filename) && !byKey.has(keyOf.get(r) ?? ''),
+    skipped: (r) => keys.has(r?.filename) && !byKey.has(keyOf.get(r) ?? ''),
     again,
   };
 }
