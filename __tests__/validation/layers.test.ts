@@ -270,6 +270,16 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  <<: {name: b}\n  name: a\n']], 'line 6: key "name" already set in map'],
       ['a name the reader ends at U+2028 (go-yaml reads on)', [[...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n',
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: zz\u2028#c\nbogus: 1\n']], 'bogus'],
+      // A list only to kubeconform (a `<<` makes it kind List for go-yaml, `Items` in any case): kubeconform checks only its
+      // items, whose names can stand in for other objects' (one item valid, the other object's own result lost).
+      ['a list to kubeconform only, made by a merge key, whose items pair up with other objects',
+        [['apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n<<: {kind: List}\nItems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n',
+          ...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n<<: {kind: List}\nItems: []\n']], 'not checked'],
+      ['the same, its keys after a NEL in a comment (a line break to go-yaml only)',
+        [['apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n# c\u0085kind: List\u0085Items: [{apiVersion: v1, kind: ConfigMap, metadata: {name: a}}, {apiVersion: v1, kind: ConfigMap, metadata: {name: b}, bogus: 1}]\n',
+          ...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n# c\u0085kind: List\u0085Items: []\n']], 'bogus'],
+      ['a last object without a line break at its end: go-yaml\'s line is the file\'s',
+        [[...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n'], ['apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\ndata: {a: "x']], 'f1.yaml:5:'],
       ['`---#c` (no comment to go-yaml)', [[...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n', '---#c\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: yy}\nbogus: 1\n']], 'mapping values'],
     ])('%s', async (_what, texts, expected) => {
       const files = texts.map((docs, f) => parseManifestText(docs.map((p, n) => (n === 0 || p.startsWith('---') ? p : `---\n${p}`)).join(''), `f${f}.yaml`));

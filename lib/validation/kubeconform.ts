@@ -231,7 +231,8 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
     contents.get(name)!.push(texts[n]);
   });
   for (const [name, parts] of contents) {
-    writeFileSync(join(dir, name), parts.map((t, i) => `${i > 0 && !t.startsWith('---') ? '---\n' : ''}${t}${t.endsWith('\n') ? '' : '\n'}`).join(''));
+    // Each text as it is, a `---` line before each but the first where it has none, a LF before that where it ends without.
+    writeFileSync(join(dir, name), parts.map((t, i) => (i === 0 ? t : `${parts[i - 1].endsWith('\n') ? '' : '\n'}${t.startsWith('---') ? '' : '---\n'}${t}`)).join(''));
   }
   const timeoutMs = options.timeoutMs ?? 60_000 + 100 * texts.length;
   // One worker per core (kubeconform's default is 4 whatever the machine): on 2 cores shared with
@@ -320,24 +321,34 @@ const FOLDED = new Set([...TOP_FIELDS, ...METADATA_FIELDS].map(goFold));
  * kind, apiVersion and name, or generateName with "{{ generateName }}" after
  * it. kubeconform reads them through Go's encoding/json, which matches keys
  * in any case (the last one wins): undefined when such a key is spelled
- * otherwise than the field, a value is not a string, or the object is one of
- * the reader's lists (their items are named per file, in readReport). Where
- * go-yaml still reads a name otherwise than the reader (a later `<<` that
- * overrides it, U+2028 in it), the file's results do not match its objects
- * one to one, and `attribute` sends the file again.
+ * otherwise than the field, a value is not a string, the object is a list to
+ * the reader (its items are named per file, in readReport) or to kubeconform
+ * (whose result is its items'), or its text holds what go-yaml reads
+ * otherwise than the reader (READ_OTHERWISE). Where they still differ, the
+ * file's results do not match its objects one to one, and `attribute` sends
+ * the file again.
  */
 function signature(doc: ManifestDoc): string | undefined {
   const m = doc.manifest;
-  if (doc.items !== undefined || !isPlainObject(m) || !onlyCanonical(m, TOP_FIELDS)) return undefined;
+  if (doc.items !== undefined || !isPlainObject(m) || !onlyCanonical(m, TOP_FIELDS) || READ_OTHERWISE.test(doc.text)) return undefined;
   const { kind, apiVersion } = m;
   const metadata = m.metadata ?? {};
   if (typeof kind !== 'string' || kind === '' || typeof apiVersion !== 'string' || apiVersion === '') return undefined;
+  // A list to kubeconform (Resources: kind `list` in Go's lower case, items from a key matching `Items`): it checks the items only.
+  if (kind.replace(/\u0130/g, 'i').toLowerCase() === 'list' || Object.keys(m).some((key) => goFold(key) === 'items')) return undefined;
   if (!isPlainObject(metadata) || !onlyCanonical(metadata, METADATA_FIELDS)) return undefined;
   const { name, namespace, generateName } = metadata;
   if ([name, namespace, generateName].some((v) => v !== undefined && typeof v !== 'string')) return undefined;
   const named = typeof generateName === 'string' && generateName !== '' ? `${generateName}{{ generateName }}` : name;
   return named ? signatureKey(kind, apiVersion, named) : undefined;
 }
+
+/**
+ * Texts whose names the reader may read otherwise than go-yaml: merge keys (go-yaml v2 merges in
+ * order, so a later `<<` overrides a key; the reader keeps the key), and NEL, LS and PS, line breaks
+ * to go-yaml but not to the reader (in a comment or a plain scalar they can hide keys).
+ */
+const READ_OTHERWISE = /<<|!!merge|2002:merge|[\u0085\u2028\u2029]/;
 
 const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -415,6 +426,8 @@ function attribute(run: ToolRun, { given, named, keys }: ObjectSide): Attributio
   for (const [path, expected] of keys) {
     const fileResults = inFile.get(path) ?? [];
     const got = fileResults.map((r) => keyOf.get(r)!).sort();
+    // statusError: also a guard that no known input reaches any more (the reader builds no object for what go-yaml
+    // cannot read, and READ_OTHERWISE keeps out the rest); its message's line would count without the `---` line.
     if (expected !== undefined && JSON.stringify(got) === JSON.stringify(expected) && fileResults.every((r) => r.status !== 'statusError')) {
       got.forEach((k) => byKey.set(k, named.get(k)!));
     } else {
