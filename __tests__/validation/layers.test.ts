@@ -280,6 +280,8 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
           ...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n# c\u0085kind: List\u0085Items: []\n']], 'bogus'],
       ['a last object without a line break at its end: go-yaml\'s line is the file\'s',
         [[...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n'], ['apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\ndata: {a: "x']], 'f1.yaml:5:'],
+      ['a block scalar key at the end of an object that is not last in its file (kubeconform cuts before the LF of "\\n---")',
+        [['apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n? |\n  immutable\n', ...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n']], 'unknown field'],
       ['`---#c` (no comment to go-yaml)', [[...fill, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n', '---#c\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: yy}\nbogus: 1\n']], 'mapping values'],
     ])('%s', async (_what, texts, expected) => {
       const files = texts.map((docs, f) => parseManifestText(docs.map((p, n) => (n === 0 || p.startsWith('---') ? p : `---\n${p}`)).join(''), `f${f}.yaml`));

@@ -174,7 +174,8 @@ export interface KubeconformOptions {
   readonly toolsDir?: string;
   /**
    * A run that takes longer is stopped, and every object is then a problem.
-   * Objects checked again (startKubeconform) are a run of their own.
+   * Objects checked again (startKubeconform) are a run of their own, with
+   * its own timeout: the wait for them can be up to twice this.
    * @default 60 s + 0.1 s per object
    */
   readonly timeoutMs?: number;
@@ -231,8 +232,9 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
     contents.get(name)!.push(texts[n]);
   });
   for (const [name, parts] of contents) {
-    // Each text as it is, a `---` line before each but the first where it has none, a LF before that where it ends without.
-    writeFileSync(join(dir, name), parts.map((t, i) => (i === 0 ? t : `${parts[i - 1].endsWith('\n') ? '' : '\n'}${t.startsWith('---') ? '' : '---\n'}${t}`)).join(''));
+    // Each text as it is, then a LF and a `---` line before the next (its own where it starts with one): kubeconform
+    // cuts before the LF of "\n---", so it reads each text whole, its last LF included (a block scalar's value ends with it).
+    writeFileSync(join(dir, name), parts.map((t, i) => (i === 0 ? t : `\n${t.startsWith('---') ? '' : '---\n'}${t}`)).join(''));
   }
   const timeoutMs = options.timeoutMs ?? 60_000 + 100 * texts.length;
   // One worker per core (kubeconform's default is 4 whatever the machine): on 2 cores shared with
