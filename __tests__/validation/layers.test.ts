@@ -292,6 +292,14 @@ describe('kubeconform layer (strict, Kubernetes 1.27, offline schemas)', () => {
       expect((await kubeconformProblems(files)).map(formatProblem)).toEqual(alone.map(formatProblem));
     });
 
+    test('objects checked again are given the texts the first run was given (validate cuts a last document with its LF)', async () => {
+      const source = `${Array.from({ length: 16 }, (_, n) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c${n}}\n---\n`).join('')}apiVersion: v1\nmetadata: {name: z}\nkind: |\n  ConfigMap`;
+      const docs = parseManifestText(source, 'last.yaml').docs;
+      const alone = (await startKubeconform(splitDocuments(source), {}, true).finish(docs)).map(formatProblem);
+      expect(alone.join('\n')).toContain('ConfigMap\n/z');
+      expect((await startKubeconform(splitDocuments(source)).finish(docs)).map(formatProblem)).toEqual(alone);
+    });
+
     test('a List is checked again in a file of its own (kubeconform reports on its items)', async () => {
       const kubeconform = counted();
       const pods = Array.from({ length: 20 }, (_, n) => pod(`name: p${n}`));

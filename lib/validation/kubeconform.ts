@@ -265,7 +265,11 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-      if (again.length > 0) problems.push(...await startKubeconform(again.map((d) => d.text), options, true).finish(again));
+      if (again.length > 0) {
+        // The texts this run was given (the caller's cut may end a document with a LF its text in the file lacks).
+        const at = new Map(docs.map((d, n) => [d, n]));
+        problems.push(...await startKubeconform(again.map((d) => texts[at.get(d)!]), options, true).finish(again));
+      }
       if (problems.length < 2) return problems;
       // In the order of the objects, a list's items in theirs (kubeconform reports in whatever order its workers finish).
       const order = new Map<ObjectRef, number>();
