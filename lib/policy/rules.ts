@@ -6,7 +6,7 @@ import {
   NODE_RUN_PATH, PUSH_SECRET_ENV_PREFIX, PUSH_SECRET_PASSWORD_KEY, PUSH_SECRET_USERNAME_KEY, REGISTRY_DATA_PATH,
 } from '../constructs/contract';
 import { deriveImageName } from '../plan/naming';
-import { KUBECTL_SCHEMA, objectsOf, parseManifestText } from '../validation/manifests';
+import { isObject, KUBECTL_SCHEMA, objectsOf, parseManifestText } from '../validation/manifests';
 
 /**
  * The rules our manifests must keep, as data: an id, what it protects, and
@@ -44,7 +44,6 @@ export interface PolicyRule {
  * read below tolerates any shape: a field of the wrong type counts as absent
  * here, and the schema and API-server layers report the type itself.
  */
-const isObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
 /** Read-only, shared: the rules only read what objectOr gives them, and 1,000 builders need no 1,000 empty objects each. */
 const EMPTY: Record<string, any> = Object.freeze({});
 const objectOr = (v: unknown): Record<string, any> => (isObject(v) ? v : EMPTY);

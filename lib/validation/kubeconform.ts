@@ -2,7 +2,7 @@ import { spawn } from 'child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { availableParallelism, tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { aliasBomb, documentTexts, linesBeforeContent, ManifestDoc, ManifestFile, ObjectRef, refOf } from './manifests';
+import { aliasBomb, documentTexts, isObject, linesBeforeContent, ManifestDoc, ManifestFile, ObjectRef, refOf } from './manifests';
 import { objectProblem, pointerToPath, Problem } from './problems';
 import { projectPath } from '../project-root';
 
@@ -226,11 +226,7 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
   const bombs = texts.map(aliasBomb);
   const fileOf = texts.map((text, n) => (bombs[n] ? undefined : filePerObject ? `${n}.yaml` : !joinable(text) ? `alone-${n}.yaml` : `${n % FILES}.yaml`));
   const contents = new Map<string, string[]>();
-  fileOf.forEach((name, n) => {
-    if (name === undefined) return;
-    if (!contents.has(name)) contents.set(name, []);
-    contents.get(name)!.push(texts[n]);
-  });
+  fileOf.forEach((name, n) => name !== undefined && pushTo(contents, name, texts[n]));
   for (const [name, parts] of contents) {
     // Each text as it is, then a LF and a `---` line before the next (its own where it starts with one): kubeconform
     // cuts before the LF of "\n---", so it reads each text whole, its last LF included (a block scalar's value ends with it).
@@ -267,8 +263,8 @@ export function startKubeconform(texts: string[], options: KubeconformOptions = 
       }
       if (again.length > 0) {
         // The texts this run was given (the caller's cut may end a document with a LF its text in the file lacks).
-        const at = new Map(docs.map((d, n) => [d, n]));
-        problems.push(...await startKubeconform(again.map((d) => texts[at.get(d)!]), options, true).finish(again));
+        const indexOf = new Map(docs.map((d, n) => [d, n]));
+        problems.push(...await startKubeconform(again.map((d) => texts[indexOf.get(d)!]), options, true).finish(again));
       }
       if (problems.length < 2) return problems;
       // In the order of the objects, a list's items in theirs (kubeconform reports in whatever order its workers finish).
@@ -291,6 +287,13 @@ function joinable(text: string): boolean {
   const lf = text.indexOf('\n');
   const first = !text.startsWith('---') ? '' : lf < 0 ? text : text.slice(0, lf + 1);
   return /^(?:---[ \t]*(?:[ \t]#[^\r\n]*)?\r?\n)?$/.test(first) && !text.includes('\n---');
+}
+
+/** Adds `item` to the list at `key`. */
+function pushTo<K, T>(map: Map<K, T[]>, key: K, item: T): void {
+  const list = map.get(key);
+  if (list) list.push(item);
+  else map.set(key, [item]);
 }
 
 /** Which object each result of a run is about. */
@@ -336,13 +339,13 @@ const FOLDED = new Set([...TOP_FIELDS, ...METADATA_FIELDS].map(goFold));
  */
 function signature(doc: ManifestDoc): string | undefined {
   const m = doc.manifest;
-  if (doc.items !== undefined || !isPlainObject(m) || !onlyCanonical(m, TOP_FIELDS) || READ_OTHERWISE.test(doc.text)) return undefined;
+  if (doc.items !== undefined || !isObject(m) || !onlyCanonical(m, TOP_FIELDS) || READ_OTHERWISE.test(doc.text)) return undefined;
   const { kind, apiVersion } = m;
   const metadata = m.metadata ?? {};
   if (typeof kind !== 'string' || kind === '' || typeof apiVersion !== 'string' || apiVersion === '') return undefined;
   // A list to kubeconform (Resources: kind `list` in Go's lower case, items from a key matching `Items`): it checks the items only.
   if (kind.replace(/\u0130/g, 'i').toLowerCase() === 'list' || Object.keys(m).some((key) => goFold(key) === 'items')) return undefined;
-  if (!isPlainObject(metadata) || !onlyCanonical(metadata, METADATA_FIELDS)) return undefined;
+  if (!isObject(metadata) || !onlyCanonical(metadata, METADATA_FIELDS)) return undefined;
   const { name, namespace, generateName } = metadata;
   if ([name, namespace, generateName].some((v) => v !== undefined && typeof v !== 'string')) return undefined;
   const named = typeof generateName === 'string' && generateName !== '' ? `${generateName}{{ generateName }}` : name;
@@ -355,8 +358,6 @@ function signature(doc: ManifestDoc): string | undefined {
  * to go-yaml but not to the reader (in a comment or a plain scalar they can hide keys).
  */
 const READ_OTHERWISE = /<<|!!merge|2002:merge|[\u0085\u2028\u2029]/;
-
-const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** kind, apiVersion and name as one string, told apart whatever characters they hold. */
 const signatureKey = (kind: string, apiVersion: string, name: string) => `${kind.length}:${kind}${apiVersion.length}:${apiVersion}${name}`;
@@ -376,12 +377,7 @@ interface ObjectSide {
 
 function objectSide(docs: ManifestDoc[], paths: Array<string | undefined>): ObjectSide {
   const given = new Map<string, ManifestDoc[]>();
-  docs.forEach((d, n) => {
-    const path = paths[n];
-    if (path === undefined) return;
-    if (!given.has(path)) given.set(path, []);
-    given.get(path)!.push(d);
-  });
+  docs.forEach((d, n) => paths[n] !== undefined && pushTo(given, paths[n]!, d));
   const named = new Map<string, ManifestDoc>();
   const keys = new Map<string, string[] | undefined>();
   for (const [path, inFile] of given) {
@@ -424,8 +420,7 @@ function attribute(run: ToolRun, { given, named, keys }: ObjectSide): Attributio
   for (const r of results) {
     if (!keys.has(r?.filename)) continue;
     keyOf.set(r, resultKey(r));
-    if (!inFile.has(r.filename)) inFile.set(r.filename, []);
-    inFile.get(r.filename)!.push(r);
+    pushTo(inFile, r.filename, r);
   }
   const byKey = new Map<string, ManifestDoc>();
   const again: ManifestDoc[] = [];

@@ -49,6 +49,9 @@ export interface ManifestDoc {
   readonly items?: Manifest[];
 }
 
+/** A JSON object: not null, not a list. */
+export const isObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 /** The objects kubectl applies for a document: its object, or a list's items. */
 export function objectsOf(doc: ManifestDoc): Manifest[] {
   return doc.items ?? (doc.manifest ? [doc.manifest] : []);
